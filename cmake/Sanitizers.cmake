@@ -1,0 +1,17 @@
+# -DHLSCACHE_SANITIZE=address,undefined (or thread) builds everything with those sanitizers.
+set(HLSCACHE_SANITIZE "" CACHE STRING "Comma-separated sanitizers: address,undefined | thread")
+add_library(hlscache_sanitizers INTERFACE)
+if(HLSCACHE_SANITIZE)
+  string(REPLACE "," ";" _sanitizers "${HLSCACHE_SANITIZE}")
+  foreach(_s IN LISTS _sanitizers)
+    if(NOT _s MATCHES "^(address|undefined|thread|leak)$")
+      message(FATAL_ERROR "HLSCACHE_SANITIZE: unknown sanitizer '${_s}'")
+    endif()
+  endforeach()
+  if("thread" IN_LIST _sanitizers AND "address" IN_LIST _sanitizers)
+    message(FATAL_ERROR "HLSCACHE_SANITIZE: thread and address cannot be combined")
+  endif()
+  target_compile_options(hlscache_sanitizers INTERFACE
+    -fsanitize=${HLSCACHE_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  target_link_options(hlscache_sanitizers INTERFACE -fsanitize=${HLSCACHE_SANITIZE})
+endif()

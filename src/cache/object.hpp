@@ -1,0 +1,72 @@
+// Object: one cached HTTP response — status, stored end-to-end headers, and the
+// body as a list of shared chunks. Immutable once built; shared as
+// shared_ptr<const Object> so a session can keep writing a body the cache has
+// already evicted (eviction only unlinks). Chunks are shared with the
+// coalescer's growing body, so a completed fetch becomes an Object without copying.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/clock.hpp"
+
+namespace hlscache {
+
+// A body chunk: `size` valid bytes in a buffer of `capacity` (what the cache charges).
+struct Chunk {
+  std::shared_ptr<char[]> bytes;
+  std::size_t size = 0;
+  std::size_t capacity = 0;
+
+  static constexpr std::size_t kDefaultCapacity = 64 * 1024;
+  static Chunk allocate(std::size_t capacity) {
+    return Chunk{std::shared_ptr<char[]>(new char[capacity]), 0, capacity};
+  }
+  static Chunk copy_of(std::string_view s) {
+    Chunk c = allocate(s.size() == 0 ? 1 : s.size());
+    if (!s.empty()) std::char_traits<char>::copy(c.bytes.get(), s.data(), s.size());
+    c.size = s.size();
+    return c;
+  }
+  std::string_view view() const { return {bytes.get(), size}; }
+};
+
+using Header = std::pair<std::string, std::string>;
+
+struct Object {
+  int status = 200;
+  std::vector<Header> headers;  // end-to-end response headers as stored (no hop-by-hop, no Date/Age)
+  std::vector<Chunk> body;
+  std::uint64_t body_size = 0;
+
+  TimePoint stored_at{};    // when it entered the cache (Age is computed from it)
+  std::chrono::seconds initial_age{0};  // Age the upstream reported when we received it
+  TimePoint fresh_until{};  // served as a hit before this instant
+  TimePoint stale_until{};  // after fresh_until and before this: servable as stale (grace); then gone
+
+  std::string etag;           // strong or weak validator, as sent ("\"abc\"", W/"x")
+  std::string last_modified;  // HTTP-date as sent
+
+  // Bytes this object costs the cache: bodies by chunk capacity, plus headers and
+  // a fixed per-object overhead for the index node, the policy hook and this struct.
+  static constexpr std::size_t kOverhead = 256;
+  std::size_t charge(std::size_t key_size) const {
+    std::size_t c = kOverhead + key_size + sizeof(Object) + etag.size() + last_modified.size();
+    for (const auto& [k, v] : headers) c += k.size() + v.size() + 2 * sizeof(std::string);
+    for (const auto& ch : body) c += ch.capacity + sizeof(Chunk);
+    return c;
+  }
+
+  std::string_view header(std::string_view name) const;  // first value, case-insensitive; "" if absent
+  std::string body_string() const;                       // a copy, for tests and small objects
+  bool fresh(TimePoint now) const { return now < fresh_until; }
+};
+
+using ObjectPtr = std::shared_ptr<const Object>;
+
+}  // namespace hlscache
