@@ -13,28 +13,10 @@
 #include <utility>
 #include <vector>
 
+#include "core/chunk.hpp"
 #include "core/clock.hpp"
 
 namespace hlscache {
-
-// A body chunk: `size` valid bytes in a buffer of `capacity` (what the cache charges).
-struct Chunk {
-  std::shared_ptr<char[]> bytes;
-  std::size_t size = 0;
-  std::size_t capacity = 0;
-
-  static constexpr std::size_t kDefaultCapacity = 64 * 1024;
-  static Chunk allocate(std::size_t capacity) {
-    return Chunk{std::shared_ptr<char[]>(new char[capacity]), 0, capacity};
-  }
-  static Chunk copy_of(std::string_view s) {
-    Chunk c = allocate(s.size() == 0 ? 1 : s.size());
-    if (!s.empty()) std::char_traits<char>::copy(c.bytes.get(), s.data(), s.size());
-    c.size = s.size();
-    return c;
-  }
-  std::string_view view() const { return {bytes.get(), size}; }
-};
 
 using Header = std::pair<std::string, std::string>;
 
