@@ -1,0 +1,281 @@
+#include "config/config.hpp"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "config/yaml_reader.hpp"
+
+namespace hlscache {
+
+using config_detail::YamlReader;
+using namespace std::chrono_literals;
+
+const char* to_string(Role r) noexcept {
+  switch (r) {
+    case Role::edge: return "edge";
+    case Role::origin: return "origin";
+    case Role::local: return "local";
+  }
+  return "?";
+}
+
+std::string HostPort::to_string() const {
+  return host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port) : fmt::format("{}:{}", host, port);
+}
+
+namespace {
+
+constexpr Millis kMaxTimeout = 24h;
+
+void read_listener(YamlReader& r, const YAML::Node& n, const std::string& path, ListenerConfig& l) {
+  bool have_address = false;
+  r.map(n, path, {
+      {"address", [&](auto& v, auto& p) { r.read_hostport(v, p, l.address); have_address = true; }},
+      {"http2", [&](auto& v, auto& p) { r.read(v, p, l.http2); }},
+  });
+  if (n.IsMap() && !have_address) r.error(n, path, "needs an address: host:port");
+}
+
+void read_limits(YamlReader& r, const YAML::Node& n, const std::string& path, LimitsConfig& l) {
+  r.map(n, path, {
+      {"max_connections", [&](auto& v, auto& p) { r.read(v, p, l.max_connections, 1, 1'000'000); }},
+      {"max_header_bytes", [&](auto& v, auto& p) { std::uint64_t b = l.max_header_bytes; r.read_bytes(v, p, b, 1024, 1 << 20); l.max_header_bytes = static_cast<std::uint32_t>(b); }},
+      {"max_target_bytes", [&](auto& v, auto& p) { std::uint64_t b = l.max_target_bytes; r.read_bytes(v, p, b, 64, 1 << 20); l.max_target_bytes = static_cast<std::uint32_t>(b); }},
+      {"max_request_body", [&](auto& v, auto& p) { r.read_bytes(v, p, l.max_request_body, 0, 1ull << 30); }},
+      {"max_followers_per_key", [&](auto& v, auto& p) { r.read(v, p, l.max_followers_per_key, 1, 10'000'000); }},
+      {"max_inflight_fetches", [&](auto& v, auto& p) { r.read(v, p, l.max_inflight_fetches, 1, 1'000'000); }},
+      {"max_object_bytes", [&](auto& v, auto& p) { r.read_bytes(v, p, l.max_object_bytes, 1, 1ull << 40); }},
+  });
+}
+
+void read_timeouts(YamlReader& r, const YAML::Node& n, const std::string& path, TimeoutsConfig& t) {
+  auto d = [&](Millis& field) {
+    return [&r, &field](const YAML::Node& v, const std::string& p) { r.read_duration(v, p, field, 1ms, kMaxTimeout); };
+  };
+  r.map(n, path, {
+      {"header_read", d(t.header_read)}, {"idle", d(t.idle)}, {"send", d(t.send)}, {"drain", d(t.drain)},
+      {"upstream_connect", d(t.upstream_connect)}, {"upstream_first_byte", d(t.upstream_first_byte)},
+      {"upstream_idle", d(t.upstream_idle)}, {"upstream_total", d(t.upstream_total)},
+      {"follower_wait", d(t.follower_wait)},
+  });
+}
+
+void read_cache(YamlReader& r, const YAML::Node& n, const std::string& path, CacheConfig& c) {
+  r.map(n, path, {
+      {"capacity", [&](auto& v, auto& p) { r.read_bytes(v, p, c.capacity, 1 << 20, 1ull << 42); }},
+      {"shards", [&](auto& v, auto& p) { r.read(v, p, c.shards, 1, 4096); }},
+      {"policy", [&](auto& v, auto& p) {
+         std::string s = c.policy;
+         r.read(v, p, s);
+         if (s != "fifo" && s != "lru" && s != "s4lru") r.error(v, p, fmt::format("'{}' is not one of fifo, lru, s4lru", s));
+         else c.policy = s;
+       }},
+      {"key_ignore_params", [&](auto& v, auto& p) { r.read_strings(v, p, c.key_ignore_params); }},
+  });
+}
+
+void read_freshness(YamlReader& r, const YAML::Node& n, const std::string& path, FreshnessConfig& f) {
+  r.map(n, path, {
+      {"segment_ttl", [&](auto& v, auto& p) { r.read_duration(v, p, f.segment_ttl, 0ms, 365 * 24h); }},
+      {"playlist_ttl_fraction", [&](auto& v, auto& p) { r.read(v, p, f.playlist_ttl_fraction, 0.0, 10.0); }},
+      {"playlist_ttl_default", [&](auto& v, auto& p) { r.read_duration(v, p, f.playlist_ttl_default, 0ms, kMaxTimeout); }},
+      {"stale_grace", [&](auto& v, auto& p) { r.read_duration(v, p, f.stale_grace, 0ms, kMaxTimeout); }},
+      {"negative_ttl", [&](auto& v, auto& p) { r.read_duration(v, p, f.negative_ttl, 0ms, kMaxTimeout); }},
+      {"gzip_playlists", [&](auto& v, auto& p) { r.read(v, p, f.gzip_playlists); }},
+      {"rules", [&](auto& v, auto& p) {
+         f.rules.clear();
+         r.seq(v, p, [&](const YAML::Node& e, const std::string& ep) {
+           TtlRule rule;
+           bool has_pattern = false, has_ttl = false;
+           r.map(e, ep, {
+               {"pattern", [&](auto& pv, auto& pp) { r.read(pv, pp, rule.pattern); has_pattern = true; }},
+               {"ttl", [&](auto& tv, auto& tp) { r.read_duration(tv, tp, rule.ttl, 0ms, 365 * 24h); has_ttl = true; }},
+           });
+           if (e.IsMap() && !(has_pattern && has_ttl)) r.error(e, ep, "a rule needs both pattern and ttl");
+           f.rules.push_back(rule);
+         });
+       }},
+  });
+}
+
+void read_upstream(YamlReader& r, const YAML::Node& n, const std::string& path, UpstreamConfig& u) {
+  r.map(n, path, {
+      {"hosts", [&](auto& v, auto& p) {
+         u.hosts.clear();
+         r.seq(v, p, [&](const YAML::Node& e, const std::string& ep) {
+           HostPort hp;
+           r.read_hostport(e, ep, hp);
+           u.hosts.push_back(hp);
+         });
+       }},
+      {"pool_per_thread", [&](auto& v, auto& p) { r.read(v, p, u.pool_per_thread, 0, 100'000); }},
+  });
+}
+
+void read_logging(YamlReader& r, const YAML::Node& n, const std::string& path, LoggingConfig& l) {
+  r.map(n, path, {
+      {"level", [&](auto& v, auto& p) {
+         std::string s = l.level;
+         r.read(v, p, s);
+         static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "off"};
+         if (!levels.count(s)) r.error(v, p, fmt::format("'{}' is not one of trace, debug, info, warn, error, off", s));
+         else l.level = s;
+       }},
+      {"access_log", [&](auto& v, auto& p) { r.read(v, p, l.access_log); }},
+      {"access_log_path", [&](auto& v, auto& p) { r.read(v, p, l.access_log_path); }},
+  });
+}
+
+void read_source(YamlReader& r, const YAML::Node& n, const std::string& path, RenditionConfig& rc) {
+  r.map(n, path, {
+      {"file", [&](auto& v, auto& p) { r.read(v, p, rc.source_file); }},
+      {"loop", [&](auto& v, auto& p) { r.read(v, p, rc.loop); }},
+      {"ingest", [&](auto& v, auto& p) { r.read(v, p, rc.ingest); }},
+      {"key", [&](auto& v, auto& p) { r.read(v, p, rc.ingest_key); }},
+      {"udp", [&](auto& v, auto& p) { HostPort hp; r.read_hostport(v, p, hp); rc.udp = hp; }},
+  });
+  int kinds = !rc.source_file.empty() + rc.ingest + rc.udp.has_value();
+  if (n.IsMap() && kinds != 1) r.error(n, path, "give exactly one of file:, ingest: true, udp:");
+}
+
+bool valid_name(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
+  return s != "." && s != "..";
+}
+
+void read_stream(YamlReader& r, const YAML::Node& n, const std::string& path, StreamConfig& s) {
+  bool direct_source = false;
+  RenditionConfig direct;
+  direct.name = "main";
+  r.map(n, path, {
+      {"name", [&](auto& v, auto& p) {
+         r.read(v, p, s.name);
+         if (!valid_name(s.name)) r.error(v, p, "must be 1-64 characters of letters, digits, '-', '_', '.'");
+       }},
+      {"target_duration", [&](auto& v, auto& p) { r.read_duration(v, p, s.target_duration, 500ms, 60s); }},
+      {"window", [&](auto& v, auto& p) { r.read(v, p, s.window, 3, 1000); }},
+      {"source", [&](auto& v, auto& p) { read_source(r, v, p, direct); direct_source = true; }},
+      {"renditions", [&](auto& v, auto& p) {
+         r.seq(v, p, [&](const YAML::Node& e, const std::string& ep) {
+           RenditionConfig rc;
+           bool has_source = false;
+           r.map(e, ep, {
+               {"name", [&](auto& nv, auto& np) {
+                  r.read(nv, np, rc.name);
+                  if (!valid_name(rc.name)) r.error(nv, np, "must be 1-64 characters of letters, digits, '-', '_', '.'");
+                }},
+               {"source", [&](auto& sv, auto& sp) { read_source(r, sv, sp, rc); has_source = true; }},
+           });
+           if (e.IsMap() && (rc.name.empty() || !has_source)) r.error(e, ep, "a rendition needs name: and source:");
+           s.renditions.push_back(rc);
+         });
+       }},
+  });
+  if (!n.IsMap()) return;
+  if (s.name.empty()) r.error(n, path, "a stream needs a name:");
+  if (direct_source && !s.renditions.empty()) r.error(n, path, "give either source: or renditions:, not both");
+  if (direct_source) s.renditions.push_back(direct);
+  if (!direct_source && s.renditions.empty()) r.error(n, path, "a stream needs source: or renditions:");
+  std::set<std::string> names;
+  for (const auto& rc : s.renditions)
+    if (!names.insert(rc.name).second) r.error(n, path, fmt::format("rendition name '{}' is used twice", rc.name));
+}
+
+Result<ConfigPtr> parse(const std::string& text, const std::string& name) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return Error::make(ErrorSource::config, Errc::invalid_argument,
+                       fmt::format("{}:{}:{}: not valid YAML: {}", name, e.mark.line + 1, e.mark.column + 1, e.msg));
+  }
+  auto cfg = std::make_shared<Config>();
+  cfg->source_path = name;
+  YamlReader r(name);
+  bool has_role = false;
+  YAML::Node role_node;
+  if (!root || root.IsNull()) {
+    return Error::make(ErrorSource::config, Errc::invalid_argument, fmt::format("{}: the file is empty", name));
+  }
+  r.map(root, "", {
+      {"role", [&](auto& v, auto& p) {
+         std::string s;
+         r.read(v, p, s);
+         has_role = true;
+         role_node = v;
+         if (s == "edge") cfg->role = Role::edge;
+         else if (s == "origin") cfg->role = Role::origin;
+         else if (s == "local") cfg->role = Role::local;
+         else r.error(v, p, fmt::format("'{}' is not one of edge, origin, local", s));
+       }},
+      {"threads", [&](auto& v, auto& p) { r.read(v, p, cfg->threads, 1, 256); }},
+      {"server_name", [&](auto& v, auto& p) { r.read(v, p, cfg->server_name); }},
+      {"listen", [&](auto& v, auto& p) {
+         r.seq(v, p, [&](const YAML::Node& e, const std::string& ep) {
+           ListenerConfig l;
+           read_listener(r, e, ep, l);
+           cfg->listen.push_back(l);
+         });
+       }},
+      {"limits", [&](auto& v, auto& p) { read_limits(r, v, p, cfg->limits); }},
+      {"timeouts", [&](auto& v, auto& p) { read_timeouts(r, v, p, cfg->timeouts); }},
+      {"cache", [&](auto& v, auto& p) { read_cache(r, v, p, cfg->cache); }},
+      {"freshness", [&](auto& v, auto& p) { read_freshness(r, v, p, cfg->freshness); }},
+      {"upstream", [&](auto& v, auto& p) { read_upstream(r, v, p, cfg->upstream); }},
+      {"logging", [&](auto& v, auto& p) { read_logging(r, v, p, cfg->logging); }},
+      {"streams", [&](auto& v, auto& p) {
+         r.seq(v, p, [&](const YAML::Node& e, const std::string& ep) {
+           StreamConfig s;
+           read_stream(r, e, ep, s);
+           cfg->streams.push_back(s);
+         });
+       }},
+  });
+
+  // Cross-field rules.
+  if (root.IsMap()) {
+    if (!has_role) r.error(root, "role", "is required: edge, origin or local");
+    if (cfg->listen.empty()) r.error(root, "listen", "at least one listener is required");
+    if (has_role && cfg->role != Role::local && cfg->upstream.hosts.empty())
+      r.error(role_node, "upstream.hosts", fmt::format("role {} needs at least one upstream host", to_string(cfg->role)));
+    if (has_role && cfg->role == Role::local && cfg->streams.empty())
+      r.error(role_node, "streams", "role local needs at least one stream");
+    std::set<std::string> names;
+    for (const auto& s : cfg->streams)
+      if (!s.name.empty() && !names.insert(s.name).second)
+        r.error(root["streams"], "streams", fmt::format("stream name '{}' is used twice", s.name));
+    std::set<std::string> addrs;
+    for (const auto& l : cfg->listen)
+      if (!addrs.insert(l.address.to_string()).second)
+        r.error(root["listen"], "listen", fmt::format("address {} is listed twice", l.address.to_string()));
+  }
+  if (!r.errors().empty()) {
+    std::string all;
+    for (const auto& e : r.errors()) all += (all.empty() ? "" : "\n") + e;
+    return Error::make(ErrorSource::config, Errc::invalid_argument, all);
+  }
+  if (cfg->threads == 0) cfg->threads = std::max(1u, std::thread::hardware_concurrency());
+  return ConfigPtr(std::move(cfg));
+}
+
+}  // namespace
+
+Result<ConfigPtr> load_config_string(const std::string& yaml, const std::string& name) { return parse(yaml, name); }
+
+Result<ConfigPtr> load_config_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return Error::make(ErrorSource::config, Errc::not_found, fmt::format("{}: cannot open the config file", path));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return parse(ss.str(), path);
+}
+
+}  // namespace hlscache

@@ -1,0 +1,128 @@
+// Config: the daemon's whole configuration, parsed from YAML once at start (and
+// on reload), validated, then immutable (shared as shared_ptr<const Config>).
+// Every field's unit and default is listed in docs/configuration.md.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/units.hpp"
+
+namespace hlscache {
+
+enum class Role { edge, origin, local };
+const char* to_string(Role r) noexcept;
+
+struct HostPort {
+  std::string host;  // literal address or name, without brackets
+  std::uint16_t port = 0;
+  std::string to_string() const;  // "host:port", "[v6]:port"
+};
+
+struct ListenerConfig {
+  HostPort address;
+  bool http2 = false;  // accepted now; served once HTTP/2 lands (issue: HTTP/2 and TLS)
+};
+
+struct LimitsConfig {
+  std::uint32_t max_connections = 10'000;        // per process; over it: accept then close at once
+  std::uint32_t max_header_bytes = 16 * 1024;    // request line + headers; over it: 431
+  std::uint32_t max_target_bytes = 4096;         // request target; over it: 414
+  std::uint64_t max_request_body = 64 * 1024;    // bodies on non-ingest routes; over it: 413
+  std::uint32_t max_followers_per_key = 10'000;  // coalesced waiters on one fetch; over it: 503
+  std::uint32_t max_inflight_fetches = 1024;     // distinct upstream fetches at once; over it: 503
+  std::uint64_t max_object_bytes = 256ull << 20; // larger upstream bodies are streamed, not cached
+};
+
+struct TimeoutsConfig {
+  Millis header_read{10'000};     // whole request header block (slowloris)
+  Millis idle{60'000};            // keep-alive between requests
+  Millis send{30'000};            // writing to a client that does not read
+  Millis drain{10'000};           // SIGTERM: in-flight responses may finish for this long
+  Millis upstream_connect{2'000};
+  Millis upstream_first_byte{5'000};
+  Millis upstream_idle{5'000};    // between body chunks
+  Millis upstream_total{30'000};
+  Millis follower_wait{30'000};   // a coalesced follower waits at most this long for its leader's bytes
+};
+
+struct CacheConfig {
+  std::uint64_t capacity = 512ull << 20;
+  std::uint32_t shards = 16;
+  std::string policy = "s4lru";   // fifo | lru | s4lru
+  std::vector<std::string> key_ignore_params;  // query parameters left out of the cache key
+};
+
+struct TtlRule {
+  std::string pattern;  // glob over the path: '*' matches any run of characters
+  Millis ttl{0};
+};
+
+struct FreshnessConfig {
+  Millis segment_ttl{86'400'000};   // media segments when the upstream says nothing
+  double playlist_ttl_fraction = 0.5;  // live playlist: this x TARGETDURATION
+  Millis playlist_ttl_default{1'000};  // live playlist without a readable TARGETDURATION
+  Millis stale_grace{10'000};       // stale-while-revalidate / stale-if-error window
+  Millis negative_ttl{1'000};       // 404/410
+  bool gzip_playlists = true;
+  std::vector<TtlRule> rules;       // first match wins, before the defaults above
+};
+
+struct UpstreamConfig {
+  std::vector<HostPort> hosts;
+  std::uint32_t pool_per_thread = 64;  // idle keep-alive connections kept per thread and host
+};
+
+struct LoggingConfig {
+  std::string level = "info";    // trace | debug | info | warn | error | off
+  bool access_log = false;
+  std::string access_log_path;   // empty: stderr
+};
+
+struct RenditionConfig {
+  std::string name;
+  std::string source_file;       // source: { file: PATH, loop: BOOL }
+  bool loop = true;
+  bool ingest = false;           // source: { ingest: true, key: "..." }
+  std::string ingest_key;
+  std::optional<HostPort> udp;   // source: { udp: host:port }
+};
+
+struct StreamConfig {
+  std::string name;
+  Millis target_duration{2'000};
+  std::uint32_t window = 6;
+  std::vector<RenditionConfig> renditions;  // a single rendition may be given as source: directly
+};
+
+struct Config {
+  std::string source_path;  // the file it came from
+  Role role = Role::edge;
+  std::uint32_t threads = 0;  // resolved: never 0 after load
+  std::vector<ListenerConfig> listen;
+  LimitsConfig limits;
+  TimeoutsConfig timeouts;
+  CacheConfig cache;
+  FreshnessConfig freshness;
+  UpstreamConfig upstream;
+  LoggingConfig logging;
+  std::vector<StreamConfig> streams;
+  std::string server_name = "hlscache";  // Server and Via pseudonym
+
+  // The normalized config as YAML (every default filled in), for --check-config.
+  std::string to_yaml() const;
+  std::string summary() const;  // one line for the startup log
+};
+
+using ConfigPtr = std::shared_ptr<const Config>;
+
+// Parses and validates. On failure the error's message lists every problem,
+// one per line, as "FILE:LINE:COL: key.path: what is wrong".
+Result<ConfigPtr> load_config_file(const std::string& path);
+Result<ConfigPtr> load_config_string(const std::string& yaml, const std::string& name = "<string>");
+
+}  // namespace hlscache

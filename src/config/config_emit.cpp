@@ -1,0 +1,116 @@
+// Config -> normalized YAML (every default filled in) and a one-line summary.
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "config/config.hpp"
+
+namespace hlscache {
+
+namespace {
+std::string dur(Millis d) { return format_duration(d); }
+std::string bytes(std::uint64_t b) { return format_byte_size(b); }
+}  // namespace
+
+std::string Config::to_yaml() const {
+  YAML::Emitter e;
+  e << YAML::BeginMap;
+  e << YAML::Key << "role" << YAML::Value << hlscache::to_string(role);
+  e << YAML::Key << "threads" << YAML::Value << threads;
+  e << YAML::Key << "server_name" << YAML::Value << server_name;
+  e << YAML::Key << "listen" << YAML::Value << YAML::BeginSeq;
+  for (const auto& l : listen)
+    e << YAML::BeginMap << YAML::Key << "address" << YAML::Value << l.address.to_string() << YAML::Key << "http2"
+      << YAML::Value << l.http2 << YAML::EndMap;
+  e << YAML::EndSeq;
+
+  e << YAML::Key << "limits" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "max_connections" << YAML::Value << limits.max_connections;
+  e << YAML::Key << "max_header_bytes" << YAML::Value << bytes(limits.max_header_bytes);
+  e << YAML::Key << "max_target_bytes" << YAML::Value << bytes(limits.max_target_bytes);
+  e << YAML::Key << "max_request_body" << YAML::Value << bytes(limits.max_request_body);
+  e << YAML::Key << "max_followers_per_key" << YAML::Value << limits.max_followers_per_key;
+  e << YAML::Key << "max_inflight_fetches" << YAML::Value << limits.max_inflight_fetches;
+  e << YAML::Key << "max_object_bytes" << YAML::Value << bytes(limits.max_object_bytes);
+  e << YAML::EndMap;
+
+  e << YAML::Key << "timeouts" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "header_read" << YAML::Value << dur(timeouts.header_read);
+  e << YAML::Key << "idle" << YAML::Value << dur(timeouts.idle);
+  e << YAML::Key << "send" << YAML::Value << dur(timeouts.send);
+  e << YAML::Key << "drain" << YAML::Value << dur(timeouts.drain);
+  e << YAML::Key << "upstream_connect" << YAML::Value << dur(timeouts.upstream_connect);
+  e << YAML::Key << "upstream_first_byte" << YAML::Value << dur(timeouts.upstream_first_byte);
+  e << YAML::Key << "upstream_idle" << YAML::Value << dur(timeouts.upstream_idle);
+  e << YAML::Key << "upstream_total" << YAML::Value << dur(timeouts.upstream_total);
+  e << YAML::Key << "follower_wait" << YAML::Value << dur(timeouts.follower_wait);
+  e << YAML::EndMap;
+
+  e << YAML::Key << "cache" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "capacity" << YAML::Value << bytes(cache.capacity);
+  e << YAML::Key << "shards" << YAML::Value << cache.shards;
+  e << YAML::Key << "policy" << YAML::Value << cache.policy;
+  e << YAML::Key << "key_ignore_params" << YAML::Value << YAML::Flow << cache.key_ignore_params;
+  e << YAML::EndMap;
+
+  e << YAML::Key << "freshness" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "segment_ttl" << YAML::Value << dur(freshness.segment_ttl);
+  e << YAML::Key << "playlist_ttl_fraction" << YAML::Value << freshness.playlist_ttl_fraction;
+  e << YAML::Key << "playlist_ttl_default" << YAML::Value << dur(freshness.playlist_ttl_default);
+  e << YAML::Key << "stale_grace" << YAML::Value << dur(freshness.stale_grace);
+  e << YAML::Key << "negative_ttl" << YAML::Value << dur(freshness.negative_ttl);
+  e << YAML::Key << "gzip_playlists" << YAML::Value << freshness.gzip_playlists;
+  e << YAML::Key << "rules" << YAML::Value << YAML::BeginSeq;
+  for (const auto& r : freshness.rules)
+    e << YAML::Flow << YAML::BeginMap << YAML::Key << "pattern" << YAML::Value << r.pattern << YAML::Key << "ttl"
+      << YAML::Value << dur(r.ttl) << YAML::EndMap;
+  e << YAML::EndSeq << YAML::EndMap;
+
+  e << YAML::Key << "upstream" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "hosts" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  for (const auto& h : upstream.hosts) e << h.to_string();
+  e << YAML::EndSeq;
+  e << YAML::Key << "pool_per_thread" << YAML::Value << upstream.pool_per_thread;
+  e << YAML::EndMap;
+
+  e << YAML::Key << "logging" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "level" << YAML::Value << logging.level;
+  e << YAML::Key << "access_log" << YAML::Value << logging.access_log;
+  e << YAML::Key << "access_log_path" << YAML::Value << logging.access_log_path;
+  e << YAML::EndMap;
+
+  e << YAML::Key << "streams" << YAML::Value << YAML::BeginSeq;
+  for (const auto& s : streams) {
+    e << YAML::BeginMap;
+    e << YAML::Key << "name" << YAML::Value << s.name;
+    e << YAML::Key << "target_duration" << YAML::Value << dur(s.target_duration);
+    e << YAML::Key << "window" << YAML::Value << s.window;
+    e << YAML::Key << "renditions" << YAML::Value << YAML::BeginSeq;
+    for (const auto& r : s.renditions) {
+      e << YAML::BeginMap << YAML::Key << "name" << YAML::Value << r.name << YAML::Key << "source" << YAML::Value
+        << YAML::Flow << YAML::BeginMap;
+      if (!r.source_file.empty())
+        e << YAML::Key << "file" << YAML::Value << r.source_file << YAML::Key << "loop" << YAML::Value << r.loop;
+      if (r.ingest)
+        e << YAML::Key << "ingest" << YAML::Value << true << YAML::Key << "key" << YAML::Value
+          << (r.ingest_key.empty() ? "" : "<redacted>");
+      if (r.udp) e << YAML::Key << "udp" << YAML::Value << r.udp->to_string();
+      e << YAML::EndMap << YAML::EndMap;
+    }
+    e << YAML::EndSeq << YAML::EndMap;
+  }
+  e << YAML::EndSeq;
+  e << YAML::EndMap;
+  return std::string(e.c_str()) + "\n";
+}
+
+std::string Config::summary() const {
+  std::string listeners;
+  for (const auto& l : listen) listeners += (listeners.empty() ? "" : ",") + l.address.to_string();
+  std::string ups;
+  for (const auto& h : upstream.hosts) ups += (ups.empty() ? "" : ",") + h.to_string();
+  return fmt::format("role={} threads={} listen={} cache={} {} x{} shards upstream=[{}] streams={} access_log={}",
+                     hlscache::to_string(role), threads, listeners, bytes(cache.capacity), cache.policy, cache.shards,
+                     ups, streams.size(), logging.access_log ? "on" : "off");
+}
+
+}  // namespace hlscache
