@@ -2,6 +2,6 @@
 add_library(hlscache_warnings INTERFACE)
 target_compile_options(hlscache_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor -Wcast-align
-  -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough
+  -Woverloaded-virtual -Wimplicit-fallthrough
   $<$<BOOL:${HLSCACHE_WERROR}>:-Werror>)
 option(HLSCACHE_WERROR "Treat warnings as errors" OFF)

@@ -1,0 +1,301 @@
+#include "http/h1_session.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "http/wire.hpp"
+
+namespace hlscache {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kMaxBuffersPerWrite = 64;           // iovecs per gather write
+constexpr std::uint64_t kMaxBytesPerWrite = 1024 * 1024;  // each write has its own send deadline
+
+Method to_method(http::verb v) {
+  switch (v) {
+    case http::verb::get: return Method::get;
+    case http::verb::head: return Method::head;
+    case http::verb::put: return Method::put;
+    case http::verb::post: return Method::post;
+    default: return Method::other;
+  }
+}
+
+// Checks Beast leaves to us: conflicting Content-Lengths, CL together with TE.
+std::string framing_problem(const http::request_parser<http::empty_body>::value_type& req) {
+  std::string_view first_cl;
+  int n_cl = 0;
+  for (const auto& f : req) {
+    if (f.name() == http::field::content_length) {
+      if (n_cl++ && f.value() != first_cl) return "conflicting Content-Length headers";
+      first_cl = f.value();
+    }
+  }
+  if (n_cl && req.count(http::field::transfer_encoding)) return "both Content-Length and Transfer-Encoding";
+  return {};
+}
+
+class H1Connection {
+ public:
+  H1Connection(tcp::socket socket, const SessionEnv& env, ConnectionSet& connections)
+      : stream_(std::move(socket)), env_(env), cfg_(*env.config), connections_(connections) {
+    beast::error_code ec;
+    remote_ = stream_.socket().remote_endpoint(ec).address();
+    stream_.socket().set_option(tcp::no_delay(true), ec);
+    handle_.close = [this] {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      stream_.socket().close(ignored);
+    };
+    connections_.add(&handle_);
+  }
+  ~H1Connection() { connections_.remove(&handle_); }
+
+  asio::awaitable<void> run();
+
+ private:
+  asio::awaitable<bool> wait_for_request(bool first);
+  asio::awaitable<void> send_error(int status, std::string_view detail);
+  asio::awaitable<bool> write_response(Response& resp, const RequestContext& req, bool keep_alive, bool http10);
+  asio::awaitable<bool> write_buffers(std::vector<asio::const_buffer>& bufs);
+  asio::awaitable<bool> write_slices(std::vector<ChunkSlice>& slices, bool chunked);
+  void log_access(const RequestContext& req, const Response& resp, std::uint64_t bytes);
+
+  beast::tcp_stream stream_;
+  const SessionEnv& env_;
+  const Config& cfg_;
+  ConnectionSet& connections_;
+  ConnectionHandle handle_;
+  asio::ip::address remote_;
+  beast::flat_buffer buffer_;
+  std::string head_;
+};
+
+asio::awaitable<bool> H1Connection::wait_for_request(bool first) {
+  // Between requests the idle deadline applies; the header-read deadline starts with the first byte.
+  if (buffer_.size() > 0) co_return true;
+  stream_.expires_after(first ? cfg_.timeouts.header_read : cfg_.timeouts.idle);
+  auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), kTuple);
+  if (ec) co_return false;
+  buffer_.commit(n);
+  co_return true;
+}
+
+asio::awaitable<void> H1Connection::send_error(int status, std::string_view detail) {
+  env_.metrics->bad_requests.fetch_add(1, std::memory_order_relaxed);
+  Response resp = Response::error(status, detail);
+  RequestContext none;  // the request could not be parsed: log it as "-"
+  none.method = Method::get;
+  none.method_text = "-";
+  none.target = "-";
+  none.received = SteadyClock::now();
+  co_await write_response(resp, none, /*keep_alive=*/false, /*http10=*/false);
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+asio::awaitable<void> H1Connection::run() {
+  bool first = true;
+  for (;;) {
+    if (!co_await wait_for_request(first)) co_return;
+    first = false;
+    http::request_parser<http::empty_body> parser;
+    parser.header_limit(cfg_.limits.max_header_bytes);
+    parser.body_limit(cfg_.limits.max_request_body);
+    parser.eager(false);
+    stream_.expires_after(cfg_.timeouts.header_read);
+    auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, kTuple);
+    (void)n;
+    if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
+      co_return co_await send_error(431, "request header block too large");
+    if (ec == beast::error::timeout) co_return co_await send_error(408, "request header not received in time");
+    if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::operation_aborted ||
+        ec == asio::error::connection_reset)
+      co_return;
+    if (ec) co_return co_await send_error(400, ec.message());
+
+    auto& req = parser.get();
+    if (req.target().size() > cfg_.limits.max_target_bytes) co_return co_await send_error(414, "request target too long");
+    if (auto problem = framing_problem(req); !problem.empty()) co_return co_await send_error(400, problem);
+    if (req.version() != 11 && req.version() != 10) co_return co_await send_error(505, {});
+    if (req.method() == http::verb::unknown) co_return co_await send_error(501, "unknown method");
+
+    RequestContext ctx;
+    ctx.method = to_method(req.method());
+    ctx.method_text = std::string(req.method_string());
+    ctx.target = std::string(req.target());
+    ctx.remote = remote_;
+    ctx.received = SteadyClock::now();
+    ctx.deadline = ctx.received + cfg_.timeouts.upstream_total + cfg_.timeouts.follower_wait;
+    ctx.headers.reserve(16);
+    for (const auto& f : req) ctx.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    if (ctx.target.empty() || (ctx.target.front() != '/' && ctx.target != "*"))
+      co_return co_await send_error(400, "request target must be an absolute path");
+    const bool http10 = req.version() == 10;
+    bool keep_alive = req.keep_alive() && !env_.drain->draining.load(std::memory_order_relaxed);
+
+    // Bodies are only for ingest routes (a later part streams them); elsewhere read and drop, bounded.
+    if (!parser.is_done()) {
+      http::request_parser<http::string_body> body_parser(std::move(parser));
+      body_parser.body_limit(cfg_.limits.max_request_body);
+      auto [bec, bn] = co_await http::async_read(stream_, buffer_, body_parser, kTuple);
+      (void)bn;
+      if (bec == http::error::body_limit) co_return co_await send_error(413, "request body too large");
+      if (bec) co_return co_await send_error(400, bec.message());
+    }
+
+    handle_.busy = true;
+    Response resp;
+    try {
+      resp = co_await env_.handler->handle(ctx);
+    } catch (const std::exception& e) {
+      spdlog::error("handler failed for {} {}: {}", ctx.method_text, ctx.target, e.what());
+      resp = Response::error(500);
+    }
+    if (resp.close || env_.drain->draining.load(std::memory_order_relaxed)) keep_alive = false;
+    bool ok = co_await write_response(resp, ctx, keep_alive, http10);
+    handle_.busy = false;
+    if (!ok || !keep_alive) {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<bool> H1Connection::write_buffers(std::vector<asio::const_buffer>& bufs) {
+  stream_.expires_after(cfg_.timeouts.send);
+  auto [ec, n] = co_await asio::async_write(stream_, bufs, kTuple);
+  bufs.clear();
+  co_return !ec;
+}
+
+// Writes published slices in batches, each batch under its own send deadline.
+asio::awaitable<bool> H1Connection::write_slices(std::vector<ChunkSlice>& slices, bool chunked) {
+  std::vector<asio::const_buffer> bufs;
+  std::string chunk_header;
+  std::size_t i = 0;
+  while (i < slices.size()) {
+    std::uint64_t batch_bytes = 0;
+    std::size_t start = i;
+    while (i < slices.size() && i - start < kMaxBuffersPerWrite && batch_bytes < kMaxBytesPerWrite) {
+      batch_bytes += slices[i].end - slices[i].begin;
+      ++i;
+    }
+    if (chunked) {
+      chunk_header = fmt::format("{:x}\r\n", batch_bytes);
+      bufs.emplace_back(asio::buffer(chunk_header));
+    }
+    for (std::size_t j = start; j < i; ++j)
+      bufs.emplace_back(slices[j].chunk.bytes.get() + slices[j].begin, slices[j].end - slices[j].begin);
+    if (chunked) bufs.emplace_back(asio::buffer("\r\n", 2));
+    if (!co_await write_buffers(bufs)) co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<bool> H1Connection::write_response(Response& resp, const RequestContext& req, bool keep_alive,
+                                                   bool http10) {
+  const bool head_only = req.method == Method::head;
+  const bool no_body = head_only || resp.status == 304 || resp.status == 204;
+  std::vector<asio::const_buffer> bufs;
+  std::uint64_t body_bytes = 0;
+  head_.clear();
+  bool ok = true;
+
+  if (auto* s = std::get_if<std::string>(&resp.body)) {
+    serialize_h1_head(head_, resp.status, resp.headers, cfg_.server_name, static_cast<long long>(s->size()),
+                      keep_alive, http10);
+    bufs.emplace_back(asio::buffer(head_));
+    if (!no_body) {
+      bufs.emplace_back(asio::buffer(*s));
+      body_bytes = s->size();
+    }
+    ok = co_await write_buffers(bufs);
+  } else if (auto* o = std::get_if<ObjectBody>(&resp.body)) {
+    serialize_h1_head(head_, resp.status, resp.headers, cfg_.server_name, static_cast<long long>(o->length),
+                      keep_alive, http10);
+    std::vector<ChunkSlice> slices;
+    if (!no_body) {
+      std::uint64_t pos = 0, from = o->offset, to = o->offset + o->length;
+      for (const auto& c : o->object->body) {
+        std::uint64_t c_begin = pos, c_end = pos + c.size;
+        pos = c_end;
+        if (c_end <= from || c_begin >= to) continue;
+        slices.push_back({c, static_cast<std::size_t>(std::max(from, c_begin) - c_begin),
+                          static_cast<std::size_t>(std::min(to, c_end) - c_begin)});
+      }
+      body_bytes = o->length;
+    }
+    // The head goes out with the first batch of body buffers in one gather write.
+    if (!slices.empty() && slices.size() <= kMaxBuffersPerWrite && o->length <= kMaxBytesPerWrite) {
+      bufs.emplace_back(asio::buffer(head_));
+      for (auto& sl : slices) bufs.emplace_back(sl.chunk.bytes.get() + sl.begin, sl.end - sl.begin);
+      ok = co_await write_buffers(bufs);
+    } else {
+      bufs.emplace_back(asio::buffer(head_));
+      ok = co_await write_buffers(bufs) && co_await write_slices(slices, false);
+    }
+  } else {
+    auto& sb = std::get<StreamBody>(resp.body);
+    long long framing = sb.length ? static_cast<long long>(*sb.length) : (http10 ? kCloseDelimited : kChunked);
+    if (framing == kCloseDelimited) keep_alive = false;
+    serialize_h1_head(head_, resp.status, resp.headers, cfg_.server_name, framing, keep_alive, http10);
+    bufs.emplace_back(asio::buffer(head_));
+    ok = co_await write_buffers(bufs);
+    std::uint64_t offset = 0;
+    std::vector<ChunkSlice> slices;
+    while (ok && !no_body) {
+      slices.clear();
+      StreamState st = sb.stream->poll(offset, slices);
+      for (const auto& sl : slices) offset += sl.end - sl.begin;
+      if (!slices.empty()) ok = co_await write_slices(slices, framing == kChunked);
+      if (!ok) break;
+      if (st == StreamState::complete) {
+        if (framing == kChunked) {
+          bufs.emplace_back(asio::buffer("0\r\n\r\n", 5));
+          ok = co_await write_buffers(bufs);
+        }
+        break;
+      }
+      if (st == StreamState::failed) { ok = false; break; }  // cut: the client sees a truncated body
+      if (slices.empty()) {
+        Status w = co_await sb.stream->wait(offset);
+        if (!w) { ok = false; break; }
+      }
+    }
+    body_bytes = offset;
+  }
+  env_.metrics->count_response(resp.status, resp.cache, body_bytes);
+  if (env_.access_log) log_access(req, resp, body_bytes);
+  co_return ok;
+}
+
+void H1Connection::log_access(const RequestContext& req, const Response& resp, std::uint64_t bytes) {
+  auto ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - req.received).count();
+  env_.access_log->info("{} \"{} {} {}\" {} {} \"{}\" \"{}\" cache={} wait_ms={:.1f} ms={:.1f}", remote_.to_string(),
+                        req.method_text, req.target, req.protocol, resp.status, bytes, req.header("Referer"),
+                        req.header("User-Agent"), to_string(resp.cache), resp.waited_ms,
+                        ms);
+}
+
+}  // namespace
+
+asio::awaitable<void> run_h1_session(tcp::socket socket, const SessionEnv& env, ConnectionSet& connections) {
+  H1Connection conn(std::move(socket), env, connections);
+  co_await conn.run();
+}
+
+}  // namespace hlscache

@@ -1,0 +1,18 @@
+// HTTP/1.1 session (Boost.Beast parser, C++20 coroutine): reads one request at a
+// time (pipelined requests wait in the bounded read buffer, answered in order),
+// enforces the header/target/body limits and the header-read, idle and send
+// deadlines, builds a RequestContext, calls the Handler, and writes the Response —
+// cached chunks by scatter-gather, growing bodies as they are published.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "http/session_env.hpp"
+
+namespace hlscache {
+
+boost::asio::awaitable<void> run_h1_session(boost::asio::ip::tcp::socket socket, const SessionEnv& env,
+                                            ConnectionSet& connections);
+
+}  // namespace hlscache

@@ -1,0 +1,94 @@
+#include "http/listener.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include "http/h1_session.hpp"
+
+namespace hlscache {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+Result<tcp::acceptor> open_acceptor(asio::io_context& io, const tcp::endpoint& ep) {
+  tcp::acceptor a(io);
+  boost::system::error_code ec;
+  auto fail = [&](const char* what) {
+    return Error::make(ErrorSource::internal, Errc::io, fmt::format("{} {}: {}", what, ep.address().to_string() + ":" + std::to_string(ep.port()), ec.message()));
+  };
+  a.open(ep.protocol(), ec);
+  if (ec) return fail("open");
+  a.set_option(asio::socket_base::reuse_address(true), ec);
+  int one = 1;
+  if (::setsockopt(a.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+    ec.assign(errno, boost::system::system_category());
+    return fail("SO_REUSEPORT on");
+  }
+  a.bind(ep, ec);
+  if (ec) return fail("bind");
+  a.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return fail("listen");
+  return a;
+}
+
+namespace {
+
+asio::awaitable<void> refuse(tcp::socket socket) {
+  static constexpr char kBusy[] =
+      "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+  boost::system::error_code ec;
+  socket.non_blocking(true, ec);
+  socket.write_some(asio::buffer(kBusy, sizeof kBusy - 1), ec);  // best effort, never waits
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+  co_return;
+}
+
+asio::awaitable<void> serve(tcp::socket socket, const SessionEnv& env, ConnectionSet& connections) {
+  struct Active {
+    Metrics& m;
+    explicit Active(Metrics& metrics) : m(metrics) { m.connections_active.fetch_add(1); }
+    ~Active() { m.connections_active.fetch_sub(1); }
+  } active(*env.metrics);
+  co_await run_h1_session(std::move(socket), env, connections);
+}
+
+}  // namespace
+
+asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, const SessionEnv& env, ConnectionSet& connections) {
+  auto ex = co_await asio::this_coro::executor;
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+    if (ec) {
+      // EMFILE/ENFILE and friends: back off briefly instead of spinning.
+      spdlog::warn("accept failed: {}", ec.message());
+      asio::steady_timer t(ex, std::chrono::milliseconds(50));
+      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    env.metrics->connections_accepted.fetch_add(1, std::memory_order_relaxed);
+    if (env.metrics->connections_active.load(std::memory_order_relaxed) >=
+        static_cast<std::int64_t>(env.config->limits.max_connections)) {
+      env.metrics->connections_refused.fetch_add(1, std::memory_order_relaxed);
+      asio::co_spawn(ex, refuse(std::move(socket)), asio::detached);
+      continue;
+    }
+    asio::co_spawn(ex, serve(std::move(socket), env, connections), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& err) {
+        spdlog::error("session ended by an exception: {}", err.what());
+      }
+    });
+  }
+}
+
+}  // namespace hlscache

@@ -1,0 +1,25 @@
+// Listener: one SO_REUSEPORT acceptor per thread and listening address, so the
+// kernel spreads connections over threads and a connection stays on the thread
+// that accepted it. Over limits.max_connections a connection is answered 503 and
+// closed at once. Binding port 0 picks one ephemeral port shared by all threads.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <memory>
+#include <vector>
+
+#include "core/result.hpp"
+#include "http/session_env.hpp"
+
+namespace hlscache {
+
+Result<boost::asio::ip::tcp::acceptor> open_acceptor(boost::asio::io_context& io,
+                                                     const boost::asio::ip::tcp::endpoint& ep);
+
+boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor, const SessionEnv& env,
+                                         ConnectionSet& connections);
+
+}  // namespace hlscache

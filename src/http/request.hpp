@@ -1,0 +1,36 @@
+// RequestContext: what a session (HTTP/1.1 or HTTP/2) parsed from one request,
+// in a protocol-neutral form. Both sessions build one and call the same Handler,
+// so caching, coalescing and the segmenter behave the same whatever the protocol.
+#pragma once
+
+#include <boost/asio/ip/address.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cache/object.hpp"
+#include "core/clock.hpp"
+
+namespace hlscache {
+
+enum class Method { get, head, put, post, other };
+
+struct RequestContext {
+  Method method = Method::get;
+  std::string method_text;      // as sent
+  std::string target;           // raw request target: path + optional ?query
+  std::string_view path() const { auto q = target.find('?'); return std::string_view(target).substr(0, q); }
+  std::string_view query() const {
+    auto q = target.find('?');
+    return q == std::string::npos ? std::string_view{} : std::string_view(target).substr(q + 1);
+  }
+  std::vector<Header> headers;  // as received, names as sent
+  std::string_view header(std::string_view name) const;  // first value, case-insensitive
+  boost::asio::ip::address remote;
+  const char* protocol = "HTTP/1.1";
+  TimePoint received{};
+  TimePoint deadline{};         // the handler must answer by then
+};
+
+}  // namespace hlscache

@@ -1,0 +1,46 @@
+// Response: status, headers and one of three bodies — inline bytes (small,
+// generated answers), a cached Object's chunks (zero-copy, optionally a byte
+// range of it), or a BodyStream still being filled (a coalesced miss).
+// Sessions add Date, Server, Content-Length/framing and Connection themselves.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "cache/object.hpp"
+#include "http/body_stream.hpp"
+#include "metrics/metrics.hpp"
+
+namespace hlscache {
+
+struct ObjectBody {
+  ObjectPtr object;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;  // bytes from offset
+};
+
+struct StreamBody {
+  std::shared_ptr<BodyStream> stream;
+  std::optional<std::uint64_t> length;  // known total (Content-Length) or chunked framing
+};
+
+struct Response {
+  int status = 200;
+  std::vector<Header> headers;
+  std::variant<std::string, ObjectBody, StreamBody> body;
+  bool close = false;       // close the connection after this response
+  CacheResult cache = CacheResult::none;  // for logs and metrics
+  double waited_ms = 0;     // how long a follower waited for its first byte
+
+  void set(std::string name, std::string value);   // replaces an existing header
+  void add(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
+  static Response text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+  static Response error(int status, std::string_view reason_detail = {});
+};
+
+const char* reason_phrase(int status) noexcept;
+
+}  // namespace hlscache

@@ -1,0 +1,44 @@
+#include "http/router.hpp"
+
+namespace hlscache {
+
+namespace {
+bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+Response method_not_allowed(const char* allow) {
+  auto r = Response::error(405);
+  r.add("Allow", allow);
+  return r;
+}
+}  // namespace
+
+boost::asio::awaitable<Response> Router::handle(RequestContext& req) {
+  const std::string_view path = req.path();
+  const bool get_or_head = req.method == Method::get || req.method == Method::head;
+
+  if (starts_with(path, "/ingest/")) {
+    if (!ingest_) co_return Response::error(404, "no ingest on this node");
+    co_return co_await ingest_->handle(req);
+  }
+  if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
+    if (!get_or_head) co_return method_not_allowed("GET, HEAD");
+    Response r;
+    if (path == "/healthz") {
+      r = Response::text(200, "ok\n");
+    } else if (path == "/readyz") {
+      r = drain_.draining.load() ? Response::text(503, "draining\n") : Response::text(200, "ready\n");
+    } else {
+      r = Response::text(200, metrics_.render(), "text/plain; version=0.0.4; charset=utf-8");
+    }
+    r.add("Cache-Control", "no-store");
+    co_return r;
+  }
+  if (starts_with(path, "/admin/")) {
+    if (!admin_) co_return Response::error(404, "the admin API is off");
+    co_return co_await admin_->handle(req);
+  }
+  if (!get_or_head) co_return method_not_allowed("GET, HEAD");
+  if (!media_) co_return Response::error(404);
+  co_return co_await media_->handle(req);
+}
+
+}  // namespace hlscache

@@ -1,0 +1,54 @@
+// SessionEnv: what every session of a listener shares (config, handler, metrics,
+// drain state), and ConnectionSet, a thread's registry of its open connections
+// so a drain can close the idle ones at once. One ConnectionSet per io_context,
+// only ever touched from that io_context's thread: no lock.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <unordered_set>
+
+#include "config/config.hpp"
+#include "http/handler.hpp"
+#include "metrics/metrics.hpp"
+
+namespace spdlog { class logger; }
+
+namespace hlscache {
+
+struct DrainState {
+  std::atomic<bool> draining{false};
+};
+
+struct ConnectionHandle {
+  std::function<void()> close;  // cancels the connection's I/O
+  bool busy = false;            // a request is being answered
+};
+
+class ConnectionSet {
+ public:
+  void add(ConnectionHandle* h) { set_.insert(h); }
+  void remove(ConnectionHandle* h) { set_.erase(h); }
+  void close_idle() {
+    for (auto* h : std::unordered_set<ConnectionHandle*>(set_))
+      if (!h->busy) h->close();
+  }
+  void close_all() {
+    for (auto* h : std::unordered_set<ConnectionHandle*>(set_)) h->close();
+  }
+  std::size_t size() const { return set_.size(); }
+
+ private:
+  std::unordered_set<ConnectionHandle*> set_;
+};
+
+struct SessionEnv {
+  ConfigPtr config;
+  Handler* handler = nullptr;
+  Metrics* metrics = nullptr;
+  DrainState* drain = nullptr;
+  std::shared_ptr<spdlog::logger> access_log;  // null: off
+};
+
+}  // namespace hlscache

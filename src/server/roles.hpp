@@ -1,0 +1,28 @@
+// RoleWiring: builds what a role needs behind the router — for edge and origin the
+// cache handler over the upstream OriginTier, for local the same cache handler
+// over the in-process segmenter — and owns it for the life of the server.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+
+#include <memory>
+#include <vector>
+
+#include "config/config.hpp"
+#include "http/router.hpp"
+#include "metrics/metrics.hpp"
+
+namespace hlscache {
+
+class RoleWiring {
+ public:
+  virtual ~RoleWiring() = default;
+  // Called once before the threads start: registers handlers on the router and
+  // metrics collectors; `ios` are the worker io_contexts (for background tasks).
+  virtual Status wire(Router& router, Metrics& metrics, std::vector<boost::asio::io_context*> ios) = 0;
+  virtual void stop() {}
+};
+
+std::unique_ptr<RoleWiring> make_role(ConfigPtr config);
+
+}  // namespace hlscache

@@ -1,0 +1,122 @@
+#include "server/server.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include "http/listener.hpp"
+#include "server/roles.hpp"
+
+namespace hlscache {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+Server::Server(ConfigPtr config) : config_(std::move(config)), router_(metrics_, drain_) {
+  env_.config = config_;
+  env_.handler = &router_;
+  env_.metrics = &metrics_;
+  env_.drain = &drain_;
+  if (config_->logging.access_log) {
+    env_.access_log = spdlog::get("access");
+  }
+}
+
+Server::~Server() {
+  for (auto& w : workers_) w->io.stop();
+  for (auto& w : workers_)
+    if (w->thread.joinable()) w->thread.join();
+  if (role_) role_->stop();
+}
+
+Status Server::start() {
+  for (std::uint32_t i = 0; i < config_->threads; ++i) workers_.push_back(std::make_unique<Worker>());
+
+  // Resolve each listener once; port 0 becomes the ephemeral port the first bind got.
+  for (const auto& l : config_->listen) {
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(l.address.host, ec);
+    if (ec)
+      return Error::make(ErrorSource::config, Errc::invalid_argument,
+                         "listen address " + l.address.to_string() + " is not an IP address");
+    tcp::endpoint ep(addr, l.address.port);
+    for (auto& w : workers_) {
+      auto a = open_acceptor(w->io, ep);
+      if (!a) return a.error();
+      if (ep.port() == 0) ep = a->local_endpoint();
+      w->acceptors.push_back(std::move(*a));
+    }
+    endpoints_.push_back(ep);
+  }
+
+  role_ = make_role(config_);
+  std::vector<asio::io_context*> ios;
+  for (auto& w : workers_) ios.push_back(&w->io);
+  if (auto st = role_->wire(router_, metrics_, ios); !st) return st.error();
+
+  for (auto& w : workers_) {
+    for (auto& a : w->acceptors) asio::co_spawn(w->io, accept_loop(a, env_, w->connections), asio::detached);
+    w->thread = std::thread([io = &w->io] {
+      auto guard = asio::make_work_guard(*io);
+      io->run();
+    });
+  }
+  for (const auto& ep : endpoints_)
+    spdlog::info("listening on http://{}:{}/", ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string(), ep.port());
+  return Ok{};
+}
+
+void Server::begin_drain() {
+  if (drain_.draining.exchange(true)) return;
+  spdlog::info("draining: no new connections, in-flight responses have {} ms",
+               config_->timeouts.drain.count());
+  for (auto& w : workers_) {
+    asio::post(w->io, [w = w.get()] {
+      boost::system::error_code ec;
+      for (auto& a : w->acceptors) a.close(ec);
+      w->connections.close_idle();
+    });
+  }
+  auto deadline = SteadyClock::now() + config_->timeouts.drain;
+  asio::co_spawn(
+      control_,
+      [this, deadline]() -> asio::awaitable<void> {
+        asio::steady_timer t(co_await asio::this_coro::executor);
+        while (SteadyClock::now() < deadline && metrics_.connections_active.load() > 0) {
+          // Connections that finished their response close themselves (no keep-alive while draining).
+          for (auto& w : workers_) asio::post(w->io, [w = w.get()] { w->connections.close_idle(); });
+          t.expires_after(std::chrono::milliseconds(25));
+          co_await t.async_wait(asio::use_awaitable);
+        }
+        if (metrics_.connections_active.load() > 0)
+          spdlog::warn("drain deadline reached with {} connection(s) open; closing them",
+                       metrics_.connections_active.load());
+        control_.stop();
+      },
+      asio::detached);
+}
+
+int Server::wait() {
+  asio::signal_set signals(control_, SIGTERM, SIGINT);
+  signals.async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    spdlog::info("signal {} received", sig);
+    begin_drain();
+  });
+  auto guard = asio::make_work_guard(control_);
+  control_.run();
+  for (auto& w : workers_) {
+    asio::post(w->io, [w = w.get()] { w->connections.close_all(); });
+  }
+  if (role_) role_->stop();
+  for (auto& w : workers_) w->io.stop();
+  for (auto& w : workers_)
+    if (w->thread.joinable()) w->thread.join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace hlscache

@@ -1,0 +1,52 @@
+// Server: one io_context per thread, each running its own acceptors (SO_REUSEPORT)
+// and the sessions they accept; role wiring (which media handler answers misses);
+// SIGTERM/SIGINT drain: stop accepting, close idle connections, let in-flight
+// responses finish until timeouts.drain, then stop.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/config.hpp"
+#include "http/router.hpp"
+#include "http/session_env.hpp"
+
+namespace hlscache {
+
+class RoleWiring;  // the role's handlers and background tasks (server/roles.hpp)
+
+class Server {
+ public:
+  explicit Server(ConfigPtr config);
+  ~Server();
+
+  Status start();  // binds every listener on every thread and starts the threads
+  int wait();      // blocks until stopped (signal or stop()); returns the exit code
+  void begin_drain();
+  std::vector<boost::asio::ip::tcp::endpoint> endpoints() const { return endpoints_; }
+
+ private:
+  struct Worker {
+    boost::asio::io_context io{1};
+    std::vector<boost::asio::ip::tcp::acceptor> acceptors;
+    ConnectionSet connections;
+    std::thread thread;
+  };
+
+  ConfigPtr config_;
+  Metrics metrics_;
+  DrainState drain_;
+  Router router_;
+  std::unique_ptr<RoleWiring> role_;
+  SessionEnv env_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  boost::asio::io_context control_{1};  // signals and the drain timer
+  std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
+};
+
+}  // namespace hlscache
