@@ -121,6 +121,8 @@ asio::awaitable<void> H1Connection::run() {
     if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
       co_return co_await send_error(431, "request header block too large");
     if (ec == beast::error::timeout) co_return co_await send_error(408, "request header not received in time");
+    // A Content-Length over parser.body_limit is refused while the header is parsed.
+    if (ec == http::error::body_limit) co_return co_await send_error(413, "request body too large");
     if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::operation_aborted ||
         ec == asio::error::connection_reset)
       co_return;
