@@ -16,6 +16,19 @@ namespace hlscache {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
+Status check_port_free(asio::io_context& io, const tcp::endpoint& ep) {
+  tcp::acceptor probe(io);
+  boost::system::error_code ec;
+  probe.open(ep.protocol(), ec);
+  if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);  // TIME_WAIT is no conflict
+  if (!ec) probe.bind(ep, ec);
+  if (ec == asio::error::address_in_use)
+    return Error::make(ErrorSource::config, Errc::invalid_argument,
+                       fmt::format("listen address {}:{} is already in use by another process",
+                                   ep.address().to_string(), ep.port()));
+  return Ok{};  // other errors are reported by open_acceptor
+}
+
 Result<tcp::acceptor> open_acceptor(asio::io_context& io, const tcp::endpoint& ep) {
   tcp::acceptor a(io);
   boost::system::error_code ec;

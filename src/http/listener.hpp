@@ -16,6 +16,11 @@
 
 namespace hlscache {
 
+// SO_REUSEPORT would let us join another process's listeners on the same port
+// (same user) and silently split its traffic: before binding a fixed port, check
+// that a plain bind (without SO_REUSEPORT) to it succeeds.
+Status check_port_free(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& ep);
+
 Result<boost::asio::ip::tcp::acceptor> open_acceptor(boost::asio::io_context& io,
                                                      const boost::asio::ip::tcp::endpoint& ep);
 

@@ -43,6 +43,8 @@ Status Server::start() {
       return Error::make(ErrorSource::config, Errc::invalid_argument,
                          "listen address " + l.address.to_string() + " is not an IP address");
     tcp::endpoint ep(addr, l.address.port);
+    if (ep.port() != 0)
+      if (auto st = check_port_free(workers_.front()->io, ep); !st) return st.error();
     for (auto& w : workers_) {
       auto a = open_acceptor(w->io, ep);
       if (!a) return a.error();
