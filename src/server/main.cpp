@@ -23,6 +23,8 @@ constexpr const char* kUsage =
     "  --ports-file FILE    once listening, write each bound host:port to FILE (one per line)\n";
 
 void setup_logging(const hlscache::Config& cfg) {
+  // Diagnostics go to stderr, like the config errors (spdlog's default logger writes to stdout).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("hlscache"));
   auto level = spdlog::level::from_str(cfg.logging.level);
   spdlog::set_level(level);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%t] %v");
