@@ -1,0 +1,236 @@
+#include "segmenter/rendition_window.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace hlscache {
+namespace {
+
+Duration seconds_to_duration(double s) {
+  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(s));
+}
+
+}  // namespace
+
+RenditionWindow::RenditionWindow(RenditionWindowConfig config)
+    : config_(std::move(config)),
+      configured_target_(static_cast<int>(
+          std::max<long long>(1, rounded_extinf(static_cast<double>(config_.target_duration.count()) / 1000.0)))),
+      next_sequence_(config_.first_sequence),
+      target_duration_(configured_target_),
+      listeners_(std::make_shared<const ListenerList>()) {
+  stats_.target_duration = target_duration_;
+  publish_locked();
+}
+
+Status RenditionWindow::add(Segment segment, TimePoint now, WallTime wall) {
+  Snapshot snapshot;
+  std::shared_ptr<const ListenerList> listeners;
+  {
+    std::lock_guard lock(mu_);
+    if (ended_ || (any_segment_ && segment.sequence != next_sequence_)) {
+      ++stats_.segments_rejected;
+      return Error::make(ErrorSource::internal, Errc::invalid_argument,
+                         ended_ ? "segment after the end of the stream"
+                                : "segment " + std::to_string(segment.sequence) + " out of sequence, expected " +
+                                      std::to_string(next_sequence_));
+    }
+    expire_locked(now);
+    const long long rounded = rounded_extinf(segment.duration);
+    if (rounded > configured_target_) ++stats_.segments_over_target;
+    if (!any_segment_) {
+      // The first GOP may force a longer target duration; it is fixed from here on.
+      target_duration_ = static_cast<int>(std::max<long long>(configured_target_, rounded));
+      segment.discontinuity = false;  // nothing before it to be discontinuous with
+    } else if (rounded > target_duration_) {
+      // Never publish TARGETDURATION < round(EXTINF): raise it (counted, see docs/segmenter.md).
+      target_duration_ = static_cast<int>(rounded);
+      ++stats_.target_duration_raises;
+    }
+    stats_.target_duration = target_duration_;
+
+    auto stored = std::make_shared<StoredSegment>();
+    if (!window_.empty() && !segment.discontinuity) {
+      const StoredSegment& prev = *window_.back();
+      stored->program_date_time =
+          prev.program_date_time + std::chrono::duration_cast<WallTime::duration>(
+                                       std::chrono::duration<double>(prev.segment.duration));
+    } else {
+      stored->program_date_time = wall;
+    }
+    any_discontinuity_ |= segment.discontinuity;
+    if (segment.duration > 0.0) {
+      const double bits = static_cast<double>(segment.size) * 8.0;
+      total_bits_ += bits;
+      total_seconds_ += segment.duration;
+      stats_.average_bitrate = total_bits_ / total_seconds_;
+      const double target = static_cast<double>(config_.target_duration.count()) / 1000.0;
+      if (segment.duration >= target / 2) stats_.peak_bitrate = std::max(stats_.peak_bitrate, bits / segment.duration);
+    }
+    stored->segment = std::move(segment);
+    next_sequence_ = stored->segment.sequence + 1;
+    window_.push_back(std::move(stored));
+    any_segment_ = true;
+    ++stats_.segments_added;
+    slide_locked(now);
+    publish_locked();
+    snapshot = snapshot_;
+    listeners = listeners_;
+  }
+  notify(snapshot, listeners);
+  return Ok{};
+}
+
+void RenditionWindow::end() {
+  Snapshot snapshot;
+  std::shared_ptr<const ListenerList> listeners;
+  {
+    std::lock_guard lock(mu_);
+    if (ended_) return;
+    ended_ = true;
+    publish_locked();
+    snapshot = snapshot_;
+    listeners = listeners_;
+  }
+  notify(snapshot, listeners);
+}
+
+void RenditionWindow::expire(TimePoint now) {
+  std::lock_guard lock(mu_);
+  expire_locked(now);
+}
+
+void RenditionWindow::expire_locked(TimePoint now) {
+  while (!retired_.empty() && retired_.front().expires_at <= now) {
+    retired_.pop_front();
+    ++stats_.segments_freed;
+  }
+}
+
+double RenditionWindow::window_duration_locked() const {
+  double d = 0.0;
+  for (const auto& s : window_) d += s->segment.duration;
+  return d;
+}
+
+// Drops segments from the window's front while it stays longer than
+// window_segments and at least 3 target durations (RFC 8216 §6.2.2).
+void RenditionWindow::slide_locked(TimePoint now) {
+  double duration = window_duration_locked();
+  const double minimum = 3.0 * target_duration_;
+  while (window_.size() > config_.max_window_segments ||
+         (window_.size() > config_.window_segments && duration - window_.front()->segment.duration >= minimum)) {
+    std::shared_ptr<const StoredSegment> old = std::move(window_.front());
+    window_.pop_front();
+    duration -= old->segment.duration;
+    // Its EXT-X-DISCONTINUITY tag leaves the playlist with it (RFC 8216 §6.2.2).
+    if (old->segment.discontinuity) ++discontinuity_sequence_;
+    // Fetchable for the longest playlist published so far (every playlist that named
+    // it was one of those) plus its own duration, and at least one target duration
+    // beyond that (RFC 8216 §6.2.2).
+    const double keep = max_playlist_duration_ + std::max<double>(target_duration_, old->segment.duration);
+    retired_.push_back({std::move(old), now + seconds_to_duration(keep)});
+    ++stats_.segments_retired;
+    if (retired_.size() > config_.max_retired_segments) {
+      retired_.pop_front();
+      ++stats_.segments_freed_early;
+    }
+  }
+}
+
+void RenditionWindow::publish_locked() {
+  entries_.clear();
+  bool independent = true;
+  for (const auto& s : window_) {
+    entries_.push_back({s->segment.sequence, s->segment.duration, s->segment.discontinuity, s->program_date_time});
+    independent &= s->segment.starts_with_keyframe;
+  }
+  max_playlist_duration_ = std::max(max_playlist_duration_, window_duration_locked());
+  MediaPlaylistView view;
+  view.independent_segments = independent;
+  view.target_duration = target_duration_;
+  view.media_sequence = window_.empty() ? next_sequence_ : window_.front()->segment.sequence;
+  if (any_discontinuity_) view.discontinuity_sequence = discontinuity_sequence_;
+  view.ended = ended_;
+  view.uri_prefix = config_.segment_prefix;
+  view.entries = entries_;
+  auto snap = std::make_shared<PlaylistSnapshot>();
+  snap->version = snapshot_ ? snapshot_->version + 1 : 0;
+  snap->text = std::make_shared<const std::string>(render_media_playlist(view));
+  snap->media_sequence = view.media_sequence;
+  snap->next_sequence = next_sequence_;
+  snap->segment_count = window_.size();
+  snap->target_duration = target_duration_;
+  snap->ended = ended_;
+  snapshot_ = std::move(snap);
+}
+
+RenditionWindow::Snapshot RenditionWindow::playlist() const {
+  std::lock_guard lock(mu_);
+  return snapshot_;
+}
+
+SegmentLookup RenditionWindow::lookup(std::uint64_t sequence) const {
+  std::lock_guard lock(mu_);
+  if (!window_.empty()) {
+    const std::uint64_t first = window_.front()->segment.sequence;
+    if (sequence >= first && sequence < next_sequence_) {
+      return {LookupState::found, window_[static_cast<std::size_t>(sequence - first)]};
+    }
+  }
+  if (!retired_.empty()) {
+    const std::uint64_t first = retired_.front().segment->segment.sequence;
+    if (sequence >= first && sequence - first < retired_.size()) {
+      return {LookupState::found, retired_[static_cast<std::size_t>(sequence - first)].segment};
+    }
+  }
+  if (!ended_ && sequence == next_sequence_) return {LookupState::not_yet, nullptr};
+  return {LookupState::never, nullptr};
+}
+
+Result<RenditionWindow::ListenerId> RenditionWindow::subscribe(Listener listener) {
+  std::lock_guard lock(mu_);
+  if (listeners_->size() >= config_.max_listeners) {
+    return Error::make(ErrorSource::internal, Errc::overloaded, "too many playlist listeners");
+  }
+  auto next = std::make_shared<ListenerList>(*listeners_);
+  const ListenerId id = next_listener_id_++;
+  next->emplace_back(id, std::move(listener));
+  listeners_ = std::move(next);
+  return id;
+}
+
+void RenditionWindow::unsubscribe(ListenerId id) {
+  std::lock_guard lock(mu_);
+  auto next = std::make_shared<ListenerList>(*listeners_);
+  std::erase_if(*next, [id](const auto& l) { return l.first == id; });
+  listeners_ = std::move(next);
+}
+
+void RenditionWindow::notify(const Snapshot& snapshot, const std::shared_ptr<const ListenerList>& listeners) const {
+  for (const auto& [id, fn] : *listeners) fn(snapshot);
+}
+
+void RenditionWindow::set_stream_facts(const StreamFacts& facts) {
+  std::lock_guard lock(mu_);
+  facts_ = facts;
+}
+
+RenditionInfo RenditionWindow::rendition_info(std::string name) const {
+  std::lock_guard lock(mu_);
+  RenditionInfo r;
+  r.name = std::move(name);
+  r.average_bandwidth = static_cast<std::uint64_t>(std::ceil(stats_.average_bitrate));
+  r.bandwidth = std::max(static_cast<std::uint64_t>(std::ceil(stats_.peak_bitrate)), r.average_bandwidth);
+  r.width = facts_.width;
+  r.height = facts_.height;
+  r.codecs = facts_.codecs();
+  return r;
+}
+
+WindowStats RenditionWindow::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+}  // namespace hlscache

@@ -1,0 +1,143 @@
+// RenditionWindow: the live state of one rendition (RFC 8216 §6.2.2) — a sliding
+// window of Segments behind an immutable playlist snapshot, plus the segments that
+// left the window but must stay fetchable for a while. Each update renders the
+// playlist text once and swaps in a new shared_ptr<const PlaylistSnapshot>, in the
+// same critical section that made its segments fetchable, so a reader never gets a
+// playlist naming a segment it cannot fetch. Thread-safe (one mutex, held for
+// bookkeeping and rendering only); listeners run after the lock is released.
+// Bounds: max_window_segments in the window, max_retired_segments retired,
+// max_listeners listeners. Time is injected (now: steady, wall: PROGRAM-DATE-TIME).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/result.hpp"
+#include "segmenter/master_playlist.hpp"
+#include "segmenter/playlist_text.hpp"
+#include "segmenter/segment.hpp"
+
+namespace hlscache {
+
+struct RenditionWindowConfig {
+  std::chrono::milliseconds target_duration{2000};  // the cutter's target
+  std::size_t window_segments = 6;       // grown when shorter than 3 target durations
+  std::size_t max_window_segments = 64;  // hard bound, even below 3 target durations
+  std::size_t max_retired_segments = 64; // past it the oldest retired segment is freed early
+  std::size_t max_listeners = 16;
+  std::uint64_t first_sequence = 0;      // the sequence "not yet" refers to before the first add
+  std::string segment_prefix = "seg_";
+};
+
+struct StoredSegment {
+  Segment segment;
+  WallTime program_date_time{};
+};
+
+struct PlaylistSnapshot {
+  std::uint64_t version = 0;  // +1 per update
+  std::shared_ptr<const std::string> text;
+  std::uint64_t media_sequence = 0;
+  std::uint64_t next_sequence = 0;  // the sequence number the next segment will carry
+  std::size_t segment_count = 0;
+  int target_duration = 0;
+  bool ended = false;
+};
+
+enum class LookupState : std::uint8_t {
+  found,    // `segment` is set
+  not_yet,  // the next segment to be produced: worth waiting for (up to 1.5 x target duration)
+  never,    // expired, too far ahead, or the stream ended: 404
+};
+
+struct SegmentLookup {
+  LookupState state = LookupState::never;
+  std::shared_ptr<const StoredSegment> segment;
+};
+
+struct WindowStats {
+  std::uint64_t segments_added = 0;
+  std::uint64_t segments_rejected = 0;      // out of sequence, or after end()
+  std::uint64_t segments_retired = 0;       // left the window
+  std::uint64_t segments_freed = 0;         // retention over, memory released
+  std::uint64_t segments_freed_early = 0;   // freed at max_retired_segments, before their time
+  std::uint64_t target_duration_raises = 0; // after the first segment: encoder GOP problem
+  std::uint64_t segments_over_target = 0;   // round(EXTINF) > configured target
+  int target_duration = 0;
+  double peak_bitrate = 0.0;                // bits/s, segments >= half the target long
+  double average_bitrate = 0.0;
+};
+
+class RenditionWindow {
+ public:
+  using Snapshot = std::shared_ptr<const PlaylistSnapshot>;
+  using Listener = std::function<void(const Snapshot&)>;
+  using ListenerId = std::uint64_t;
+
+  explicit RenditionWindow(RenditionWindowConfig config = {});
+
+  // Adds the next segment. `wall` is the wall-clock time its first frame was
+  // captured or received; it sets PROGRAM-DATE-TIME for the first segment and after
+  // each discontinuity (otherwise the previous PDT plus the previous EXTINF).
+  Status add(Segment segment, TimePoint now, WallTime wall);
+  // The publisher ended: the playlist gains EXT-X-ENDLIST; later adds are rejected.
+  void end();
+  // Frees retired segments whose retention ran out.
+  void expire(TimePoint now);
+
+  Snapshot playlist() const;
+  SegmentLookup lookup(std::uint64_t sequence) const;
+
+  // Listeners are called with the new snapshot after each add()/end(), outside the lock.
+  Result<ListenerId> subscribe(Listener listener);
+  void unsubscribe(ListenerId id);
+
+  void set_stream_facts(const StreamFacts& facts);
+  RenditionInfo rendition_info(std::string name) const;
+  WindowStats stats() const;
+
+ private:
+  struct Retired {
+    std::shared_ptr<const StoredSegment> segment;
+    TimePoint expires_at;
+  };
+  using ListenerList = std::vector<std::pair<ListenerId, Listener>>;
+
+  void expire_locked(TimePoint now);
+  void slide_locked(TimePoint now);
+  void publish_locked();
+  double window_duration_locked() const;
+  void notify(const Snapshot& snapshot, const std::shared_ptr<const ListenerList>& listeners) const;
+
+  const RenditionWindowConfig config_;
+  const int configured_target_;  // round(target_duration), at least 1
+
+  mutable std::mutex mu_;
+  std::deque<std::shared_ptr<const StoredSegment>> window_;
+  std::deque<Retired> retired_;
+  std::vector<PlaylistEntry> entries_;  // mirrors window_, reused for rendering
+  std::uint64_t next_sequence_;
+  std::uint64_t discontinuity_sequence_ = 0;
+  bool any_discontinuity_ = false;
+  bool any_segment_ = false;
+  bool ended_ = false;
+  int target_duration_;
+  double max_playlist_duration_ = 0.0;
+  double total_bits_ = 0.0;
+  double total_seconds_ = 0.0;
+  Snapshot snapshot_;
+  std::shared_ptr<const ListenerList> listeners_;
+  ListenerId next_listener_id_ = 1;
+  StreamFacts facts_;
+  WindowStats stats_;
+};
+
+}  // namespace hlscache
