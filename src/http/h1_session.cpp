@@ -67,6 +67,7 @@ class H1Connection {
 
  private:
   asio::awaitable<bool> wait_for_request(bool first);
+  asio::awaitable<beast::error_code> read_header(http::request_parser<http::empty_body>& parser);
   asio::awaitable<void> send_error(int status, std::string_view detail);
   asio::awaitable<bool> write_response(Response& resp, const RequestContext& req, bool keep_alive, bool http10);
   asio::awaitable<bool> write_buffers(std::vector<asio::const_buffer>& bufs);
@@ -93,6 +94,35 @@ asio::awaitable<bool> H1Connection::wait_for_request(bool first) {
   co_return true;
 }
 
+// Reads the request header, counting every byte the parser consumes. Beast's
+// header_limit only bounds the part of the header not yet consumed (complete fields
+// are consumed as they are parsed), so a header sent in small pieces would otherwise
+// pass limits.max_header_bytes.
+asio::awaitable<beast::error_code> H1Connection::read_header(http::request_parser<http::empty_body>& parser) {
+  const std::size_t limit = cfg_.limits.max_header_bytes;
+  std::size_t consumed = 0;
+  for (;;) {
+    if (buffer_.size() > 0) {
+      beast::error_code ec;
+      std::size_t used = parser.put(buffer_.data(), ec);
+      buffer_.consume(used);
+      consumed += used;
+      if (consumed > limit) co_return http::error::header_limit;
+      if (parser.is_header_done()) co_return beast::error_code{};
+      if (ec != http::error::need_more) co_return ec;
+    }
+    auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), kTuple);
+    buffer_.commit(n);
+    if (ec == asio::error::eof) {
+      if (!parser.got_some()) co_return http::error::end_of_stream;
+      beast::error_code eof_ec;
+      parser.put_eof(eof_ec);
+      co_return eof_ec ? eof_ec : beast::error_code(http::error::partial_message);
+    }
+    if (ec) co_return ec;
+  }
+}
+
 asio::awaitable<void> H1Connection::send_error(int status, std::string_view detail) {
   env_.metrics->bad_requests.fetch_add(1, std::memory_order_relaxed);
   Response resp = Response::error(status, detail);
@@ -116,8 +146,7 @@ asio::awaitable<void> H1Connection::run() {
     parser.body_limit(cfg_.limits.max_request_body);
     parser.eager(false);
     stream_.expires_after(cfg_.timeouts.header_read);
-    auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, kTuple);
-    (void)n;
+    beast::error_code ec = co_await read_header(parser);
     if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
       co_return co_await send_error(431, "request header block too large");
     if (ec == beast::error::timeout) co_return co_await send_error(408, "request header not received in time");
