@@ -71,7 +71,7 @@ TEST(Pes, AssemblerJoinsAHeaderSplitAcrossPackets) {
   std::size_t consumed = 0;
   EXPECT_EQ(a.feed(p.data(), 7, h, consumed), PesParse::need_more);
   EXPECT_EQ(a.feed(p.data() + 7, 6, h, consumed), PesParse::need_more);
-  ASSERT_EQ(a.feed(p.data() + 13, 20, h, consumed), PesParse::ok);
+  ASSERT_EQ(a.feed(p.data() + 13, p.size() - 13, h, consumed), PesParse::ok);
   EXPECT_EQ(consumed, 19u - 13u);
   EXPECT_EQ(h.pts, 900000u);
   EXPECT_EQ(h.dts, 896400u);
