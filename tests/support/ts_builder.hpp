@@ -107,7 +107,8 @@ struct StreamOptions {
 Bytes make_stream(const StreamOptions& o);
 
 // Appends `src` (whole packets) to `dst` with every PTS/DTS/PCR moved by `offset`
-// (90 kHz) and continuity counters carried on from `cc` (per PID, updated).
+// (90 kHz) and continuity counters carried on from `cc` (per PID, updated; start
+// with every entry -1 to keep the source's first counter).
 void append_retimed(Bytes& dst, const Bytes& src, std::int64_t offset, std::array<int, 8192>& cc);
 
 }  // namespace hlscache::testing
