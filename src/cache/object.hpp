@@ -31,6 +31,8 @@ struct Object {
   TimePoint fresh_until{};  // served as a hit before this instant
   TimePoint stale_until{};  // after fresh_until and before this: servable as stale (grace); then gone
 
+  std::shared_ptr<const Object> gzipped;  // playlists: the same body gzip-compressed, made once per version
+
   std::string etag;           // strong or weak validator, as sent ("\"abc\"", W/"x")
   std::string last_modified;  // HTTP-date as sent
 
@@ -41,6 +43,7 @@ struct Object {
     std::size_t c = kOverhead + key_size + sizeof(Object) + etag.size() + last_modified.size();
     for (const auto& [k, v] : headers) c += k.size() + v.size() + 2 * sizeof(std::string);
     for (const auto& ch : body) c += ch.capacity + sizeof(Chunk);
+    if (gzipped) c += gzipped->charge(0);
     return c;
   }
 

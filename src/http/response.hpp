@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "cache/object.hpp"
-#include "http/body_stream.hpp"
+#include "core/body_stream.hpp"
 #include "metrics/metrics.hpp"
 
 namespace hlscache {

@@ -1,0 +1,169 @@
+#include "coalesce/fetch.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <cstring>
+
+namespace hlscache {
+
+namespace asio = boost::asio;
+
+// Lives as long as its waiter or a pending wake-up; only touched on the waiter's executor.
+struct WakeSignal {
+  explicit WakeSignal(const asio::any_io_executor& ex) : timer(ex) {}
+  asio::steady_timer timer;
+  bool signaled = false;
+};
+
+void Fetch::wake_all(std::unique_lock<std::mutex>& lock) {
+  std::vector<Waiter> to_wake;
+  to_wake.swap(waiters_);
+  lock.unlock();
+  for (auto& w : to_wake) {
+    asio::post(w.executor, [sig = std::move(w.signal)] {
+      sig->signaled = true;
+      sig->timer.cancel();
+    });
+  }
+}
+
+asio::awaitable<Status> Fetch::suspend(std::unique_lock<std::mutex>& lock, TimePoint deadline) {
+  auto ex = co_await asio::this_coro::executor;
+  auto sig = std::make_shared<WakeSignal>(ex);
+  sig->timer.expires_at(deadline);
+  waiters_.push_back({ex, sig});
+  lock.unlock();
+  // The wake-up is posted to this same single-threaded executor, so it cannot run
+  // before this coroutine suspends; `signaled` covers a wake that lands first anyway.
+  if (!sig->signaled) co_await sig->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  if (!sig->signaled)
+    co_return Error::make(ErrorSource::upstream, Errc::timeout, "follower waited too long for the upstream fetch");
+  co_return Ok{};
+}
+
+void Fetch::set_head(ResponseHead head) {
+  std::unique_lock lock(mu_);
+  if (phase_ != Phase::head_pending) return;
+  if (head.content_length && *head.content_length > 0)
+    next_chunk_capacity_ = static_cast<std::size_t>(std::min<std::uint64_t>(*head.content_length, Chunk::kDefaultCapacity));
+  head_ = std::move(head);
+  phase_ = Phase::streaming;
+  wake_all(lock);
+}
+
+std::pair<char*, std::size_t> Fetch::writable() {
+  std::lock_guard lock(mu_);
+  if (published_ >= max_body_) return {nullptr, 0};
+  if (chunks_.empty() || chunks_.back().size == chunks_.back().capacity) {
+    std::size_t cap = next_chunk_capacity_;
+    if (head_.content_length && *head_.content_length > published_)
+      cap = static_cast<std::size_t>(std::min<std::uint64_t>(*head_.content_length - published_, Chunk::kDefaultCapacity));
+    chunks_.push_back(Chunk::allocate(std::max<std::size_t>(cap, 1)));
+    next_chunk_capacity_ = Chunk::kDefaultCapacity;
+  }
+  auto& c = chunks_.back();
+  std::size_t room = std::min<std::uint64_t>(c.capacity - c.size, max_body_ - published_);
+  // Bytes past `size` are invisible to readers until commit() publishes them.
+  return {c.bytes.get() + c.size, room};
+}
+
+void Fetch::commit(std::size_t n) {
+  if (n == 0) return;
+  std::unique_lock lock(mu_);
+  chunks_.back().size += n;
+  published_ += n;
+  wake_all(lock);
+}
+
+void Fetch::append(std::string_view bytes) {
+  while (!bytes.empty()) {
+    auto [p, room] = writable();
+    if (room == 0) return fail(Error::make(ErrorSource::internal, Errc::too_large, "body over limits.max_object_bytes"));
+    std::size_t n = std::min(room, bytes.size());
+    std::memcpy(p, bytes.data(), n);
+    commit(n);
+    bytes.remove_prefix(n);
+  }
+}
+
+void Fetch::complete() {
+  std::unique_lock lock(mu_);
+  if (phase_ == Phase::complete || phase_ == Phase::failed) return;
+  if (phase_ == Phase::head_pending) {
+    phase_ = Phase::failed;
+    error_ = Error::make(ErrorSource::internal, Errc::protocol, "fetch completed without a response head");
+  } else {
+    // Shrink a mostly-empty trailing chunk so the cache is charged for what is used.
+    if (!chunks_.empty()) {
+      auto& last = chunks_.back();
+      if (last.capacity > 2 * last.size + 1024) last = Chunk::copy_of(last.view());
+    }
+    phase_ = Phase::complete;
+  }
+  wake_all(lock);
+}
+
+void Fetch::fail(Error error) {
+  std::unique_lock lock(mu_);
+  if (phase_ == Phase::complete || phase_ == Phase::failed) return;
+  phase_ = Phase::failed;
+  error_ = std::move(error);
+  wake_all(lock);
+}
+
+asio::awaitable<Result<ResponseHead>> Fetch::wait_head() {
+  const TimePoint deadline = SteadyClock::now() + follower_wait_;
+  for (;;) {
+    std::unique_lock lock(mu_);
+    if (phase_ == Phase::failed) co_return *error_;
+    if (phase_ != Phase::head_pending) co_return head_;
+    Status st = co_await suspend(lock, deadline);
+    if (!st) co_return st.error();
+  }
+}
+
+StreamState Fetch::poll(std::uint64_t offset, std::vector<ChunkSlice>& out) {
+  std::lock_guard lock(mu_);
+  if (phase_ == Phase::failed) return StreamState::failed;
+  std::uint64_t pos = 0;
+  for (const auto& c : chunks_) {
+    std::uint64_t end = pos + c.size;
+    if (end > offset && c.size > 0)
+      out.push_back({c, static_cast<std::size_t>(std::max(offset, pos) - pos), c.size});
+    pos = end;
+  }
+  return phase_ == Phase::complete ? StreamState::complete : StreamState::more;
+}
+
+asio::awaitable<Status> Fetch::wait(std::uint64_t offset) {
+  const TimePoint deadline = SteadyClock::now() + follower_wait_;
+  std::unique_lock lock(mu_);
+  if (phase_ == Phase::failed || phase_ == Phase::complete || published_ > offset) co_return Ok{};
+  co_return co_await suspend(lock, deadline);
+}
+
+Fetch::Phase Fetch::phase() const {
+  std::lock_guard lock(mu_);
+  return phase_;
+}
+std::optional<Error> Fetch::error() const {
+  std::lock_guard lock(mu_);
+  return error_;
+}
+std::uint64_t Fetch::published() const {
+  std::lock_guard lock(mu_);
+  return published_;
+}
+ResponseHead Fetch::head() const {
+  std::lock_guard lock(mu_);
+  return head_;
+}
+std::vector<Chunk> Fetch::body_chunks() const {
+  std::lock_guard lock(mu_);
+  return chunks_;
+}
+
+}  // namespace hlscache

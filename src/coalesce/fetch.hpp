@@ -1,0 +1,88 @@
+// Fetch: one upstream fetch in flight and the object it is growing — the shared
+// state of request coalescing (read-while-writer). The fetch task (the Leader's
+// work, owned by the coalescer, not by any client) publishes the response head,
+// then body bytes chunk by chunk; every reader (Follower, and the first client
+// too) streams what is published and is woken on its own executor when more
+// lands — by a posted timer cancel, never by polling. Waiters to wake are
+// collected under the lock and woken after it is released.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "cache/object.hpp"
+#include "core/result.hpp"
+#include "core/body_stream.hpp"
+
+namespace hlscache {
+
+struct ResponseHead {
+  int status = 0;
+  std::vector<Header> headers;            // end-to-end headers from upstream
+  std::optional<std::uint64_t> content_length;
+};
+
+class Fetch final : public BodyStream, public std::enable_shared_from_this<Fetch> {
+ public:
+  enum class Phase { head_pending, streaming, complete, failed };
+
+  Fetch(TimePoint created, Duration follower_wait, std::uint64_t max_body)
+      : created_(created), follower_wait_(follower_wait), max_body_(max_body) {}
+
+  // --- writer side (the fetch task) ---
+  void set_head(ResponseHead head);
+  // Free space at the end of the body to read into (allocating a chunk when full);
+  // then commit(n) publishes n bytes written there. Returns an empty span once the
+  // body would exceed max_body (the writer must fail the fetch).
+  std::pair<char*, std::size_t> writable();
+  void commit(std::size_t n);
+  void append(std::string_view bytes);  // writable + copy + commit, for small in-process bodies
+  void complete();
+  void fail(Error error);
+
+  // --- reader side ---
+  // Waits until the head is published (or the fetch failed / the follower deadline passed).
+  boost::asio::awaitable<Result<ResponseHead>> wait_head();
+  StreamState poll(std::uint64_t offset, std::vector<ChunkSlice>& out) override;
+  boost::asio::awaitable<Status> wait(std::uint64_t offset) override;
+
+  Phase phase() const;
+  std::optional<Error> error() const;
+  std::uint64_t published() const;
+  ResponseHead head() const;  // a copy; meaningful once the head is published
+  // The completed body's chunks (a trailing chunk much larger than its content is
+  // shrunk to fit, so the cache is not charged for empty space). Only after complete().
+  std::vector<Chunk> body_chunks() const;
+  TimePoint created() const { return created_; }
+
+ private:
+  struct Waiter {
+    boost::asio::any_io_executor executor;
+    std::shared_ptr<struct WakeSignal> signal;
+  };
+  // Registers the calling coroutine, then suspends until woken or the deadline.
+  boost::asio::awaitable<Status> suspend(std::unique_lock<std::mutex>& lock, TimePoint deadline);
+  void wake_all(std::unique_lock<std::mutex>& lock);
+
+  const TimePoint created_;
+  const Duration follower_wait_;
+  const std::uint64_t max_body_;
+
+  mutable std::mutex mu_;
+  Phase phase_ = Phase::head_pending;
+  ResponseHead head_;
+  std::optional<Error> error_;
+  std::vector<Chunk> chunks_;
+  std::uint64_t published_ = 0;
+  std::size_t next_chunk_capacity_ = Chunk::kDefaultCapacity;
+  std::vector<Waiter> waiters_;
+};
+
+using FetchPtr = std::shared_ptr<Fetch>;
+
+}  // namespace hlscache

@@ -1,0 +1,160 @@
+#include "http/cache_handler.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <strings.h>
+
+#include "cache/freshness.hpp"
+#include "core/gzip.hpp"
+
+namespace hlscache {
+
+namespace asio = boost::asio;
+
+CacheHandler::CacheHandler(ConfigPtr config, Cache& cache, Coalescer& coalescer, Source& source, const Clock& clock)
+    : config_(std::move(config)), cache_(cache), coalescer_(coalescer), source_(source), clock_(clock) {}
+
+asio::awaitable<Response> CacheHandler::handle(RequestContext& req) {
+  const std::string key = normalize_cache_key(req.target, config_->cache.key_ignore_params);
+  const TimePoint now = clock_.now();
+  LookupResult found = cache_.lookup(key, now);
+
+  if (found.state == LookupState::fresh)
+    co_return respond_from_object(found.object, req, now, CacheResult::hit, config_->server_name);
+
+  if (found.state == LookupState::stale) {
+    // Serve the stale copy; at most one refresh runs (a second stale hit finds it in flight).
+    auto ticket = coalescer_.acquire(key, now, nullptr);
+    if (ticket.outcome == Coalescer::Outcome::leader)
+      start_fetch(co_await asio::this_coro::executor, key, req, ticket.fetch);
+    co_return respond_from_object(found.object, req, now, CacheResult::stale, config_->server_name);
+  }
+
+  auto ticket = coalescer_.acquire(key, now, [&]() -> ObjectPtr {
+    auto again = cache_.lookup(key, now);
+    return again.state == LookupState::fresh ? again.object : nullptr;
+  });
+  switch (ticket.outcome) {
+    case Coalescer::Outcome::fresh_hit:
+      co_return respond_from_object(ticket.object, req, now, CacheResult::hit, config_->server_name);
+    case Coalescer::Outcome::overloaded: {
+      auto r = Response::error(503, "too many requests waiting on upstream fetches");
+      r.add("Retry-After", "1");
+      co_return r;
+    }
+    case Coalescer::Outcome::leader:
+      start_fetch(co_await asio::this_coro::executor, key, req, ticket.fetch);
+      break;
+    case Coalescer::Outcome::follower:
+      break;
+  }
+  co_return co_await serve_miss(std::move(ticket));
+}
+
+asio::awaitable<Response> CacheHandler::serve_miss(Coalescer::Ticket ticket) {
+  const bool follower = ticket.outcome == Coalescer::Outcome::follower;
+  const TimePoint started = SteadyClock::now();
+  auto head = co_await ticket.fetch->wait_head();
+  const double waited_ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - started).count();
+  const CacheResult result = follower ? CacheResult::coalesced : CacheResult::miss;
+  if (!head) {
+    const Error& e = head.error();
+    int status = e.code == Errc::timeout ? 504 : 502;
+    Response r = Response::error(status, e.code == Errc::timeout ? "upstream timed out" : "upstream failed");
+    r.cache = result;
+    r.waited_ms = waited_ms;
+    r.add("Cache-Status", fmt::format("{}; fwd=miss{}; detail={}", config_->server_name, follower ? "; collapsed" : "",
+                                      e.code == Errc::timeout ? "timeout" : "upstream-error"));
+    co_return r;
+  }
+  Response r;
+  r.status = head->status;
+  r.headers = head->headers;
+  r.add("Cache-Status", fmt::format("{}; fwd=miss{}", config_->server_name, follower ? "; collapsed" : ""));
+  r.add("X-Cache", follower ? "COALESCED" : "MISS");
+  r.add("Via", fmt::format("1.1 {}", config_->server_name));
+  r.cache = result;
+  r.waited_ms = waited_ms;
+  r.body = StreamBody{ticket.fetch, head->content_length};
+  co_return r;
+}
+
+void CacheHandler::start_fetch(const asio::any_io_executor& ex, const std::string& key, const RequestContext& req,
+                               FetchPtr fetch) {
+  SourceRequest sreq;
+  sreq.key = key;
+  sreq.target = req.target;
+  sreq.client_address = req.remote.to_string();
+  // Owned by the coalescer's entry, not by this client: if the client goes, the fetch goes on.
+  asio::co_spawn(ex, run_fetch(key, std::string(req.path()), std::move(sreq), fetch),
+                 [this, key, fetch](std::exception_ptr e) {
+                   if (!e) return;
+                   try {
+                     std::rethrow_exception(e);
+                   } catch (const std::exception& err) {
+                     spdlog::error("fetch task for {} failed: {}", key, err.what());
+                   }
+                   fetch->fail(Error::make(ErrorSource::internal, Errc::io, "fetch task failed"));
+                   coalescer_.finish(key, fetch);
+                 });
+}
+
+asio::awaitable<void> CacheHandler::run_fetch(std::string key, std::string path, SourceRequest sreq, FetchPtr fetch) {
+  co_await source_.fetch(std::move(sreq), fetch);
+  if (fetch->phase() == Fetch::Phase::complete) {
+    const TimePoint now = clock_.now();
+    if (ObjectPtr obj = build_object(path, *fetch, now)) cache_.insert(key, std::move(obj), now);
+  } else if (fetch->phase() != Fetch::Phase::failed) {
+    fetch->fail(Error::make(ErrorSource::internal, Errc::protocol, "source ended without completing the fetch"));
+  }
+  // Insert first, then release the key: a miss that arrives in between finds the object (see acquire's recheck).
+  coalescer_.finish(key, fetch);
+}
+
+ObjectPtr CacheHandler::build_object(const std::string& path, const Fetch& fetch, TimePoint now) const {
+  auto head = fetch.head();
+  std::vector<Chunk> chunks = fetch.body_chunks();
+  std::string body_text;
+  const MediaKind kind = media_kind(path, [&] {
+    for (const auto& [k, v] : head.headers)
+      if (strcasecmp(k.c_str(), "Content-Type") == 0) return std::string_view(v);
+    return std::string_view{};
+  }());
+  std::uint64_t size = 0;
+  for (const auto& c : chunks) size += c.size;
+  if (kind == MediaKind::playlist && size <= (4u << 20)) {
+    body_text.reserve(size);
+    for (const auto& c : chunks) body_text.append(c.view());
+  }
+  FreshnessDecision d = decide_freshness(head.status, head.headers, path, body_text, config_->freshness);
+  if (!d.store) return nullptr;
+  auto obj = std::make_shared<Object>();
+  obj->status = head.status;
+  obj->headers = std::move(head.headers);
+  obj->body = std::move(chunks);
+  obj->body_size = size;
+  obj->stored_at = now;
+  obj->initial_age = d.initial_age;
+  obj->fresh_until = now + d.ttl;
+  obj->stale_until = obj->fresh_until + d.grace;
+  obj->etag = std::string(obj->header("ETag"));
+  obj->last_modified = std::string(obj->header("Last-Modified"));
+  bool encoded = !obj->header("Content-Encoding").empty();
+  if (kind == MediaKind::playlist && config_->freshness.gzip_playlists && !encoded && obj->status == 200 &&
+      !body_text.empty()) {
+    if (auto gz = gzip_compress(body_text)) {
+      auto z = std::make_shared<Object>();
+      z->status = 200;
+      z->headers = obj->headers;
+      z->headers.emplace_back("Content-Encoding", "gzip");
+      z->body.push_back(Chunk::copy_of(*gz));
+      z->body_size = gz->size();
+      obj->gzipped = std::move(z);
+    }
+  }
+  return obj;
+}
+
+}  // namespace hlscache

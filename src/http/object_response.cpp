@@ -1,0 +1,169 @@
+// Serving a stored Object: headers (Age, Cache-Status, X-Cache, Via), conditional
+// requests, one byte range, and the gzip variant of playlists.
+#include <fmt/format.h>
+#include <strings.h>
+
+#include <charconv>
+#include <ctime>
+
+#include "http/cache_handler.hpp"
+
+namespace hlscache {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::string_view opaque_tag(std::string_view etag) {  // weak comparison: ignore W/
+  etag = trim(etag);
+  if (etag.size() > 2 && etag[0] == 'W' && etag[1] == '/') etag.remove_prefix(2);
+  return etag;
+}
+
+bool etag_matches(std::string_view if_none_match, std::string_view etag) {
+  if (etag.empty()) return false;
+  if (trim(if_none_match) == "*") return true;
+  while (!if_none_match.empty()) {
+    auto comma = if_none_match.find(',');
+    if (opaque_tag(if_none_match.substr(0, comma)) == opaque_tag(etag)) return true;
+    if (comma == std::string_view::npos) break;
+    if_none_match.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+std::optional<std::time_t> parse_date(std::string_view s) {
+  std::string str(trim(s));
+  std::tm tm{};
+  if (const char* end = ::strptime(str.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm); end && *end == '\0')
+    return ::timegm(&tm);
+  return std::nullopt;
+}
+
+bool accepts_gzip(std::string_view accept_encoding) {
+  while (!accept_encoding.empty()) {
+    auto comma = accept_encoding.find(',');
+    auto item = trim(accept_encoding.substr(0, comma));
+    auto semi = item.find(';');
+    auto coding = trim(item.substr(0, semi));
+    if (coding.size() == 4 && ::strncasecmp(coding.data(), "gzip", 4) == 0) {
+      auto params = semi == std::string_view::npos ? std::string_view{} : item.substr(semi + 1);
+      return params.find("q=0") == std::string_view::npos || params.find("q=0.") != std::string_view::npos;
+    }
+    if (comma == std::string_view::npos) break;
+    accept_encoding.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+struct ByteRange {
+  std::uint64_t first = 0, last = 0;
+};
+enum class RangeParse { none, ok, unsatisfiable };
+
+// One range of "bytes=a-b", "bytes=a-", "bytes=-n"; anything else (several ranges,
+// other units, garbage) is ignored and the whole object is sent, as RFC 9110 allows.
+RangeParse parse_range(std::string_view h, std::uint64_t size, ByteRange& out) {
+  h = trim(h);
+  if (h.substr(0, 6) != "bytes=") return RangeParse::none;
+  h.remove_prefix(6);
+  if (h.find(',') != std::string_view::npos) return RangeParse::none;
+  auto dash = h.find('-');
+  if (dash == std::string_view::npos) return RangeParse::none;
+  auto a = trim(h.substr(0, dash)), b = trim(h.substr(dash + 1));
+  auto num = [](std::string_view s, std::uint64_t& v) {
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    return ec == std::errc{} && p == s.data() + s.size() && !s.empty();
+  };
+  std::uint64_t x = 0, y = 0;
+  if (a.empty()) {  // suffix: the last y bytes
+    if (!num(b, y)) return RangeParse::none;
+    if (y == 0 || size == 0) return RangeParse::unsatisfiable;
+    out = {size - std::min(y, size), size - 1};
+    return RangeParse::ok;
+  }
+  if (!num(a, x)) return RangeParse::none;
+  if (b.empty()) y = size ? size - 1 : 0;
+  else if (!num(b, y) || y < x) return RangeParse::none;
+  if (x >= size) return RangeParse::unsatisfiable;
+  out = {x, std::min(y, size - 1)};
+  return RangeParse::ok;
+}
+
+void add_cache_headers(Response& r, const Object& obj, TimePoint now, CacheResult result, const std::string& server) {
+  auto age = std::chrono::duration_cast<std::chrono::seconds>(now - obj.stored_at) + obj.initial_age;
+  r.add("Age", std::to_string(std::max<long long>(0, age.count())));
+  auto ttl = std::chrono::duration_cast<std::chrono::seconds>(obj.fresh_until - now).count();
+  if (result == CacheResult::stale)
+    r.add("Cache-Status", fmt::format("{}; hit; ttl={}; detail=stale-while-revalidate", server, ttl));
+  else
+    r.add("Cache-Status", fmt::format("{}; hit; ttl={}", server, ttl));
+  r.add("X-Cache", result == CacheResult::stale ? "STALE" : "HIT");
+  r.add("Via", fmt::format("1.1 {}", server));
+  r.cache = result;
+}
+
+}  // namespace
+
+Response respond_from_object(const ObjectPtr& stored, const RequestContext& req, TimePoint now, CacheResult result,
+                             const std::string& server) {
+  ObjectPtr obj = stored;
+  const bool can_gzip = obj->gzipped && obj->status == 200 && accepts_gzip(req.header("Accept-Encoding"));
+  Response r;
+  r.status = obj->status;
+
+  if (obj->status == 200) {
+    bool not_modified = false;
+    if (auto inm = req.header("If-None-Match"); !inm.empty()) {
+      not_modified = etag_matches(inm, obj->etag);
+    } else if (auto ims = req.header("If-Modified-Since"); !ims.empty() && !obj->last_modified.empty()) {
+      auto since = parse_date(ims), lm = parse_date(obj->last_modified);
+      not_modified = since && lm && *lm <= *since;
+    }
+    if (not_modified) {
+      r.status = 304;
+      for (const auto& [k, v] : obj->headers)
+        if (::strncasecmp(k.c_str(), "Content-", 8) != 0) r.add(k, v);
+      add_cache_headers(r, *obj, now, result, server);
+      r.body = std::string();
+      return r;
+    }
+  }
+
+  if (can_gzip) obj = obj->gzipped;
+  r.headers = obj->headers;
+  if (stored->gzipped) r.set("Vary", "Accept-Encoding");
+  add_cache_headers(r, *stored, now, result, server);
+  ObjectBody body{obj, 0, obj->body_size};
+
+  if (obj->status == 200 && !can_gzip) {
+    r.add("Accept-Ranges", "bytes");
+    auto range = req.header("Range");
+    auto if_range = req.header("If-Range");
+    bool range_applies = !range.empty() && (if_range.empty() || if_range == obj->etag || if_range == obj->last_modified);
+    ByteRange br;
+    switch (range_applies ? parse_range(range, obj->body_size, br) : RangeParse::none) {
+      case RangeParse::none: break;
+      case RangeParse::ok:
+        r.status = 206;
+        r.add("Content-Range", fmt::format("bytes {}-{}/{}", br.first, br.last, obj->body_size));
+        body.offset = br.first;
+        body.length = br.last - br.first + 1;
+        break;
+      case RangeParse::unsatisfiable: {
+        Response e = Response::error(416);
+        e.add("Content-Range", fmt::format("bytes */{}", obj->body_size));
+        e.cache = result;
+        return e;
+      }
+    }
+  }
+  r.body = std::move(body);
+  return r;
+}
+
+}  // namespace hlscache

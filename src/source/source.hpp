@@ -1,0 +1,31 @@
+// Source: where misses go. The cache handler's Leader calls fetch(), which fills a
+// Fetch (head, then body bytes as they arrive, then complete or fail) — the same
+// growing object every Follower streams from. OriginTier fetches over HTTP from
+// upstream hosts; SegmenterSource answers from the in-process segmenter.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <string>
+#include <vector>
+
+#include "coalesce/fetch.hpp"
+
+namespace hlscache {
+
+struct SourceRequest {
+  std::string key;                  // normalized cache key (the ring hashes it)
+  std::string target;               // what the client asked for, query included (origins may need tokens)
+  std::vector<Header> headers;      // end-to-end request headers to forward
+  std::string client_address;       // for X-Forwarded-For
+};
+
+class Source {
+ public:
+  virtual ~Source() = default;
+  // Fills `into`; must end with into->complete() or into->fail(...), whatever happens.
+  virtual boost::asio::awaitable<void> fetch(SourceRequest request, FetchPtr into) = 0;
+  virtual void collect_metrics(std::string& /*out*/) const {}
+};
+
+}  // namespace hlscache
