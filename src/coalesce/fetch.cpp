@@ -1,9 +1,5 @@
 #include "coalesce/fetch.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <cstring>
 
@@ -11,35 +7,8 @@ namespace hlscache {
 
 namespace asio = boost::asio;
 
-// Lives as long as its waiter or a pending wake-up; only touched on the waiter's executor.
-struct WakeSignal {
-  explicit WakeSignal(const asio::any_io_executor& ex) : timer(ex) {}
-  asio::steady_timer timer;
-  bool signaled = false;
-};
-
-void Fetch::wake_all(std::unique_lock<std::mutex>& lock) {
-  std::vector<Waiter> to_wake;
-  to_wake.swap(waiters_);
-  lock.unlock();
-  for (auto& w : to_wake) {
-    asio::post(w.executor, [sig = std::move(w.signal)] {
-      sig->signaled = true;
-      sig->timer.cancel();
-    });
-  }
-}
-
 asio::awaitable<Status> Fetch::suspend(std::unique_lock<std::mutex>& lock, TimePoint deadline) {
-  auto ex = co_await asio::this_coro::executor;
-  auto sig = std::make_shared<WakeSignal>(ex);
-  sig->timer.expires_at(deadline);
-  waiters_.push_back({ex, sig});
-  lock.unlock();
-  // The wake-up is posted to this same single-threaded executor, so it cannot run
-  // before this coroutine suspends; `signaled` covers a wake that lands first anyway.
-  if (!sig->signaled) co_await sig->timer.async_wait(asio::as_tuple(asio::use_awaitable));
-  if (!sig->signaled)
+  if (!co_await waiters_.wait(lock, deadline))
     co_return Error::make(ErrorSource::upstream, Errc::timeout, "follower waited too long for the upstream fetch");
   co_return Ok{};
 }
@@ -51,13 +20,14 @@ void Fetch::set_head(ResponseHead head) {
     next_chunk_capacity_ = static_cast<std::size_t>(std::min<std::uint64_t>(*head.content_length, Chunk::kDefaultCapacity));
   head_ = std::move(head);
   phase_ = Phase::streaming;
-  wake_all(lock);
+  waiters_.notify_all(lock);
 }
 
 std::pair<char*, std::size_t> Fetch::writable() {
   std::lock_guard lock(mu_);
   if (published_ >= max_body_) return {nullptr, 0};
-  if (chunks_.empty() || chunks_.back().size == chunks_.back().capacity) {
+  if (chunks_.empty() || tail_shared_ || chunks_.back().size == chunks_.back().capacity) {
+    tail_shared_ = false;
     std::size_t cap = next_chunk_capacity_;
     if (head_.content_length && *head_.content_length > published_)
       cap = static_cast<std::size_t>(std::min<std::uint64_t>(*head_.content_length - published_, Chunk::kDefaultCapacity));
@@ -75,7 +45,7 @@ void Fetch::commit(std::size_t n) {
   std::unique_lock lock(mu_);
   chunks_.back().size += n;
   published_ += n;
-  wake_all(lock);
+  waiters_.notify_all(lock);
 }
 
 void Fetch::append(std::string_view bytes) {
@@ -87,6 +57,19 @@ void Fetch::append(std::string_view bytes) {
     commit(n);
     bytes.remove_prefix(n);
   }
+}
+
+void Fetch::append_chunk(const Chunk& chunk) {
+  std::unique_lock lock(mu_);
+  if (phase_ != Phase::streaming || chunk.size == 0) return;
+  if (published_ + chunk.size > max_body_) {
+    lock.unlock();
+    return fail(Error::make(ErrorSource::internal, Errc::too_large, "body over limits.max_object_bytes"));
+  }
+  chunks_.push_back(chunk);
+  tail_shared_ = true;
+  published_ += chunk.size;
+  waiters_.notify_all(lock);
 }
 
 void Fetch::complete() {
@@ -103,7 +86,7 @@ void Fetch::complete() {
     }
     phase_ = Phase::complete;
   }
-  wake_all(lock);
+  waiters_.notify_all(lock);
 }
 
 void Fetch::fail(Error error) {
@@ -111,7 +94,7 @@ void Fetch::fail(Error error) {
   if (phase_ == Phase::complete || phase_ == Phase::failed) return;
   phase_ = Phase::failed;
   error_ = std::move(error);
-  wake_all(lock);
+  waiters_.notify_all(lock);
 }
 
 asio::awaitable<Result<ResponseHead>> Fetch::wait_head() {

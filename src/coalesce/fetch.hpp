@@ -7,9 +7,6 @@
 // collected under the lock and woken after it is released.
 #pragma once
 
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
-
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -17,6 +14,7 @@
 
 #include "cache/object.hpp"
 #include "core/result.hpp"
+#include "core/wait_list.hpp"
 #include "core/body_stream.hpp"
 
 namespace hlscache {
@@ -42,6 +40,7 @@ class Fetch final : public BodyStream, public std::enable_shared_from_this<Fetch
   std::pair<char*, std::size_t> writable();
   void commit(std::size_t n);
   void append(std::string_view bytes);  // writable + copy + commit, for small in-process bodies
+  void append_chunk(const Chunk& chunk);  // publishes an existing immutable chunk without copying it
   void complete();
   void fail(Error error);
 
@@ -61,13 +60,7 @@ class Fetch final : public BodyStream, public std::enable_shared_from_this<Fetch
   TimePoint created() const { return created_; }
 
  private:
-  struct Waiter {
-    boost::asio::any_io_executor executor;
-    std::shared_ptr<struct WakeSignal> signal;
-  };
-  // Registers the calling coroutine, then suspends until woken or the deadline.
   boost::asio::awaitable<Status> suspend(std::unique_lock<std::mutex>& lock, TimePoint deadline);
-  void wake_all(std::unique_lock<std::mutex>& lock);
 
   const TimePoint created_;
   const Duration follower_wait_;
@@ -80,7 +73,8 @@ class Fetch final : public BodyStream, public std::enable_shared_from_this<Fetch
   std::vector<Chunk> chunks_;
   std::uint64_t published_ = 0;
   std::size_t next_chunk_capacity_ = Chunk::kDefaultCapacity;
-  std::vector<Waiter> waiters_;
+  bool tail_shared_ = false;  // the last chunk came from append_chunk: never write into it
+  WaitList waiters_;
 };
 
 using FetchPtr = std::shared_ptr<Fetch>;

@@ -1,5 +1,8 @@
 #include "config/config.hpp"
 
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/network_v4.hpp>
+#include <boost/asio/ip/network_v6.hpp>
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -61,7 +64,7 @@ void read_timeouts(YamlReader& r, const YAML::Node& n, const std::string& path, 
       {"header_read", d(t.header_read)}, {"idle", d(t.idle)}, {"send", d(t.send)}, {"drain", d(t.drain)},
       {"upstream_connect", d(t.upstream_connect)}, {"upstream_first_byte", d(t.upstream_first_byte)},
       {"upstream_idle", d(t.upstream_idle)}, {"upstream_total", d(t.upstream_total)},
-      {"follower_wait", d(t.follower_wait)},
+      {"follower_wait", d(t.follower_wait)}, {"ingest_idle", d(t.ingest_idle)},
   });
 }
 
@@ -131,12 +134,31 @@ void read_logging(YamlReader& r, const YAML::Node& n, const std::string& path, L
   });
 }
 
+bool valid_allow_entry(const std::string& s) {
+  boost::system::error_code ec;
+  if (s.find('/') != std::string::npos) {
+    (void)boost::asio::ip::make_network_v4(s, ec);
+    if (ec) {
+      ec.clear();
+      (void)boost::asio::ip::make_network_v6(s, ec);
+    }
+  } else {
+    (void)boost::asio::ip::make_address(s, ec);
+  }
+  return !ec;
+}
+
 void read_source(YamlReader& r, const YAML::Node& n, const std::string& path, RenditionConfig& rc) {
   r.map(n, path, {
       {"file", [&](auto& v, auto& p) { r.read(v, p, rc.source_file); }},
       {"loop", [&](auto& v, auto& p) { r.read(v, p, rc.loop); }},
       {"ingest", [&](auto& v, auto& p) { r.read(v, p, rc.ingest); }},
       {"key", [&](auto& v, auto& p) { r.read(v, p, rc.ingest_key); }},
+      {"allow", [&](auto& v, auto& p) {
+         r.read_strings(v, p, rc.ingest_allow);
+         for (const auto& a : rc.ingest_allow)
+           if (!valid_allow_entry(a)) r.error(v, p, fmt::format("'{}' is not an IP address or CIDR prefix", a));
+       }},
       {"udp", [&](auto& v, auto& p) { HostPort hp; r.read_hostport(v, p, hp); rc.udp = hp; }},
   });
   int kinds = !rc.source_file.empty() + rc.ingest + rc.udp.has_value();
@@ -161,6 +183,7 @@ void read_stream(YamlReader& r, const YAML::Node& n, const std::string& path, St
        }},
       {"target_duration", [&](auto& v, auto& p) { r.read_duration(v, p, s.target_duration, 500ms, 60s); }},
       {"window", [&](auto& v, auto& p) { r.read(v, p, s.window, 3, 1000); }},
+      {"vod_keep", [&](auto& v, auto& p) { r.read_duration(v, p, s.vod_keep, 0ms, 7 * 24h); }},
       {"source", [&](auto& v, auto& p) { read_source(r, v, p, direct); direct_source = true; }},
       {"renditions", [&](auto& v, auto& p) {
          r.seq(v, p, [&](const YAML::Node& e, const std::string& ep) {

@@ -48,6 +48,7 @@ struct TimeoutsConfig {
   Millis upstream_idle{5'000};    // between body chunks
   Millis upstream_total{30'000};
   Millis follower_wait{30'000};   // a coalesced follower waits at most this long for its leader's bytes
+  Millis ingest_idle{10'000};     // a publisher silent this long ends its live session
 };
 
 struct CacheConfig {
@@ -88,7 +89,8 @@ struct RenditionConfig {
   std::string source_file;       // source: { file: PATH, loop: BOOL }
   bool loop = true;
   bool ingest = false;           // source: { ingest: true, key: "..." }
-  std::string ingest_key;
+  std::string ingest_key;        // required as ?key=... (or X-Stream-Key) when set
+  std::vector<std::string> ingest_allow;  // addresses or CIDR prefixes allowed to publish; empty: any
   std::optional<HostPort> udp;   // source: { udp: host:port }
 };
 
@@ -96,6 +98,7 @@ struct StreamConfig {
   std::string name;
   Millis target_duration{2'000};
   std::uint32_t window = 6;
+  Millis vod_keep{600'000};      // an ended stream's playlist and segments stay this long
   std::vector<RenditionConfig> renditions;  // a single rendition may be given as source: directly
 };
 

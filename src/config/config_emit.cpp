@@ -43,6 +43,7 @@ std::string Config::to_yaml() const {
   e << YAML::Key << "upstream_idle" << YAML::Value << dur(timeouts.upstream_idle);
   e << YAML::Key << "upstream_total" << YAML::Value << dur(timeouts.upstream_total);
   e << YAML::Key << "follower_wait" << YAML::Value << dur(timeouts.follower_wait);
+  e << YAML::Key << "ingest_idle" << YAML::Value << dur(timeouts.ingest_idle);
   e << YAML::EndMap;
 
   e << YAML::Key << "cache" << YAML::Value << YAML::BeginMap;
@@ -84,6 +85,7 @@ std::string Config::to_yaml() const {
     e << YAML::Key << "name" << YAML::Value << s.name;
     e << YAML::Key << "target_duration" << YAML::Value << dur(s.target_duration);
     e << YAML::Key << "window" << YAML::Value << s.window;
+    e << YAML::Key << "vod_keep" << YAML::Value << dur(s.vod_keep);
     e << YAML::Key << "renditions" << YAML::Value << YAML::BeginSeq;
     for (const auto& r : s.renditions) {
       e << YAML::BeginMap << YAML::Key << "name" << YAML::Value << r.name << YAML::Key << "source" << YAML::Value
@@ -92,7 +94,8 @@ std::string Config::to_yaml() const {
         e << YAML::Key << "file" << YAML::Value << r.source_file << YAML::Key << "loop" << YAML::Value << r.loop;
       if (r.ingest)
         e << YAML::Key << "ingest" << YAML::Value << true << YAML::Key << "key" << YAML::Value
-          << (r.ingest_key.empty() ? "" : "<redacted>");
+          << (r.ingest_key.empty() ? "" : "<redacted>") << YAML::Key << "allow" << YAML::Value << YAML::Flow
+          << r.ingest_allow;
       if (r.udp) e << YAML::Key << "udp" << YAML::Value << r.udp->to_string();
       e << YAML::EndMap << YAML::EndMap;
     }

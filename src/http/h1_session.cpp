@@ -47,6 +47,40 @@ std::string framing_problem(const http::request_parser<http::empty_body>::value_
   return {};
 }
 
+// Streams a request body through Beast's buffer_body into a fixed buffer.
+class H1RequestBody final : public RequestBody {
+ public:
+  H1RequestBody(beast::tcp_stream& stream, beast::flat_buffer& buffer, http::request_parser<http::empty_body>&& p)
+      : stream_(stream), buffer_(buffer), parser_(std::move(p)) {
+    parser_.body_limit(boost::none);  // a live stream has no length bound; the idle deadline bounds it in time
+  }
+  asio::awaitable<Result<std::string_view>> read_some(Duration idle) override {
+    for (;;) {
+      if (parser_.is_done()) co_return std::string_view{};
+      auto& body = parser_.get().body();
+      body.data = data_;
+      body.size = sizeof data_;
+      body.more = true;
+      stream_.expires_after(idle);
+      auto [ec, n] = co_await http::async_read_some(stream_, buffer_, parser_, kTuple);
+      (void)n;
+      std::size_t got = sizeof data_ - body.size;
+      if (ec == http::error::need_buffer) ec = {};
+      if (got > 0) co_return std::string_view(data_, got);
+      if (ec == beast::error::timeout)
+        co_return Error::make(ErrorSource::downstream, Errc::timeout, "request body idle too long");
+      if (ec) co_return Error::make(ErrorSource::downstream, Errc::io, ec.message());
+    }
+  }
+  bool done() const override { return parser_.is_done(); }
+
+ private:
+  beast::tcp_stream& stream_;
+  beast::flat_buffer& buffer_;
+  http::request_parser<http::buffer_body> parser_;
+  char data_[64 * 1024];
+};
+
 class H1Connection {
  public:
   H1Connection(tcp::socket socket, const SessionEnv& env, ConnectionSet& connections)
@@ -177,8 +211,14 @@ asio::awaitable<void> H1Connection::run() {
     const bool http10 = req.version() == 10;
     bool keep_alive = req.keep_alive() && !env_.drain->draining.load(std::memory_order_relaxed);
 
-    // Bodies are only for ingest routes (a later part streams them); elsewhere read and drop, bounded.
-    if (!parser.is_done()) {
+    // Bodies stream to ingest routes; elsewhere they are read and dropped, bounded.
+    std::unique_ptr<H1RequestBody> streaming;
+    const bool ingest = (ctx.method == Method::put || ctx.method == Method::post) &&
+                        ctx.path().substr(0, 8) == "/ingest/";
+    if (ingest && !parser.is_done()) {
+      streaming = std::make_unique<H1RequestBody>(stream_, buffer_, std::move(parser));
+      ctx.body = streaming.get();
+    } else if (!parser.is_done()) {
       http::request_parser<http::string_body> body_parser(std::move(parser));
       body_parser.body_limit(cfg_.limits.max_request_body);
       auto [bec, bn] = co_await http::async_read(stream_, buffer_, body_parser, kTuple);
@@ -196,6 +236,7 @@ asio::awaitable<void> H1Connection::run() {
       resp = Response::error(500);
     }
     if (resp.close || env_.drain->draining.load(std::memory_order_relaxed)) keep_alive = false;
+    if (streaming && !streaming->done()) keep_alive = false;  // the rest of an unread body can't be skipped
     bool ok = co_await write_response(resp, ctx, keep_alive, http10);
     handle_.busy = false;
     if (!ok || !keep_alive) {

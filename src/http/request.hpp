@@ -9,12 +9,26 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/asio/awaitable.hpp>
+
 #include "cache/object.hpp"
 #include "core/clock.hpp"
+#include "core/result.hpp"
 
 namespace hlscache {
 
 enum class Method { get, head, put, post, other };
+
+// A request body read as it arrives (ingest routes only; elsewhere bodies are
+// read and dropped, bounded, before the handler runs).
+class RequestBody {
+ public:
+  virtual ~RequestBody() = default;
+  // The next piece of the body (valid until the next call); an empty view at its end.
+  // Fails with Errc::timeout when nothing arrives within `idle`.
+  virtual boost::asio::awaitable<Result<std::string_view>> read_some(Duration idle) = 0;
+  virtual bool done() const = 0;
+};
 
 struct RequestContext {
   Method method = Method::get;
@@ -31,6 +45,7 @@ struct RequestContext {
   const char* protocol = "HTTP/1.1";
   TimePoint received{};
   TimePoint deadline{};         // the handler must answer by then
+  RequestBody* body = nullptr;  // set for streaming (ingest) requests
 };
 
 }  // namespace hlscache

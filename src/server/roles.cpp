@@ -10,7 +10,10 @@
 #include "cache/cache.hpp"
 #include "coalesce/coalescer.hpp"
 #include "http/cache_handler.hpp"
+#include "http/ingest_handler.hpp"
+#include "segmenter/publishers.hpp"
 #include "source/origin_tier.hpp"
+#include "source/segmenter_source.hpp"
 
 namespace hlscache {
 
@@ -61,10 +64,11 @@ void collect_coalescer(std::string& out, const Coalescer& c) {
   prom_sample(out, "hlscache_coalesce_inflight", "", static_cast<double>(s.inflight));
 }
 
-// Edge and origin: the cache in front of the upstream tier.
-class ProxyRole final : public RoleWiring {
+// What every role shares: the cache and the coalescer behind the cache handler,
+// their metrics, and a background task reclaiming expired objects.
+class CachingRole : public RoleWiring {
  public:
-  explicit ProxyRole(ConfigPtr config)
+  explicit CachingRole(ConfigPtr config)
       : config_(std::move(config)),
         cache_(*parse_policy(config_->cache.policy), config_->cache.capacity, config_->cache.shards),
         coalescer_(CoalescerLimits{config_->limits.max_followers_per_key, config_->limits.max_inflight_fetches,
@@ -72,45 +76,110 @@ class ProxyRole final : public RoleWiring {
                                    config_->limits.max_object_bytes}) {}
 
   Status wire(Router& router, Metrics& metrics, std::vector<asio::io_context*> ios) override {
-    source_ = std::make_unique<OriginTier>(config_, metrics);
+    source_ = make_source(metrics);
     handler_ = std::make_unique<CacheHandler>(config_, cache_, coalescer_, *source_, SystemClock::instance());
     router.set_media(handler_.get());
     metrics.add_collector([this](std::string& out) {
       collect_cache(out, cache_);
       collect_coalescer(out, coalescer_);
     });
-    // Reclaim objects past their stale deadline in the background, a bounded batch a second.
-    asio::co_spawn(*ios.front(), reclaim_loop(), asio::detached);
-    return Ok{};
+    asio::co_spawn(*ios.front(), housekeeping(), asio::detached);
+    return wire_role(router, metrics, ios);
   }
 
+ protected:
+  virtual std::unique_ptr<Source> make_source(Metrics& metrics) = 0;
+  virtual Status wire_role(Router&, Metrics&, std::vector<asio::io_context*>) { return Ok{}; }
+  virtual void every_second(TimePoint now) { cache_.reclaim_expired(now, 1024); }
+
+  ConfigPtr config_;
+
  private:
-  asio::awaitable<void> reclaim_loop() {
+  asio::awaitable<void> housekeeping() {
     asio::steady_timer t(co_await asio::this_coro::executor);
     for (;;) {
       t.expires_after(std::chrono::seconds(1));
       auto [ec] = co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
       if (ec) co_return;
-      cache_.reclaim_expired(SteadyClock::now(), 1024);
+      every_second(SteadyClock::now());
     }
   }
 
-  ConfigPtr config_;
   Cache cache_;
   Coalescer coalescer_;
-  std::unique_ptr<OriginTier> source_;
+  std::unique_ptr<Source> source_;
   std::unique_ptr<CacheHandler> handler_;
 };
 
-class NoMedia final : public RoleWiring {
+// Edge and origin: the cache in front of the upstream tier.
+class ProxyRole final : public CachingRole {
  public:
-  Status wire(Router&, Metrics&, std::vector<asio::io_context*>) override { return Ok{}; }
+  using CachingRole::CachingRole;
+
+ protected:
+  std::unique_ptr<Source> make_source(Metrics& metrics) override {
+    return std::make_unique<OriginTier>(config_, metrics);
+  }
+};
+
+// Local: the same cache in front of the in-process segmenter, its ingest route,
+// and the file/UDP publishers the config names (spread over the worker threads).
+class LocalRole final : public CachingRole {
+ public:
+  explicit LocalRole(ConfigPtr config) : CachingRole(config), streams_(config->streams) {}
+
+ protected:
+  std::unique_ptr<Source> make_source(Metrics&) override { return std::make_unique<SegmenterSource>(streams_); }
+
+  Status wire_role(Router& router, Metrics& metrics, std::vector<asio::io_context*> ios) override {
+    ingest_ = std::make_unique<IngestHandler>(config_, streams_);
+    router.set_ingest(ingest_.get());
+    std::size_t next = 0;
+    const Duration idle = std::chrono::duration_cast<Duration>(config_->timeouts.ingest_idle);
+    for (auto& stream : streams_.all()) {
+      for (auto& r : stream->renditions()) {
+        auto& io = *ios[next++ % ios.size()];
+        const auto& rc = r->config();
+        if (!rc.source_file.empty())
+          asio::co_spawn(io, run_file_source(*r, rc.source_file, rc.loop), asio::detached);
+        else if (rc.udp)
+          asio::co_spawn(io, run_udp_source(*r, *rc.udp, idle), asio::detached);
+      }
+    }
+    metrics.add_collector([this](std::string& out) { collect_streams(out); });
+    return Ok{};
+  }
+
+  void every_second(TimePoint now) override {
+    CachingRole::every_second(now);
+    streams_.expire(now);
+  }
+
+ private:
+  void collect_streams(std::string& out) {
+    prom_family(out, "hlscache_segmenter_segments_total", "counter", "Segments cut, per rendition (current session).");
+    for (auto& s : streams_.all())
+      for (auto& r : s->renditions()) {
+        auto w = r->window(SteadyClock::now());
+        double added = w ? static_cast<double>(w->stats().segments_added) : 0;
+        prom_sample(out, "hlscache_segmenter_segments_total",
+                    fmt::format("stream=\"{}\",rendition=\"{}\"", s->name(), r->name()), added);
+      }
+    prom_family(out, "hlscache_segmenter_publishing", "gauge", "1 while a publisher feeds the rendition.");
+    for (auto& s : streams_.all())
+      for (auto& r : s->renditions())
+        prom_sample(out, "hlscache_segmenter_publishing",
+                    fmt::format("stream=\"{}\",rendition=\"{}\"", s->name(), r->name()), r->publishing() ? 1 : 0);
+  }
+
+  LiveStreams streams_;
+  std::unique_ptr<IngestHandler> ingest_;
 };
 
 }  // namespace
 
 std::unique_ptr<RoleWiring> make_role(ConfigPtr config) {
-  if (config->role == Role::local) return std::make_unique<NoMedia>();
+  if (config->role == Role::local) return std::make_unique<LocalRole>(std::move(config));
   return std::make_unique<ProxyRole>(std::move(config));
 }
 

@@ -1,0 +1,110 @@
+// Live streams of the `local` role: per stream its renditions, each with the
+// RenditionWindow serving its playlist and segments, the Cutter its publisher
+// feeds, and a WaitList woken on every new segment (so a request for the segment
+// being cut next waits for it instead of failing). A rendition has at most one
+// publisher at a time (PublishSession claims it); when the publisher ends, the
+// window gets #EXT-X-ENDLIST and is kept for the stream's vod_keep.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "core/clock.hpp"
+#include "core/wait_list.hpp"
+#include "segmenter/cutter.hpp"
+#include "segmenter/rendition_window.hpp"
+
+namespace hlscache {
+
+class LiveRendition {
+ public:
+  LiveRendition(std::string stream, RenditionConfig config, const StreamConfig& stream_config);
+
+  const std::string& name() const { return config_.name; }
+  const std::string& stream() const { return stream_; }
+  const RenditionConfig& config() const { return config_; }
+  std::chrono::milliseconds target_duration() const { return target_; }
+
+  // The current window, or null when there is none (never published, or ended longer than vod_keep ago).
+  std::shared_ptr<RenditionWindow> window(TimePoint now) const;
+  // Waits (bounded by `deadline`) until the next segment lands or the publisher ends.
+  boost::asio::awaitable<bool> wait_for_segment(TimePoint deadline);
+  void expire(TimePoint now);
+
+  bool publishing() const { return publishing_.load(); }
+  CutterStats last_stats() const;
+
+ private:
+  friend class PublishSession;
+  void on_segment(Segment&& s);
+
+  const std::string stream_;
+  const RenditionConfig config_;
+  const std::chrono::milliseconds target_;
+  const std::uint32_t window_segments_;
+  const Millis vod_keep_;
+
+  mutable std::mutex mu_;
+  std::shared_ptr<RenditionWindow> window_;
+  std::optional<TimePoint> ended_at_;
+  WaitList waiters_;
+  CutterStats last_stats_;
+  std::atomic<bool> publishing_{false};
+  std::unique_ptr<Cutter> cutter_;  // touched only by the PublishSession that holds the claim
+};
+
+// A publisher's claim on a rendition (ingest request, file loop, UDP socket).
+class PublishSession {
+ public:
+  // Claims the rendition; nullopt if another publisher holds it (-> 409).
+  static std::unique_ptr<PublishSession> begin(LiveRendition& rendition);
+  ~PublishSession();  // end()s if not yet ended
+  PublishSession(const PublishSession&) = delete;
+  PublishSession& operator=(const PublishSession&) = delete;
+
+  void feed(const char* data, std::size_t n);
+  void discontinuity();  // the next segment starts a new timeline (file loop)
+  void end();            // flush the last segment, append ENDLIST, release the claim
+  CutterStats stats() const;
+  std::uint64_t segments() const;
+
+ private:
+  explicit PublishSession(LiveRendition& r) : r_(r) {}
+  LiveRendition& r_;
+  bool ended_ = false;
+};
+
+class LiveStream {
+ public:
+  explicit LiveStream(const StreamConfig& config);
+  const StreamConfig& config() const { return config_; }
+  const std::string& name() const { return config_.name; }
+  LiveRendition* rendition(std::string_view name);
+  std::vector<std::unique_ptr<LiveRendition>>& renditions() { return renditions_; }
+  bool single() const { return renditions_.size() == 1; }
+  // Master playlist text once every rendition has a segment (bandwidth is measured), else nullopt.
+  std::optional<std::string> master_playlist(TimePoint now) const;
+
+ private:
+  StreamConfig config_;
+  std::vector<std::unique_ptr<LiveRendition>> renditions_;
+};
+
+class LiveStreams {
+ public:
+  explicit LiveStreams(const std::vector<StreamConfig>& streams);
+  LiveStream* find(std::string_view name);
+  std::vector<std::unique_ptr<LiveStream>>& all() { return streams_; }
+  void expire(TimePoint now);
+
+ private:
+  std::vector<std::unique_ptr<LiveStream>> streams_;
+};
+
+}  // namespace hlscache

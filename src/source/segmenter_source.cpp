@@ -1,0 +1,127 @@
+#include "source/segmenter_source.hpp"
+
+#include <charconv>
+#include <fmt/format.h>
+
+namespace hlscache {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr const char* kPlaylistType = "application/vnd.apple.mpegurl";
+
+void answer(const FetchPtr& into, int status, std::string_view content_type, std::string_view body,
+            std::vector<Header> extra = {}) {
+  ResponseHead h;
+  h.status = status;
+  h.headers.emplace_back("Content-Type", std::string(content_type));
+  for (auto& e : extra) h.headers.push_back(std::move(e));
+  h.content_length = body.size();
+  into->set_head(std::move(h));
+  into->append(body);
+  into->complete();
+}
+
+void not_found(const FetchPtr& into, std::string_view why) { answer(into, 404, "text/plain; charset=utf-8", fmt::format("404 Not Found: {}\n", why)); }
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> parts;
+  while (!path.empty()) {
+    auto slash = path.find('/');
+    if (slash != 0) parts.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return parts;
+}
+
+std::optional<std::uint64_t> segment_number(std::string_view file) {
+  if (file.substr(0, 4) != "seg_" || file.size() < 8 || file.substr(file.size() - 3) != ".ts") return std::nullopt;
+  auto digits = file.substr(4, file.size() - 7);
+  std::uint64_t n = 0;
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (ec != std::errc{} || p != digits.data() + digits.size()) return std::nullopt;
+  return n;
+}
+
+Duration wait_bound(const LiveRendition& r) { return std::chrono::duration_cast<Duration>(r.target_duration() * 3 / 2); }
+
+}  // namespace
+
+asio::awaitable<void> SegmenterSource::fetch(SourceRequest request, FetchPtr into) {
+  std::string_view path = request.key;
+  path = path.substr(0, path.find('?'));
+  auto parts = split_path(path);
+  if (parts.size() < 3 || parts[0] != "live") co_return not_found(into, "not a live stream path");
+  LiveStream* stream = streams_.find(parts[1]);
+  if (!stream) co_return not_found(into, "no such stream");
+  if (parts.size() == 3) {
+    if (parts[2] == "index.m3u8") {
+      if (stream->single()) co_return co_await media_playlist(*stream->renditions().front(), into);
+      co_return co_await master_playlist(*stream, into);
+    }
+    if (auto n = segment_number(parts[2]); n && stream->single())
+      co_return co_await segment(*stream->renditions().front(), *n, into);
+    co_return not_found(into, "no such file");
+  }
+  if (parts.size() == 4) {
+    LiveRendition* r = stream->rendition(parts[2]);
+    if (!r) co_return not_found(into, "no such rendition");
+    if (parts[3] == "index.m3u8") co_return co_await media_playlist(*r, into);
+    if (auto n = segment_number(parts[3])) co_return co_await segment(*r, *n, into);
+  }
+  co_return not_found(into, "no such file");
+}
+
+asio::awaitable<void> SegmenterSource::media_playlist(LiveRendition& r, const FetchPtr& into) {
+  const TimePoint deadline = SteadyClock::now() + wait_bound(r);
+  for (;;) {
+    auto w = r.window(SteadyClock::now());
+    auto snap = w ? w->playlist() : nullptr;
+    if (snap && snap->segment_count > 0) co_return answer(into, 200, kPlaylistType, *snap->text);
+    if (SteadyClock::now() >= deadline || !co_await r.wait_for_segment(deadline))
+      co_return not_found(into, "the stream has no segment yet");
+  }
+}
+
+asio::awaitable<void> SegmenterSource::master_playlist(LiveStream& s, const FetchPtr& into) {
+  const TimePoint deadline = SteadyClock::now() + wait_bound(*s.renditions().front());
+  for (;;) {
+    if (auto text = s.master_playlist(SteadyClock::now())) co_return answer(into, 200, kPlaylistType, *text);
+    // Wait for the rendition that has no segment yet.
+    LiveRendition* missing = nullptr;
+    for (auto& r : s.renditions()) {
+      auto w = r->window(SteadyClock::now());
+      if (!w || !w->playlist() || w->playlist()->segment_count == 0) missing = r.get();
+    }
+    if (!missing || SteadyClock::now() >= deadline || !co_await missing->wait_for_segment(deadline))
+      co_return not_found(into, "not every rendition has a segment yet");
+  }
+}
+
+asio::awaitable<void> SegmenterSource::segment(LiveRendition& r, std::uint64_t sequence, const FetchPtr& into) {
+  const TimePoint deadline = SteadyClock::now() + wait_bound(r);
+  for (;;) {
+    auto w = r.window(SteadyClock::now());
+    if (!w) co_return not_found(into, "the stream is not live");
+    SegmentLookup found = w->lookup(sequence);
+    if (found.state == SegmentState::found) {
+      const Segment& seg = found.segment->segment;
+      ResponseHead h;
+      h.status = 200;
+      h.headers.emplace_back("Content-Type", "video/mp2t");
+      h.content_length = seg.size;
+      into->set_head(std::move(h));
+      for (const auto& c : seg.chunks) into->append_chunk(c);
+      into->complete();
+      co_return;
+    }
+    if (found.state == SegmentState::never) co_return not_found(into, "no such segment");
+    // The next segment: wait for it, bounded.
+    if (SteadyClock::now() >= deadline || !co_await r.wait_for_segment(deadline))
+      co_return not_found(into, "the segment did not arrive in time");
+  }
+}
+
+}  // namespace hlscache

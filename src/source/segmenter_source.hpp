@@ -1,0 +1,27 @@
+// SegmenterSource: the Source of the `local` role — misses are answered from the
+// in-process segmenter, through the same cache and coalescer as an edge's:
+//   /live/{stream}/index.m3u8            master playlist (the media playlist if one rendition)
+//   /live/{stream}/{rendition}/index.m3u8 media playlist
+//   /live/{stream}/{rendition}/seg_N.ts  segment (for one rendition also /live/{stream}/seg_N.ts)
+// Segment bodies are the window's chunks, published without copying. A request
+// for the segment being cut next waits for it, up to 1.5 x target duration.
+#pragma once
+
+#include "segmenter/live_stream.hpp"
+#include "source/source.hpp"
+
+namespace hlscache {
+
+class SegmenterSource final : public Source {
+ public:
+  explicit SegmenterSource(LiveStreams& streams) : streams_(streams) {}
+  boost::asio::awaitable<void> fetch(SourceRequest request, FetchPtr into) override;
+
+ private:
+  boost::asio::awaitable<void> media_playlist(LiveRendition& r, const FetchPtr& into);
+  boost::asio::awaitable<void> segment(LiveRendition& r, std::uint64_t sequence, const FetchPtr& into);
+  boost::asio::awaitable<void> master_playlist(LiveStream& s, const FetchPtr& into);
+  LiveStreams& streams_;
+};
+
+}  // namespace hlscache
