@@ -175,17 +175,17 @@ SegmentLookup RenditionWindow::lookup(std::uint64_t sequence) const {
   if (!window_.empty()) {
     const std::uint64_t first = window_.front()->segment.sequence;
     if (sequence >= first && sequence < next_sequence_) {
-      return {LookupState::found, window_[static_cast<std::size_t>(sequence - first)]};
+      return {SegmentState::found, window_[static_cast<std::size_t>(sequence - first)]};
     }
   }
   if (!retired_.empty()) {
     const std::uint64_t first = retired_.front().segment->segment.sequence;
     if (sequence >= first && sequence - first < retired_.size()) {
-      return {LookupState::found, retired_[static_cast<std::size_t>(sequence - first)].segment};
+      return {SegmentState::found, retired_[static_cast<std::size_t>(sequence - first)].segment};
     }
   }
-  if (!ended_ && sequence == next_sequence_) return {LookupState::not_yet, nullptr};
-  return {LookupState::never, nullptr};
+  if (!ended_ && sequence == next_sequence_) return {SegmentState::not_yet, nullptr};
+  return {SegmentState::never, nullptr};
 }
 
 Result<RenditionWindow::ListenerId> RenditionWindow::subscribe(Listener listener) {

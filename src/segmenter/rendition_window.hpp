@@ -52,14 +52,14 @@ struct PlaylistSnapshot {
   bool ended = false;
 };
 
-enum class LookupState : std::uint8_t {
+enum class SegmentState : std::uint8_t {
   found,    // `segment` is set
   not_yet,  // the next segment to be produced: worth waiting for (up to 1.5 x target duration)
   never,    // expired, too far ahead, or the stream ended: 404
 };
 
 struct SegmentLookup {
-  LookupState state = LookupState::never;
+  SegmentState state = SegmentState::never;
   std::shared_ptr<const StoredSegment> segment;
 };
 

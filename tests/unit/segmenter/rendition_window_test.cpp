@@ -138,7 +138,7 @@ TEST(RenditionWindow, EndListAndNothingAfterIt) {
   EXPECT_TRUE(w.playlist()->ended);
   auto r = w.add(seg(1, 2.0), kT0, kWall);
   EXPECT_FALSE(r.ok());
-  EXPECT_EQ(w.lookup(1).state, LookupState::never);  // no more segments will come
+  EXPECT_EQ(w.lookup(1).state, SegmentState::never);  // no more segments will come
   EXPECT_EQ(w.stats().segments_rejected, 1u);
 }
 
@@ -172,13 +172,13 @@ TEST(RenditionWindow, RetiredSegmentsStayFetchableThenExpire) {
   for (std::uint64_t i = 0; i < 4; ++i) ASSERT_TRUE(w.add(seg(i, 2.0), kT0 + seconds(2 * i), kWall).ok());
   // seg_0 left the window at t0+6 s. Longest playlist so far: 6 s; plus max(TD, 2 s) -> until t0+14 s.
   EXPECT_EQ(w.playlist()->media_sequence, 1u);
-  EXPECT_EQ(w.lookup(0).state, LookupState::found);
+  EXPECT_EQ(w.lookup(0).state, SegmentState::found);
   w.expire(kT0 + 14s - 1ms);
-  ASSERT_EQ(w.lookup(0).state, LookupState::found);
+  ASSERT_EQ(w.lookup(0).state, SegmentState::found);
   EXPECT_EQ(w.lookup(0).segment->segment.sequence, 0u);
   w.expire(kT0 + 14s);
-  EXPECT_EQ(w.lookup(0).state, LookupState::never);
-  EXPECT_EQ(w.lookup(1).state, LookupState::found);
+  EXPECT_EQ(w.lookup(0).state, SegmentState::never);
+  EXPECT_EQ(w.lookup(1).state, SegmentState::found);
   EXPECT_EQ(w.stats().segments_freed, 1u);
 }
 
@@ -188,23 +188,23 @@ TEST(RenditionWindow, RetiredListIsBounded) {
   RenditionWindow w(c);
   for (std::uint64_t i = 0; i < 10; ++i) ASSERT_TRUE(w.add(seg(i, 2.0), kT0, kWall).ok());
   // Window 7..9; 0..6 retired, of which only the newest two are kept.
-  EXPECT_EQ(w.lookup(6).state, LookupState::found);
-  EXPECT_EQ(w.lookup(5).state, LookupState::found);
-  EXPECT_EQ(w.lookup(4).state, LookupState::never);
+  EXPECT_EQ(w.lookup(6).state, SegmentState::found);
+  EXPECT_EQ(w.lookup(5).state, SegmentState::found);
+  EXPECT_EQ(w.lookup(4).state, SegmentState::never);
   EXPECT_EQ(w.stats().segments_freed_early, 5u);
 }
 
 TEST(RenditionWindow, LookupStates) {
   RenditionWindow w(config(3));
-  EXPECT_EQ(w.lookup(0).state, LookupState::not_yet);  // before anything: the first one is next
-  EXPECT_EQ(w.lookup(1).state, LookupState::never);
+  EXPECT_EQ(w.lookup(0).state, SegmentState::not_yet);  // before anything: the first one is next
+  EXPECT_EQ(w.lookup(1).state, SegmentState::never);
   ASSERT_TRUE(w.add(seg(0, 2.0), kT0, kWall).ok());
   const SegmentLookup found = w.lookup(0);
-  ASSERT_EQ(found.state, LookupState::found);
+  ASSERT_EQ(found.state, SegmentState::found);
   EXPECT_EQ(found.segment->segment.chunks.front().view(), std::string(16, 'x'));
-  EXPECT_EQ(w.lookup(1).state, LookupState::not_yet);
-  EXPECT_EQ(w.lookup(2).state, LookupState::never);
-  EXPECT_EQ(w.lookup(1000).state, LookupState::never);
+  EXPECT_EQ(w.lookup(1).state, SegmentState::not_yet);
+  EXPECT_EQ(w.lookup(2).state, SegmentState::never);
+  EXPECT_EQ(w.lookup(1000).state, SegmentState::never);
 }
 
 TEST(RenditionWindow, RejectsOutOfSequenceSegments) {
@@ -273,7 +273,7 @@ TEST(RenditionWindow, ConcurrentReadersNeverSeeAnUnfetchableSegment) {
         while (std::getline(in, line)) {
           if (line.rfind("seg_", 0) != 0) continue;
           const std::uint64_t seq = std::stoull(line.substr(4));
-          EXPECT_EQ(w.lookup(seq).state, LookupState::found) << line;
+          EXPECT_EQ(w.lookup(seq).state, SegmentState::found) << line;
           checked.fetch_add(1);
         }
       }
