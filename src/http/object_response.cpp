@@ -44,6 +44,17 @@ std::optional<std::time_t> parse_date(std::string_view s) {
   return std::nullopt;
 }
 
+// A qvalue of zero ("0", "0.", "0.0", ... "0.000") means "not acceptable" (RFC 9110 §12.4.2).
+bool qvalue_is_zero(std::string_view params) {
+  auto q = params.find("q=");
+  if (q == std::string_view::npos) return false;
+  auto v = params.substr(q + 2);
+  v = trim(v.substr(0, v.find(';')));
+  if (v.empty() || v.front() != '0') return false;
+  v.remove_prefix(1);
+  return v.empty() || (v.front() == '.' && v.find_first_not_of('0', 1) == std::string_view::npos);
+}
+
 bool accepts_gzip(std::string_view accept_encoding) {
   while (!accept_encoding.empty()) {
     auto comma = accept_encoding.find(',');
@@ -52,7 +63,7 @@ bool accepts_gzip(std::string_view accept_encoding) {
     auto coding = trim(item.substr(0, semi));
     if (coding.size() == 4 && ::strncasecmp(coding.data(), "gzip", 4) == 0) {
       auto params = semi == std::string_view::npos ? std::string_view{} : item.substr(semi + 1);
-      return params.find("q=0") == std::string_view::npos || params.find("q=0.") != std::string_view::npos;
+      return !qvalue_is_zero(params);
     }
     if (comma == std::string_view::npos) break;
     accept_encoding.remove_prefix(comma + 1);
