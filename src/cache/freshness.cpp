@@ -16,6 +16,11 @@ bool iequal(std::string_view a, std::string_view b) {
 bool iends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && iequal(s.substr(s.size() - suffix.size()), suffix);
 }
+bool icontains(std::string_view s, std::string_view needle) {
+  for (std::size_t i = 0; i + needle.size() <= s.size(); ++i)
+    if (iequal(s.substr(i, needle.size()), needle)) return true;
+  return false;
+}
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
@@ -85,7 +90,7 @@ Duration millis(Millis m) { return std::chrono::duration_cast<Duration>(m); }
 
 MediaKind media_kind(std::string_view path, std::string_view content_type) {
   if (iends_with(path, ".m3u8") || iends_with(path, ".m3u") ||
-      content_type.find("mpegurl") != std::string_view::npos)
+      icontains(content_type, "mpegurl"))  // media types are case-insensitive: application/x-mpegURL
     return MediaKind::playlist;
   for (std::string_view ext : {".ts", ".m4s", ".mp4", ".aac", ".m4a", ".m4v", ".mp3", ".vtt", ".webvtt", ".key", ".cmfv", ".cmfa"})
     if (iends_with(path, ext)) return MediaKind::segment;
