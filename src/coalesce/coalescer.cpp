@@ -21,11 +21,14 @@ Coalescer::Ticket Coalescer::acquire(const std::string& key, TimePoint now, cons
   if (recheck) {
     if (ObjectPtr o = recheck()) return {Outcome::fresh_hit, nullptr, std::move(o)};
   }
-  if (inflight_.load(std::memory_order_relaxed) >= limits_.max_inflight) {
-    rejected_inflight_.fetch_add(1, std::memory_order_relaxed);
-    return {Outcome::overloaded, nullptr, nullptr};
-  }
-  inflight_.fetch_add(1, std::memory_order_relaxed);
+  // Reserve a slot atomically: leaders of keys in other shards race for the same bound.
+  std::uint32_t n = inflight_.load(std::memory_order_relaxed);
+  do {
+    if (n >= limits_.max_inflight) {
+      rejected_inflight_.fetch_add(1, std::memory_order_relaxed);
+      return {Outcome::overloaded, nullptr, nullptr};
+    }
+  } while (!inflight_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed));
   leaders_.fetch_add(1, std::memory_order_relaxed);
   auto fetch = std::make_shared<Fetch>(now, limits_.follower_wait, limits_.max_body);
   s.inflight.emplace(key, Entry{fetch, 0});
