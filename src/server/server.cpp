@@ -33,6 +33,11 @@ Server::~Server() {
 }
 
 Status Server::start() {
+  signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    spdlog::info("signal {} received", sig);
+    begin_drain();
+  });
   for (std::uint32_t i = 0; i < config_->threads; ++i) workers_.push_back(std::make_unique<Worker>());
 
   // Resolve each listener once; port 0 becomes the ephemeral port the first bind got.
@@ -102,12 +107,6 @@ void Server::begin_drain() {
 }
 
 int Server::wait() {
-  asio::signal_set signals(control_, SIGTERM, SIGINT);
-  signals.async_wait([this](const boost::system::error_code& ec, int sig) {
-    if (ec) return;
-    spdlog::info("signal {} received", sig);
-    begin_drain();
-  });
   auto guard = asio::make_work_guard(control_);
   control_.run();
   for (auto& w : workers_) {

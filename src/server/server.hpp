@@ -6,6 +6,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
 
 #include <memory>
 #include <string>
@@ -46,6 +47,9 @@ class Server {
   SessionEnv env_;
   std::vector<std::unique_ptr<Worker>> workers_;
   boost::asio::io_context control_{1};  // signals and the drain timer
+  // SIGTERM/SIGINT are caught from start() on: once the daemon says it is listening
+  // (--ports-file), a signal drains it instead of killing it.
+  boost::asio::signal_set signals_{control_, SIGTERM, SIGINT};
   std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
 };
 
