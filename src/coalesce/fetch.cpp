@@ -8,9 +8,11 @@ namespace hlscache {
 namespace asio = boost::asio;
 
 asio::awaitable<Status> Fetch::suspend(std::unique_lock<std::mutex>& lock, TimePoint deadline) {
-  if (!co_await waiters_.wait(lock, deadline))
-    co_return Error::make(ErrorSource::upstream, Errc::timeout, "follower waited too long for the upstream fetch");
-  co_return Ok{};
+  // The await is a statement of its own: GCC 12 miscompiled `if (!co_await ...)` here (the frame
+  // was resumed in an invalid state: SIGILL under -fsanitize=undefined).
+  const bool woken = co_await waiters_.wait(lock, deadline);
+  if (woken) co_return Ok{};
+  co_return Error::make(ErrorSource::upstream, Errc::timeout, "follower waited too long for the upstream fetch");
 }
 
 void Fetch::set_head(ResponseHead head) {

@@ -6,6 +6,8 @@
 #include <spdlog/spdlog.h>
 #include <strings.h>
 
+#include <algorithm>
+
 #include "cache/freshness.hpp"
 #include "core/gzip.hpp"
 
@@ -17,6 +19,8 @@ CacheHandler::CacheHandler(ConfigPtr config, Cache& cache, Coalescer& coalescer,
     : config_(std::move(config)), cache_(cache), coalescer_(coalescer), source_(source), clock_(clock) {}
 
 asio::awaitable<Response> CacheHandler::handle(RequestContext& req) {
+  // (No co_await inside the switch below: GCC 12 miscompiles some coroutine suspension points in switch cases.)
+  const asio::any_io_executor ex = co_await asio::this_coro::executor;
   const std::string key = normalize_cache_key(req.target, config_->cache.key_ignore_params);
   const TimePoint now = clock_.now();
   LookupResult found = cache_.lookup(key, now);
@@ -27,8 +31,7 @@ asio::awaitable<Response> CacheHandler::handle(RequestContext& req) {
   if (found.state == LookupState::stale) {
     // Serve the stale copy; at most one refresh runs (a second stale hit finds it in flight).
     auto ticket = coalescer_.acquire(key, now, nullptr);
-    if (ticket.outcome == Coalescer::Outcome::leader)
-      start_fetch(co_await asio::this_coro::executor, key, req, ticket.fetch);
+    if (ticket.outcome == Coalescer::Outcome::leader) start_fetch(ex, key, req, ticket.fetch);
     co_return respond_from_object(found.object, req, now, CacheResult::stale, config_->server_name);
   }
 
@@ -45,7 +48,7 @@ asio::awaitable<Response> CacheHandler::handle(RequestContext& req) {
       co_return r;
     }
     case Coalescer::Outcome::leader:
-      start_fetch(co_await asio::this_coro::executor, key, req, ticket.fetch);
+      start_fetch(ex, key, req, ticket.fetch);
       break;
     case Coalescer::Outcome::follower:
       break;
@@ -72,9 +75,13 @@ asio::awaitable<Response> CacheHandler::serve_miss(Coalescer::Ticket ticket) {
   Response r;
   r.status = head->status;
   r.headers = head->headers;
-  r.add("Cache-Status", fmt::format("{}; fwd=miss{}", config_->server_name, follower ? "; collapsed" : ""));
-  r.add("X-Cache", follower ? "COALESCED" : "MISS");
-  r.add("Via", fmt::format("1.1 {}", config_->server_name));
+  r.append_to_list("Cache-Status", fmt::format("{}; fwd=miss{}", config_->server_name, follower ? "; collapsed" : ""));
+  r.set("X-Cache", follower ? "COALESCED" : "MISS");
+  r.append_to_list("Via", fmt::format("1.1 {}", config_->server_name));
+  if (auto age = std::find_if(r.headers.begin(), r.headers.end(),
+                              [](const Header& h) { return strcasecmp(h.first.c_str(), "Age") == 0; });
+      age != r.headers.end())
+    r.headers.erase(age);  // the upstream's Age is passed on only once the object is ours (object_response.cpp)
   r.cache = result;
   r.waited_ms = waited_ms;
   r.body = StreamBody{ticket.fetch, head->content_length};
@@ -133,6 +140,10 @@ ObjectPtr CacheHandler::build_object(const std::string& path, const Fetch& fetch
   auto obj = std::make_shared<Object>();
   obj->status = head.status;
   obj->headers = std::move(head.headers);
+  // Age is recomputed from initial_age on every hit; X-Cache is ours to say.
+  std::erase_if(obj->headers, [](const Header& h) {
+    return strcasecmp(h.first.c_str(), "Age") == 0 || strcasecmp(h.first.c_str(), "X-Cache") == 0;
+  });
   obj->body = std::move(chunks);
   obj->body_size = size;
   obj->stored_at = now;

@@ -173,7 +173,9 @@ asio::awaitable<void> H1Connection::send_error(int status, std::string_view deta
 asio::awaitable<void> H1Connection::run() {
   bool first = true;
   for (;;) {
-    if (!co_await wait_for_request(first)) co_return;
+    // Awaits are statements of their own throughout: GCC 12 miscompiles some awaits inside conditions.
+    const bool have_request = co_await wait_for_request(first);
+    if (!have_request) co_return;
     first = false;
     http::request_parser<http::empty_body> parser;
     parser.header_limit(cfg_.limits.max_header_bytes);
@@ -273,7 +275,8 @@ asio::awaitable<bool> H1Connection::write_slices(std::vector<ChunkSlice>& slices
     for (std::size_t j = start; j < i; ++j)
       bufs.emplace_back(slices[j].chunk.bytes.get() + slices[j].begin, slices[j].end - slices[j].begin);
     if (chunked) bufs.emplace_back(asio::buffer("\r\n", 2));
-    if (!co_await write_buffers(bufs)) co_return false;
+    const bool written = co_await write_buffers(bufs);
+    if (!written) co_return false;
   }
   co_return true;
 }
@@ -318,7 +321,8 @@ asio::awaitable<bool> H1Connection::write_response(Response& resp, const Request
       ok = co_await write_buffers(bufs);
     } else {
       bufs.emplace_back(asio::buffer(head_));
-      ok = co_await write_buffers(bufs) && co_await write_slices(slices, false);
+      ok = co_await write_buffers(bufs);
+      if (ok) ok = co_await write_slices(slices, false);
     }
   } else {
     auto& sb = std::get<StreamBody>(resp.body);
@@ -333,7 +337,10 @@ asio::awaitable<bool> H1Connection::write_response(Response& resp, const Request
       slices.clear();
       StreamState st = sb.stream->poll(offset, slices);
       for (const auto& sl : slices) offset += sl.end - sl.begin;
-      if (!slices.empty()) ok = co_await write_slices(slices, framing == kChunked);
+      if (!slices.empty()) {
+        const bool sent = co_await write_slices(slices, framing == kChunked);
+        ok = sent;
+      }
       if (!ok) break;
       if (st == StreamState::complete) {
         if (framing == kChunked) {

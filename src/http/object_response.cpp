@@ -110,11 +110,11 @@ void add_cache_headers(Response& r, const Object& obj, TimePoint now, CacheResul
   r.add("Age", std::to_string(std::max<long long>(0, age.count())));
   auto ttl = std::chrono::duration_cast<std::chrono::seconds>(obj.fresh_until - now).count();
   if (result == CacheResult::stale)
-    r.add("Cache-Status", fmt::format("{}; hit; ttl={}; detail=stale-while-revalidate", server, ttl));
+    r.append_to_list("Cache-Status", fmt::format("{}; hit; ttl={}; detail=stale-while-revalidate", server, ttl));
   else
-    r.add("Cache-Status", fmt::format("{}; hit; ttl={}", server, ttl));
-  r.add("X-Cache", result == CacheResult::stale ? "STALE" : "HIT");
-  r.add("Via", fmt::format("1.1 {}", server));
+    r.append_to_list("Cache-Status", fmt::format("{}; hit; ttl={}", server, ttl));
+  r.set("X-Cache", result == CacheResult::stale ? "STALE" : "HIT");
+  r.append_to_list("Via", fmt::format("1.1 {}", server));
   r.cache = result;
 }
 

@@ -28,6 +28,15 @@ void Response::set(std::string name, std::string value) {
   headers.emplace_back(std::move(name), std::move(value));
 }
 
+void Response::append_to_list(std::string_view name, std::string_view value) {
+  for (auto& [k, v] : headers)
+    if (iequal(k, name)) {
+      v = v.empty() ? std::string(value) : v + ", " + std::string(value);
+      return;
+    }
+  headers.emplace_back(std::string(name), std::string(value));
+}
+
 Response Response::text(int status, std::string body, std::string content_type) {
   Response r;
   r.status = status;

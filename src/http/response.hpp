@@ -37,6 +37,8 @@ struct Response {
 
   void set(std::string name, std::string value);   // replaces an existing header
   void add(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
+  // List-valued headers (Via, Cache-Status): our member goes after the upstream's (RFC 9110 §7.6.3, RFC 9211 §2).
+  void append_to_list(std::string_view name, std::string_view value);
   static Response text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
   static Response error(int status, std::string_view reason_detail = {});
 };

@@ -80,8 +80,9 @@ asio::awaitable<void> SegmenterSource::media_playlist(LiveRendition& r, const Fe
     auto w = r.window(SteadyClock::now());
     auto snap = w ? w->playlist() : nullptr;
     if (snap && snap->segment_count > 0) co_return answer(into, 200, kPlaylistType, *snap->text);
-    if (SteadyClock::now() >= deadline || !co_await r.wait_for_segment(deadline))
-      co_return not_found(into, "the stream has no segment yet");
+    if (SteadyClock::now() >= deadline) co_return not_found(into, "the stream has no segment yet");
+    const bool woken = co_await r.wait_for_segment(deadline);  // a statement of its own (GCC 12, see fetch.cpp)
+    if (!woken) co_return not_found(into, "the stream has no segment yet");
   }
 }
 
@@ -95,8 +96,9 @@ asio::awaitable<void> SegmenterSource::master_playlist(LiveStream& s, const Fetc
       auto w = r->window(SteadyClock::now());
       if (!w || !w->playlist() || w->playlist()->segment_count == 0) missing = r.get();
     }
-    if (!missing || SteadyClock::now() >= deadline || !co_await missing->wait_for_segment(deadline))
-      co_return not_found(into, "not every rendition has a segment yet");
+    if (!missing || SteadyClock::now() >= deadline) co_return not_found(into, "not every rendition has a segment yet");
+    const bool woken = co_await missing->wait_for_segment(deadline);
+    if (!woken) co_return not_found(into, "not every rendition has a segment yet");
   }
 }
 
@@ -119,8 +121,9 @@ asio::awaitable<void> SegmenterSource::segment(LiveRendition& r, std::uint64_t s
     }
     if (found.state == SegmentState::never) co_return not_found(into, "no such segment");
     // The next segment: wait for it, bounded.
-    if (SteadyClock::now() >= deadline || !co_await r.wait_for_segment(deadline))
-      co_return not_found(into, "the segment did not arrive in time");
+    if (SteadyClock::now() >= deadline) co_return not_found(into, "the segment did not arrive in time");
+    const bool woken = co_await r.wait_for_segment(deadline);
+    if (!woken) co_return not_found(into, "the segment did not arrive in time");
   }
 }
 
