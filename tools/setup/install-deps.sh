@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package hlscache needs to build, test and run its demo.
+# Idempotent; run as root. Nothing is downloaded from anywhere but Debian's mirrors.
+set -euo pipefail
+packages=(
+  build-essential cmake pkg-config git
+  libboost1.81-dev libnghttp2-dev libssl-dev libspdlog-dev libfmt-dev libyaml-cpp-dev zlib1g-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  ffmpeg curl
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  [[ $(id -u) == 0 ]] || { echo "install-deps: run as root to install: ${missing[*]}" >&2; exit 1; }
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
