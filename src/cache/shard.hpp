@@ -31,10 +31,12 @@ namespace hlscache {
 
 // Index hash with heterogeneous lookup (find by string_view without a copy). The
 // seed differs from the one that picks the shard, so keys of one shard spread.
+// Deliberately not noexcept: libstdc++ then stores each node's hash code, so a
+// bucket walk compares stored codes instead of rehashing every key it passes.
 struct CacheKeyHash {
   using is_transparent = void;
   static constexpr std::uint64_t kSeed = 0x5eed'cac4e;
-  std::size_t operator()(std::string_view k) const noexcept { return hash64(k, kSeed); }
+  std::size_t operator()(std::string_view k) const { return hash64(k, kSeed); }
 };
 
 template <EvictionPolicy Policy>
