@@ -10,6 +10,19 @@ std::string_view Object::header(std::string_view name) const {
   return {};
 }
 
+void Object::serialize_headers() {
+  wire_headers.clear();
+  for (const auto& [k, v] : headers) {
+    if (k.size() == 3 && ::strncasecmp(k.data(), "Via", 3) == 0) {
+      upstream_via = v;
+    } else if (k.size() == 12 && ::strncasecmp(k.data(), "Cache-Status", 12) == 0) {
+      upstream_cache_status = v;
+    } else {
+      wire_headers.append(k).append(": ").append(v).append("\r\n");
+    }
+  }
+}
+
 std::string Object::body_string() const {
   std::string out;
   out.reserve(body_size);

@@ -33,6 +33,13 @@ struct Object {
 
   std::shared_ptr<const Object> gzipped;  // playlists: the same body gzip-compressed, made once per version
 
+  // The stored headers as HTTP/1.1 lines ("Name: value\r\n"), serialized once when the
+  // object is built so a hit copies one block; Via and Cache-Status are kept apart
+  // (a hit appends its own member to the upstream's list).
+  std::string wire_headers;
+  std::string upstream_via;
+  std::string upstream_cache_status;
+
   std::string etag;           // strong or weak validator, as sent ("\"abc\"", W/"x")
   std::string last_modified;  // HTTP-date as sent
 
@@ -40,7 +47,8 @@ struct Object {
   // a fixed per-object overhead for the index node, the policy hook and this struct.
   static constexpr std::size_t kOverhead = 256;
   std::size_t charge(std::size_t key_size) const {
-    std::size_t c = kOverhead + key_size + sizeof(Object) + etag.size() + last_modified.size();
+    std::size_t c = kOverhead + key_size + sizeof(Object) + etag.size() + last_modified.size() + wire_headers.size() +
+                    upstream_via.size() + upstream_cache_status.size();
     for (const auto& [k, v] : headers) c += k.size() + v.size() + 2 * sizeof(std::string);
     for (const auto& ch : body) c += ch.capacity + sizeof(Chunk);
     if (gzipped) c += gzipped->charge(0);
@@ -49,6 +57,7 @@ struct Object {
 
   std::string_view header(std::string_view name) const;  // first value, case-insensitive; "" if absent
   std::string body_string() const;                       // a copy, for tests and small objects
+  void serialize_headers();  // fills wire_headers, upstream_via, upstream_cache_status from headers
   bool fresh(TimePoint now) const { return now < fresh_until; }
 };
 

@@ -150,6 +150,7 @@ ObjectPtr CacheHandler::build_object(const std::string& path, const Fetch& fetch
   obj->initial_age = d.initial_age;
   obj->fresh_until = now + d.ttl;
   obj->stale_until = obj->fresh_until + d.grace;
+  obj->serialize_headers();
   obj->etag = std::string(obj->header("ETag"));
   obj->last_modified = std::string(obj->header("Last-Modified"));
   bool encoded = !obj->header("Content-Encoding").empty();
@@ -162,6 +163,7 @@ ObjectPtr CacheHandler::build_object(const std::string& path, const Fetch& fetch
       z->headers.emplace_back("Content-Encoding", "gzip");
       z->body.push_back(Chunk::copy_of(*gz));
       z->body_size = gz->size();
+      z->serialize_headers();
       obj->gzipped = std::move(z);
     }
   }

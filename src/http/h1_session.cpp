@@ -116,6 +116,10 @@ class H1Connection {
   asio::ip::address remote_;
   beast::flat_buffer buffer_;
   std::string head_;
+  // Reused across requests so a hit allocates as little as possible.
+  std::vector<Header> header_store_;
+  std::vector<asio::const_buffer> bufs_;
+  std::vector<ChunkSlice> slices_;
 };
 
 asio::awaitable<bool> H1Connection::wait_for_request(bool first) {
@@ -206,7 +210,8 @@ asio::awaitable<void> H1Connection::run() {
     ctx.remote = remote_;
     ctx.received = SteadyClock::now();
     ctx.deadline = ctx.received + cfg_.timeouts.upstream_total + cfg_.timeouts.follower_wait;
-    ctx.headers.reserve(16);
+    header_store_.clear();
+    ctx.headers = std::move(header_store_);  // keeps its capacity from the previous request
     for (const auto& f : req) ctx.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
     if (ctx.target.empty() || (ctx.target.front() != '/' && ctx.target != "*"))
       co_return co_await send_error(400, "request target must be an absolute path");
@@ -240,6 +245,7 @@ asio::awaitable<void> H1Connection::run() {
     if (resp.close || env_.drain->draining.load(std::memory_order_relaxed)) keep_alive = false;
     if (streaming && !streaming->done()) keep_alive = false;  // the rest of an unread body can't be skipped
     bool ok = co_await write_response(resp, ctx, keep_alive, http10);
+    header_store_ = std::move(ctx.headers);
     handle_.busy = false;
     if (!ok || !keep_alive) {
       beast::error_code ignored;
@@ -285,13 +291,14 @@ asio::awaitable<bool> H1Connection::write_response(Response& resp, const Request
                                                    bool http10) {
   const bool head_only = req.method == Method::head;
   const bool no_body = head_only || resp.status == 304 || resp.status == 204;
-  std::vector<asio::const_buffer> bufs;
+  auto& bufs = bufs_;
+  bufs.clear();
   std::uint64_t body_bytes = 0;
   head_.clear();
   bool ok = true;
 
   if (auto* s = std::get_if<std::string>(&resp.body)) {
-    serialize_h1_head(head_, resp.status, resp.headers, cfg_.server_name, static_cast<long long>(s->size()),
+    serialize_h1_head(head_, resp, cfg_.server_name, static_cast<long long>(s->size()),
                       keep_alive, http10);
     bufs.emplace_back(asio::buffer(head_));
     if (!no_body) {
@@ -300,9 +307,10 @@ asio::awaitable<bool> H1Connection::write_response(Response& resp, const Request
     }
     ok = co_await write_buffers(bufs);
   } else if (auto* o = std::get_if<ObjectBody>(&resp.body)) {
-    serialize_h1_head(head_, resp.status, resp.headers, cfg_.server_name, static_cast<long long>(o->length),
+    serialize_h1_head(head_, resp, cfg_.server_name, static_cast<long long>(o->length),
                       keep_alive, http10);
-    std::vector<ChunkSlice> slices;
+    auto& slices = slices_;
+    slices.clear();
     if (!no_body) {
       std::uint64_t pos = 0, from = o->offset, to = o->offset + o->length;
       for (const auto& c : o->object->body) {
@@ -328,11 +336,11 @@ asio::awaitable<bool> H1Connection::write_response(Response& resp, const Request
     auto& sb = std::get<StreamBody>(resp.body);
     long long framing = sb.length ? static_cast<long long>(*sb.length) : (http10 ? kCloseDelimited : kChunked);
     if (framing == kCloseDelimited) keep_alive = false;
-    serialize_h1_head(head_, resp.status, resp.headers, cfg_.server_name, framing, keep_alive, http10);
+    serialize_h1_head(head_, resp, cfg_.server_name, framing, keep_alive, http10);
     bufs.emplace_back(asio::buffer(head_));
     ok = co_await write_buffers(bufs);
     std::uint64_t offset = 0;
-    std::vector<ChunkSlice> slices;
+    auto& slices = slices_;
     while (ok && !no_body) {
       slices.clear();
       StreamState st = sb.stream->poll(offset, slices);

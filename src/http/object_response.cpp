@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "http/cache_handler.hpp"
+#include "http/wire.hpp"
 
 namespace hlscache {
 
@@ -118,6 +119,27 @@ void add_cache_headers(Response& r, const Object& obj, TimePoint now, CacheResul
   r.cache = result;
 }
 
+// The hit fast path: this response's cache lines, straight into wire form.
+void write_cache_lines(std::string& w, const Object& obj, TimePoint now, CacheResult result, const std::string& server,
+                       bool vary, bool accept_ranges) {
+  w.reserve(200 + obj.upstream_cache_status.size() + obj.upstream_via.size());
+  auto age = std::chrono::duration_cast<std::chrono::seconds>(now - obj.stored_at) + obj.initial_age;
+  w.append("Age: ");
+  append_number(w, static_cast<std::uint64_t>(std::max<long long>(0, age.count())));
+  w.append("\r\nCache-Status: ");
+  if (!obj.upstream_cache_status.empty()) w.append(obj.upstream_cache_status).append(", ");
+  w.append(server).append("; hit; ttl=");
+  auto ttl = std::chrono::duration_cast<std::chrono::seconds>(obj.fresh_until - now).count();
+  if (ttl < 0) w.push_back('-');
+  append_number(w, static_cast<std::uint64_t>(ttl < 0 ? -ttl : ttl));
+  if (result == CacheResult::stale) w.append("; detail=stale-while-revalidate");
+  w.append(result == CacheResult::stale ? "\r\nX-Cache: STALE\r\nVia: " : "\r\nX-Cache: HIT\r\nVia: ");
+  if (!obj.upstream_via.empty()) w.append(obj.upstream_via).append(", ");
+  w.append("1.1 ").append(server).append("\r\n");
+  if (vary) w.append("Vary: Accept-Encoding\r\n");
+  if (accept_ranges) w.append("Accept-Ranges: bytes\r\n");
+}
+
 }  // namespace
 
 Response respond_from_object(const ObjectPtr& stored, const RequestContext& req, TimePoint now, CacheResult result,
@@ -147,13 +169,21 @@ Response respond_from_object(const ObjectPtr& stored, const RequestContext& req,
   }
 
   if (can_gzip) obj = obj->gzipped;
-  r.headers = obj->headers;
-  if (stored->gzipped) r.set("Vary", "Accept-Encoding");
-  add_cache_headers(r, *stored, now, result, server);
+  const bool accept_ranges = obj->status == 200 && !can_gzip;
+  if (!obj->wire_headers.empty()) {  // built by the cache handler: serialized once
+    r.stored_wire = obj->wire_headers;
+    write_cache_lines(r.wire_extra, *stored, now, result, server, stored->gzipped && obj->header("Vary").empty(),
+                      accept_ranges);
+    r.cache = result;
+  } else {
+    r.headers = obj->headers;
+    if (stored->gzipped) r.set("Vary", "Accept-Encoding");
+    add_cache_headers(r, *stored, now, result, server);
+    if (accept_ranges) r.add("Accept-Ranges", "bytes");
+  }
   ObjectBody body{obj, 0, obj->body_size};
 
-  if (obj->status == 200 && !can_gzip) {
-    r.add("Accept-Ranges", "bytes");
+  if (accept_ranges) {
     auto range = req.header("Range");
     auto if_range = req.header("If-Range");
     bool range_applies = !range.empty() && (if_range.empty() || if_range == obj->etag || if_range == obj->last_modified);

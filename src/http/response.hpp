@@ -31,6 +31,11 @@ struct Response {
   int status = 200;
   std::vector<Header> headers;
   std::variant<std::string, ObjectBody, StreamBody> body;
+  // Header lines already in HTTP/1.1 form, sent before `headers`: a cached object's
+  // stored block (valid while the ObjectBody holds the object) and this response's
+  // own cache lines. The fast path for hits; `headers` stays the general form.
+  std::string_view stored_wire;
+  std::string wire_extra;
   bool close = false;       // close the connection after this response
   CacheResult cache = CacheResult::none;  // for logs and metrics
   double waited_ms = 0;     // how long a follower waited for its first byte

@@ -1,6 +1,6 @@
 #include "http/wire.hpp"
 
-#include <fmt/format.h>
+#include <charconv>
 
 #include <chrono>
 #include <ctime>
@@ -26,23 +26,43 @@ std::string_view http_date_now() {
   return cached;
 }
 
-void serialize_h1_head(std::string& out, int status, const std::vector<Header>& headers, std::string_view server,
-                       long long content_length, bool keep_alive, bool http10) {
-  out.reserve(out.size() + 256 + headers.size() * 48);
-  fmt::format_to(std::back_inserter(out), "HTTP/1.1 {} {}\r\nDate: {}\r\nServer: {}\r\n", status,
-                 reason_phrase(status), http_date_now(), server);
-  for (const auto& [k, v] : headers) {
+void append_number(std::string& out, std::uint64_t n) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+  (void)ec;
+  out.append(buf, end);
+}
+
+void serialize_h1_head(std::string& out, const Response& r, std::string_view server, long long content_length,
+                       bool keep_alive, bool http10) {
+  out.reserve(out.size() + 160 + r.stored_wire.size() + r.wire_extra.size() + r.headers.size() * 48);
+  out.append("HTTP/1.1 ");
+  append_number(out, static_cast<std::uint64_t>(r.status));
+  out.push_back(' ');
+  out.append(reason_phrase(r.status));
+  out.append("\r\nDate: ");
+  out.append(http_date_now());
+  out.append("\r\nServer: ");
+  out.append(server);
+  out.append("\r\n");
+  out.append(r.stored_wire);
+  out.append(r.wire_extra);
+  for (const auto& [k, v] : r.headers) {
     out.append(k);
     out.append(": ");
     out.append(v);
     out.append("\r\n");
   }
+  const int status = r.status;
   bool bodyless_status = status == 204 || status == 304 || (status >= 100 && status < 200);
   if (!bodyless_status) {
-    if (content_length >= 0)
-      fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n", content_length);
-    else if (content_length == kChunked)
+    if (content_length >= 0) {
+      out.append("Content-Length: ");
+      append_number(out, static_cast<std::uint64_t>(content_length));
+      out.append("\r\n");
+    } else if (content_length == kChunked) {
       out.append("Transfer-Encoding: chunked\r\n");
+    }
   }
   if (!keep_alive)
     out.append("Connection: close\r\n");

@@ -16,7 +16,8 @@ std::string format_http_date(std::time_t t);
 // content_length: >= 0 sets Content-Length; kChunked uses chunked transfer coding;
 // kCloseDelimited sends no framing (HTTP/1.0 with an unknown length: the close ends the body).
 constexpr long long kChunked = -1, kCloseDelimited = -2;
-void serialize_h1_head(std::string& out, int status, const std::vector<Header>& headers, std::string_view server,
-                       long long content_length, bool keep_alive, bool http10);
+void serialize_h1_head(std::string& out, const Response& r, std::string_view server, long long content_length,
+                       bool keep_alive, bool http10);
+void append_number(std::string& out, std::uint64_t n);
 
 }  // namespace hlscache

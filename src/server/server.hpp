@@ -33,7 +33,8 @@ class Server {
 
  private:
   struct Worker {
-    boost::asio::io_context io{1};
+    // One thread per io_context, and every socket/timer used only from it: no reactor locking.
+    boost::asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     std::vector<boost::asio::ip::tcp::acceptor> acceptors;
     ConnectionSet connections;
     std::thread thread;
