@@ -1,0 +1,239 @@
+// Freshness through the real edge daemon (cache/freshness.hpp, DESIGN.md "Life of a
+// request" steps 5-6): live playlists live for playlist_ttl_fraction x TARGETDURATION,
+// ENDLIST playlists like segments; Cache-Control no-store and max-age are obeyed; hits
+// carry Age; past expiry but within stale_grace the stale copy is served at once while
+// exactly one background refresh runs, and a failing refresh keeps the stale copy.
+// Timing margins: the 1 s TTLs are checked at ~0.3 s and again at >= 1.3 s.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "edge_test_util.hpp"
+
+namespace hlscache::test {
+namespace {
+
+using EdgeFreshnessTest = EdgeTest;
+using Clock = std::chrono::steady_clock;
+
+std::string live_playlist(int media_sequence) {
+  std::string s = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:" +
+                  std::to_string(media_sequence) + "\n";
+  for (int i = 0; i < 3; ++i)
+    s += "#EXTINF:2.000,\nseg_" + std::to_string(media_sequence + i) + ".ts\n";
+  return s;
+}
+
+OriginReply reply_with(std::string body, std::vector<std::pair<std::string, std::string>> headers) {
+  OriginReply r;
+  r.body = std::move(body);
+  r.headers = std::move(headers);
+  return r;
+}
+
+// The ttl= parameter of a Cache-Status "hit" entry; nullopt if absent.
+std::optional<long> cache_status_ttl(const HttpResponse& r) {
+  static const std::regex ttl(R"(; ttl=(-?\d+))");
+  std::smatch m;
+  std::string v = r.header("Cache-Status").value_or("");
+  if (!std::regex_search(v, m, ttl)) return std::nullopt;
+  return std::stol(m[1]);
+}
+
+TEST_F(EdgeFreshnessTest, LivePlaylistIsFreshForHalfItsTargetDurationThenRefreshed) {
+  const std::string path = "/live/stream1/index.m3u8";
+  const std::string v1 = live_playlist(100), v2 = live_playlist(101);
+  origin_.set(path, reply_with(v1, {{"Content-Type", "application/vnd.apple.mpegurl"}}));
+  start();
+
+  auto first = get(path);
+  const auto t0 = Clock::now();
+  ASSERT_TRUE(first.ok()) << first.describe();
+  EXPECT_EQ(first.header("X-Cache").value_or(""), "MISS");
+  EXPECT_EQ(first.body, v1);
+  origin_.set(path, reply_with(v2, {{"Content-Type", "application/vnd.apple.mpegurl"}}));
+
+  std::this_thread::sleep_for(300ms);
+  auto hit = get(path);
+  ASSERT_TRUE(hit.ok()) << hit.describe();
+  ASSERT_LT(ms_between(t0, Clock::now()), 900) << "too slow to check inside the 1 s TTL";
+  EXPECT_EQ(hit.header("X-Cache").value_or(""), "HIT") << hit.describe();
+  EXPECT_EQ(hit.body, v1);
+  EXPECT_LE(cache_status_ttl(hit).value_or(99), 1) << hit.header("Cache-Status").value_or("");
+  EXPECT_EQ(origin_.requests(path), 1u);
+
+  // Past TARGETDURATION/2 = 1 s: the copy is stale (served within grace) and refreshed upstream.
+  std::this_thread::sleep_until(t0 + 1300ms);
+  auto stale = get(path);
+  ASSERT_TRUE(stale.ok()) << stale.describe();
+  EXPECT_EQ(stale.header("X-Cache").value_or(""), "STALE") << stale.describe();
+  ASSERT_TRUE(origin_.wait_for_requests(path, 2, 3s)) << "no refresh after the playlist's TTL";
+  ASSERT_TRUE(wait_metric(port_, "hlscache_coalesce_inflight", "", [](double v) { return v == 0; }, 3s));
+  auto fresh = get(path);
+  ASSERT_TRUE(fresh.ok()) << fresh.describe();
+  EXPECT_EQ(fresh.header("X-Cache").value_or(""), "HIT") << fresh.describe();
+  EXPECT_EQ(fresh.body, v2) << "the refresh did not replace the stored playlist";
+  EXPECT_EQ(origin_.requests(path), 2u);
+}
+
+TEST_F(EdgeFreshnessTest, EndedPlaylistIsCachedLikeASegment) {
+  const std::string path = "/vod/movie/index.m3u8";
+  const std::string vod = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:2.0,\nseg_0.ts\n"
+                          "#EXT-X-ENDLIST\n";
+  origin_.set(path, reply_with(vod, {{"Content-Type", "application/vnd.apple.mpegurl"}}));
+  start();
+
+  auto first = get(path);
+  ASSERT_TRUE(first.ok()) << first.describe();
+  std::this_thread::sleep_for(1300ms);  // past what a live playlist with this TARGETDURATION would get
+  auto hit = get(path);
+  ASSERT_TRUE(hit.ok()) << hit.describe();
+  EXPECT_EQ(hit.header("X-Cache").value_or(""), "HIT") << hit.describe();
+  EXPECT_EQ(hit.body, vod);
+  EXPECT_GT(cache_status_ttl(hit).value_or(0), 3600) << hit.header("Cache-Status").value_or("");
+  EXPECT_EQ(origin_.requests(path), 1u);
+}
+
+TEST_F(EdgeFreshnessTest, NoStoreIsNeverCached) {
+  const std::string path = "/live/nostore.ts";
+  origin_.set(path, reply_with("private bytes", {{"Content-Type", "video/mp2t"}, {"Cache-Control", "no-store"}}));
+  start();
+  for (int i = 0; i < 3; ++i) {
+    auto r = get(path);
+    ASSERT_TRUE(r.ok()) << r.describe();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "private bytes");
+    EXPECT_EQ(r.header("X-Cache").value_or(""), "MISS") << r.describe();
+  }
+  EXPECT_EQ(origin_.requests(path), 3u);
+}
+
+TEST_F(EdgeFreshnessTest, MaxAgeIsHonouredAndHitsCarryAge) {
+  origin_.set("/v/short.ts", reply_with("short", {{"Content-Type", "video/mp2t"}, {"Cache-Control", "max-age=1"}}));
+  origin_.set("/v/long.ts", reply_with("long", {{"Content-Type", "video/mp2t"}, {"Cache-Control", "max-age=60"}}));
+  // The upstream's own Age counts against max-age (RFC 9111 §4.2.3).
+  origin_.set("/v/aged.ts", reply_with("aged", {{"Content-Type", "video/mp2t"}, {"Cache-Control", "max-age=60"},
+                                                {"Age", "20"}}));
+  start();
+
+  for (const char* p : {"/v/short.ts", "/v/long.ts", "/v/aged.ts"}) {
+    auto r = get(p);
+    ASSERT_TRUE(r.ok()) << r.describe();
+    EXPECT_EQ(r.header("X-Cache").value_or(""), "MISS");
+  }
+  const auto t0 = Clock::now();
+
+  auto long_hit = get("/v/long.ts");
+  ASSERT_TRUE(long_hit.ok());
+  EXPECT_EQ(long_hit.header("X-Cache").value_or(""), "HIT");
+  ASSERT_TRUE(long_hit.header("Age").has_value()) << long_hit.describe();
+  EXPECT_LE(std::stol(*long_hit.header("Age")), 1);
+  auto ttl = cache_status_ttl(long_hit);
+  ASSERT_TRUE(ttl.has_value()) << long_hit.header("Cache-Status").value_or("");
+  EXPECT_GE(*ttl, 57);
+  EXPECT_LE(*ttl, 60);
+
+  auto aged = get("/v/aged.ts");
+  ASSERT_TRUE(aged.ok());
+  EXPECT_EQ(aged.header("X-Cache").value_or(""), "HIT");
+  EXPECT_GE(std::stol(aged.header("Age").value_or("0")), 20) << aged.describe();
+  EXPECT_LE(cache_status_ttl(aged).value_or(99), 40) << aged.header("Cache-Status").value_or("");
+
+  auto short_hit = get("/v/short.ts");
+  ASSERT_TRUE(short_hit.ok());
+  ASSERT_LT(ms_between(t0, Clock::now()), 800) << "too slow to check inside max-age=1";
+  EXPECT_EQ(short_hit.header("X-Cache").value_or(""), "HIT");
+  EXPECT_EQ(origin_.requests("/v/short.ts"), 1u);
+
+  // Age grows with time spent in the cache.
+  std::this_thread::sleep_until(t0 + 1300ms);
+  auto older = get("/v/long.ts");
+  ASSERT_TRUE(older.ok());
+  EXPECT_EQ(older.header("X-Cache").value_or(""), "HIT");
+  EXPECT_GE(std::stol(older.header("Age").value_or("0")), 1) << older.describe();
+
+  // max-age=1 has passed: no longer a fresh HIT, and the origin is asked again.
+  auto expired = get("/v/short.ts");
+  ASSERT_TRUE(expired.ok());
+  EXPECT_NE(expired.header("X-Cache").value_or(""), "HIT") << expired.describe();
+  EXPECT_TRUE(origin_.wait_for_requests("/v/short.ts", 2, 3s));
+  EXPECT_EQ(origin_.requests("/v/long.ts"), 1u);
+}
+
+TEST_F(EdgeFreshnessTest, StaleWhileRevalidateServesAtOnceWithOneBackgroundRefresh) {
+  const std::string path = "/live/swr.ts";
+  origin_.set(path, reply_with("version 1", {{"Content-Type", "video/mp2t"}, {"Cache-Control", "max-age=1"}}));
+  start(EdgeYaml().with_freshness("stale_grace: 10s"));
+  auto first = get(path);
+  ASSERT_TRUE(first.ok()) << first.describe();
+  const auto t0 = Clock::now();
+
+  // The refresh will be held at the origin: stale answers must not wait for it.
+  auto v2 = reply_with("version 2", {{"Content-Type", "video/mp2t"}, {"Cache-Control", "max-age=60"}});
+  v2.hold = "refresh";
+  origin_.set(path, v2);
+  std::this_thread::sleep_until(t0 + 1200ms);
+
+  constexpr std::size_t kClients = 8;
+  ClientHerd herd(port_, std::vector<std::string>(kClients, make_request("GET", path)),
+                  ClientHerd::Options{.connect_timeout = 5s, .run_timeout = 10s, .keep_body = 64});
+  ASSERT_TRUE(herd.connect_all());
+  const auto sent = Clock::now();
+  herd.start();
+  ASSERT_TRUE(herd.wait_finished(2s)) << "stale answers waited for the held refresh";
+  auto rs = herd.results();
+  for (const auto& r : rs) {
+    ASSERT_EQ(r.outcome, Outcome::response) << r.describe();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "version 1");
+    EXPECT_EQ(r.header("X-Cache").value_or(""), "STALE") << r.describe();
+    EXPECT_LT(ms_between(sent, r.done_at), 1000);
+  }
+  ASSERT_TRUE(origin_.wait_for_held("refresh", 1, 3s));
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(origin_.requests(path), 2u) << "several stale requests must start exactly one refresh";
+  EXPECT_EQ(origin_.held("refresh"), 1u);
+
+  origin_.release("refresh");
+  ASSERT_TRUE(wait_metric(port_, "hlscache_coalesce_inflight", "", [](double v) { return v == 0; }, 3s));
+  auto fresh = get(path);
+  ASSERT_TRUE(fresh.ok()) << fresh.describe();
+  EXPECT_EQ(fresh.header("X-Cache").value_or(""), "HIT");
+  EXPECT_EQ(fresh.body, "version 2");
+  EXPECT_EQ(origin_.requests(path), 2u);
+}
+
+TEST_F(EdgeFreshnessTest, StaleIfErrorKeepsServingTheStaleCopyWithinGrace) {
+  const std::string path = "/live/sie.ts";
+  origin_.set(path, reply_with("good copy", {{"Content-Type", "video/mp2t"}, {"Cache-Control", "max-age=1"}}));
+  start(EdgeYaml().with_freshness("stale_grace: 1500ms"));
+  auto first = get(path);
+  ASSERT_TRUE(first.ok()) << first.describe();
+  const auto t0 = Clock::now();
+
+  auto broken = reply_with("origin broke\n", {{"Content-Type", "text/plain"}});
+  broken.status = 500;
+  origin_.set(path, broken);
+  std::this_thread::sleep_until(t0 + 1200ms);
+
+  // Expired, the refresh fails with 500: the stale 200 keeps being served.
+  for (int i = 0; i < 3; ++i) {
+    auto r = get(path);
+    ASSERT_TRUE(r.ok()) << r.describe();
+    EXPECT_EQ(r.status, 200) << r.describe();
+    EXPECT_EQ(r.body, "good copy");
+    EXPECT_EQ(r.header("X-Cache").value_or(""), "STALE") << r.describe();
+    ASSERT_TRUE(origin_.wait_for_requests(path, 2 + i, 3s)) << "no refresh attempt";
+    ASSERT_TRUE(wait_metric(port_, "hlscache_coalesce_inflight", "", [](double v) { return v == 0; }, 3s));
+  }
+  ASSERT_LT(ms_between(t0, Clock::now()), 2300) << "too slow to check inside the grace";
+
+  // Past max-age + stale_grace (2.5 s): the stale copy is gone and the error shows.
+  std::this_thread::sleep_until(t0 + 2900ms);
+  auto gone = get(path);
+  ASSERT_TRUE(gone.ok()) << gone.describe();
+  EXPECT_EQ(gone.status, 500) << gone.describe();
+}
+
+}  // namespace
+}  // namespace hlscache::test
