@@ -78,10 +78,11 @@ asio::awaitable<Response> CacheHandler::serve_miss(Coalescer::Ticket ticket) {
   r.append_to_list("Cache-Status", fmt::format("{}; fwd=miss{}", config_->server_name, follower ? "; collapsed" : ""));
   r.set("X-Cache", follower ? "COALESCED" : "MISS");
   r.append_to_list("Via", fmt::format("1.1 {}", config_->server_name));
-  if (auto age = std::find_if(r.headers.begin(), r.headers.end(),
-                              [](const Header& h) { return strcasecmp(h.first.c_str(), "Age") == 0; });
-      age != r.headers.end())
-    r.headers.erase(age);  // the upstream's Age is passed on only once the object is ours (object_response.cpp)
+  // The upstream's Age is passed on only once the object is ours (object_response.cpp); its
+  // Date was for the freshness decision, the session writes our own.
+  std::erase_if(r.headers, [](const Header& h) {
+    return strcasecmp(h.first.c_str(), "Age") == 0 || strcasecmp(h.first.c_str(), "Date") == 0;
+  });
   r.cache = result;
   r.waited_ms = waited_ms;
   r.body = StreamBody{ticket.fetch, head->content_length};
@@ -140,9 +141,11 @@ ObjectPtr CacheHandler::build_object(const std::string& path, const Fetch& fetch
   auto obj = std::make_shared<Object>();
   obj->status = head.status;
   obj->headers = std::move(head.headers);
-  // Age is recomputed from initial_age on every hit; X-Cache is ours to say.
+  // Age is recomputed from initial_age on every hit; X-Cache is ours to say; the upstream's
+  // Date only served decide_freshness above (the session writes the Date of each response).
   std::erase_if(obj->headers, [](const Header& h) {
-    return strcasecmp(h.first.c_str(), "Age") == 0 || strcasecmp(h.first.c_str(), "X-Cache") == 0;
+    return strcasecmp(h.first.c_str(), "Age") == 0 || strcasecmp(h.first.c_str(), "X-Cache") == 0 ||
+           strcasecmp(h.first.c_str(), "Date") == 0;
   });
   obj->body = std::move(chunks);
   obj->body_size = size;

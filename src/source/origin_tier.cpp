@@ -151,8 +151,10 @@ struct OriginTier::Impl {
     std::string_view connection_tokens = res[http::field::connection];
     for (const auto& f : res) {
       auto name = f.name_string();
+      // Date stays in the head: freshness counts Expires from it (RFC 9111 §4.2.1), and the
+      // cache handler drops it where it builds the client's response (the session writes its own).
       if (is_hop_by_hop(name, connection_tokens) || f.name() == http::field::content_length ||
-          f.name() == http::field::date || f.name() == http::field::server)
+          f.name() == http::field::server)
         continue;
       rh.headers.emplace_back(std::string(name), std::string(f.value()));
     }
