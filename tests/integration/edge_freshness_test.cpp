@@ -108,6 +108,54 @@ TEST_F(EdgeFreshnessTest, NoStoreIsNeverCached) {
   EXPECT_EQ(origin_.requests(path), 3u);
 }
 
+TEST_F(EdgeFreshnessTest, PrivateNoCacheAndVaryOnOtherHeadersAreNotStored) {
+  origin_.set("/n/private.ts", reply_with("p", {{"Content-Type", "video/mp2t"}, {"Cache-Control", "private, max-age=60"}}));
+  origin_.set("/n/nocache.ts", reply_with("n", {{"Content-Type", "video/mp2t"}, {"Cache-Control", "no-cache"}}));
+  origin_.set("/n/vary.ts", reply_with("v", {{"Content-Type", "video/mp2t"}, {"Vary", "User-Agent"}}));
+  // Vary: Accept-Encoding alone is fine to store (the edge makes the gzip variant itself).
+  origin_.set("/n/vary_ae.ts", reply_with("a", {{"Content-Type", "video/mp2t"}, {"Vary", "Accept-Encoding"}}));
+  start();
+  for (const char* p : {"/n/private.ts", "/n/nocache.ts", "/n/vary.ts", "/n/vary_ae.ts"}) {
+    for (int i = 0; i < 2; ++i) {
+      auto r = get(p);
+      ASSERT_TRUE(r.ok()) << p << ": " << r.describe();
+      EXPECT_EQ(r.status, 200);
+    }
+  }
+  EXPECT_EQ(origin_.requests("/n/private.ts"), 2u);
+  EXPECT_EQ(origin_.requests("/n/nocache.ts"), 2u);
+  EXPECT_EQ(origin_.requests("/n/vary.ts"), 2u);
+  EXPECT_EQ(origin_.requests("/n/vary_ae.ts"), 1u);
+}
+
+TEST_F(EdgeFreshnessTest, SMaxAgeBeatsMaxAgeAndExpiresCountsFromDate) {
+  origin_.set("/t/s.ts", reply_with("s", {{"Content-Type", "video/mp2t"}, {"Cache-Control", "max-age=5, s-maxage=120"}}));
+  origin_.set("/t/e.ts", reply_with("e", {{"Content-Type", "video/mp2t"},
+                                          {"Date", "Tue, 03 Nov 2026 10:00:00 GMT"},
+                                          {"Expires", "Tue, 03 Nov 2026 10:05:00 GMT"}}));
+  start();
+  ASSERT_TRUE(get("/t/s.ts").ok());
+  auto miss = get("/t/e.ts");
+  ASSERT_TRUE(miss.ok()) << miss.describe();
+  // The origin's Date decides freshness; the client gets one Date, the edge's own.
+  EXPECT_EQ(miss.header_count("Date"), 1u) << miss.describe();
+  EXPECT_NE(miss.header("Date").value_or(""), "Tue, 03 Nov 2026 10:00:00 GMT");
+  auto s = get("/t/s.ts");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s.header("X-Cache").value_or(""), "HIT");
+  auto s_ttl = cache_status_ttl(s).value_or(-1);
+  EXPECT_GE(s_ttl, 115) << s.header("Cache-Status").value_or("");  // a shared cache obeys s-maxage
+  EXPECT_LE(s_ttl, 120);
+  auto e = get("/t/e.ts");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e.header("X-Cache").value_or(""), "HIT");
+  auto e_ttl = cache_status_ttl(e).value_or(-1);
+  EXPECT_GE(e_ttl, 295) << e.header("Cache-Status").value_or("");  // Expires - Date = 300 s
+  EXPECT_LE(e_ttl, 300);
+  EXPECT_EQ(e.header_count("Date"), 1u) << e.describe();
+  EXPECT_NE(e.header("Date").value_or(""), "Tue, 03 Nov 2026 10:00:00 GMT");
+}
+
 TEST_F(EdgeFreshnessTest, MaxAgeIsHonouredAndHitsCarryAge) {
   origin_.set("/v/short.ts", reply_with("short", {{"Content-Type", "video/mp2t"}, {"Cache-Control", "max-age=1"}}));
   origin_.set("/v/long.ts", reply_with("long", {{"Content-Type", "video/mp2t"}, {"Cache-Control", "max-age=60"}}));
