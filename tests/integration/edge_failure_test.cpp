@@ -219,6 +219,25 @@ TEST_F(EdgeFailureTest, WaitersGet504AtFollowerWaitButTheFetchGoesOnAndIsStored)
   EXPECT_EQ(origin_.requests(path), 1u);
 }
 
+TEST_F(EdgeFailureTest, BodyOverMaxObjectBytesFailsTheFetchAndIsNotCached) {
+  // docs/configuration.md: "an upstream body larger fails the fetch (clients see a truncated response)".
+  const std::string path = "/vod/huge.ts";
+  OriginReply big;
+  big.headers = {{"Content-Type", "video/mp2t"}};
+  big.body = pattern_body(200 * 1024, 13);
+  origin_.set(path, big);
+  start(EdgeYaml().with_limits("max_object_bytes: 64KiB"));
+
+  for (int i = 1; i <= 2; ++i) {
+    auto r = get(path);
+    EXPECT_FALSE(r.ok()) << "a body over the bound must not look complete: " << r.describe();
+    EXPECT_TRUE(r.outcome == Outcome::closed || r.outcome == Outcome::reset) << r.describe();
+    EXPECT_NE(r.received.find("Content-Length: 204800"), std::string::npos) << r.describe();
+    EXPECT_LT(r.received.size(), 204800u);
+    EXPECT_EQ(origin_.requests(path), static_cast<std::size_t>(i)) << "nothing was stored";
+  }
+}
+
 TEST_F(EdgeFailureTest, RefusedConnectionIs502) {
   start(EdgeYaml().with_upstream_port(unused_port()));
   const auto t0 = Clock::now();

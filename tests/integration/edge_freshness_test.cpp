@@ -156,6 +156,52 @@ TEST_F(EdgeFreshnessTest, SMaxAgeBeatsMaxAgeAndExpiresCountsFromDate) {
   EXPECT_NE(e.header("Date").value_or(""), "Tue, 03 Nov 2026 10:00:00 GMT");
 }
 
+TEST_F(EdgeFreshnessTest, PathRulesComeBeforeTheDefaults) {
+  origin_.set("/r/ads/a1.ts", reply_with("ad", {{"Content-Type", "video/mp2t"}}));
+  origin_.set("/r/main/m1.ts", reply_with("main", {{"Content-Type", "video/mp2t"}}));
+  // The upstream's own Cache-Control still wins over a rule.
+  origin_.set("/r/ads/a2.ts", reply_with("ad2", {{"Content-Type", "video/mp2t"}, {"Cache-Control", "max-age=60"}}));
+  start(EdgeYaml().with_freshness("rules: [{pattern: \"/r/ads/*\", ttl: 500ms}], stale_grace: 0s"));
+  for (const char* p : {"/r/ads/a1.ts", "/r/main/m1.ts", "/r/ads/a2.ts"}) ASSERT_TRUE(get(p).ok());
+  const auto t0 = Clock::now();
+  auto ad = get("/r/ads/a1.ts");
+  ASSERT_TRUE(ad.ok());
+  ASSERT_LT(ms_between(t0, Clock::now()), 400);
+  EXPECT_EQ(ad.header("X-Cache").value_or(""), "HIT");
+
+  std::this_thread::sleep_until(t0 + 800ms);
+  auto ad_later = get("/r/ads/a1.ts");
+  ASSERT_TRUE(ad_later.ok());
+  EXPECT_EQ(ad_later.header("X-Cache").value_or(""), "MISS") << "the rule's 500 ms TTL (no grace) has passed";
+  EXPECT_EQ(origin_.requests("/r/ads/a1.ts"), 2u);
+  for (const char* p : {"/r/main/m1.ts", "/r/ads/a2.ts"}) {
+    auto r = get(p);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.header("X-Cache").value_or(""), "HIT") << p;
+    EXPECT_EQ(origin_.requests(p), 1u) << p;
+  }
+}
+
+TEST_F(EdgeFreshnessTest, ObjectLargerThanAShardIsServedButNotStored) {
+  // capacity 1 MiB in one S4LRU shard: an object may take at most a quarter of it.
+  const std::string body = pattern_body(400 * 1024, 14);
+  origin_.set("/big/seg.ts", reply_with(body, {{"Content-Type", "video/mp2t"}}));
+  origin_.set("/big/small.ts", reply_with("small", {{"Content-Type", "video/mp2t"}}));
+  start(EdgeYaml().with_cache("capacity: 1MiB, shards: 1, policy: s4lru"));
+  for (int i = 1; i <= 2; ++i) {
+    auto r = get("/big/seg.ts");
+    ASSERT_TRUE(r.ok()) << r.describe();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_TRUE(r.body == body);
+    EXPECT_EQ(r.header("X-Cache").value_or(""), "MISS");
+    EXPECT_EQ(origin_.requests("/big/seg.ts"), static_cast<std::size_t>(i));
+  }
+  EXPECT_GE(edge_metric(port_, "hlscache_cache_rejected_too_large_total", "policy=\"s4lru\"").value_or(0), 2);
+  ASSERT_TRUE(get("/big/small.ts").ok());
+  auto small = get("/big/small.ts");
+  EXPECT_EQ(small.header("X-Cache").value_or(""), "HIT") << "small objects are still stored";
+}
+
 TEST_F(EdgeFreshnessTest, MaxAgeIsHonouredAndHitsCarryAge) {
   origin_.set("/v/short.ts", reply_with("short", {{"Content-Type", "video/mp2t"}, {"Cache-Control", "max-age=1"}}));
   origin_.set("/v/long.ts", reply_with("long", {{"Content-Type", "video/mp2t"}, {"Cache-Control", "max-age=60"}}));
