@@ -230,10 +230,14 @@ TEST_F(EdgeFailureTest, BodyOverMaxObjectBytesFailsTheFetchAndIsNotCached) {
 
   for (int i = 1; i <= 2; ++i) {
     auto r = get(path);
-    EXPECT_FALSE(r.ok()) << "a body over the bound must not look complete: " << r.describe();
-    EXPECT_TRUE(r.outcome == Outcome::closed || r.outcome == Outcome::reset) << r.describe();
-    EXPECT_NE(r.received.find("Content-Length: 204800"), std::string::npos) << r.describe();
-    EXPECT_LT(r.received.size(), 204800u);
+    if (r.ok()) {
+      // The fetch failed before this client's session took the head: a clean error instead.
+      EXPECT_EQ(r.status, 502) << "a body over the bound must not look complete: " << r.describe();
+    } else {
+      EXPECT_TRUE(r.outcome == Outcome::closed || r.outcome == Outcome::reset) << r.describe();
+      EXPECT_NE(r.received.find("Content-Length: 204800"), std::string::npos) << r.describe();
+      EXPECT_LT(r.received.size(), 204800u);
+    }
     EXPECT_EQ(origin_.requests(path), static_cast<std::size_t>(i)) << "nothing was stored";
   }
 }
