@@ -183,15 +183,16 @@ asio::awaitable<void> H1Connection::run() {
     first = false;
     http::request_parser<http::empty_body> parser;
     parser.header_limit(cfg_.limits.max_header_bytes);
-    parser.body_limit(cfg_.limits.max_request_body);
+    // No body limit while the header is parsed: Beast would refuse a Content-Length over
+    // it right there, before the route is known, and ingest routes take bodies of any
+    // length (H1RequestBody). Other routes are held to max_request_body below.
+    parser.body_limit(boost::none);
     parser.eager(false);
     stream_.expires_after(cfg_.timeouts.header_read);
     beast::error_code ec = co_await read_header(parser);
     if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
       co_return co_await send_error(431, "request header block too large");
     if (ec == beast::error::timeout) co_return co_await send_error(408, "request header not received in time");
-    // A Content-Length over parser.body_limit is refused while the header is parsed.
-    if (ec == http::error::body_limit) co_return co_await send_error(413, "request body too large");
     if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::operation_aborted ||
         ec == asio::error::connection_reset)
       co_return;
@@ -222,6 +223,8 @@ asio::awaitable<void> H1Connection::run() {
     std::unique_ptr<H1RequestBody> streaming;
     const bool ingest = (ctx.method == Method::put || ctx.method == Method::post) &&
                         ctx.path().substr(0, 8) == "/ingest/";
+    if (!ingest && parser.content_length().value_or(0) > cfg_.limits.max_request_body)
+      co_return co_await send_error(413, "request body too large");
     if (ingest && !parser.is_done()) {
       streaming = std::make_unique<H1RequestBody>(stream_, buffer_, std::move(parser));
       ctx.body = streaming.get();
