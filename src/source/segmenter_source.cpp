@@ -1,5 +1,6 @@
 #include "source/segmenter_source.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <fmt/format.h>
 
@@ -79,7 +80,15 @@ asio::awaitable<void> SegmenterSource::media_playlist(LiveRendition& r, const Fe
   for (;;) {
     auto w = r.window(SteadyClock::now());
     auto snap = w ? w->playlist() : nullptr;
-    if (snap && snap->segment_count > 0) co_return answer(into, 200, kPlaylistType, *snap->text);
+    if (snap && snap->segment_count > 0) {
+      // An ended playlist is not final here: a publisher that comes back continues the
+      // stream (a new window, the media sequence continuing), and vod_keep drops it.
+      // Without Cache-Control the cache would keep it as long as a segment
+      // (freshness.segment_ttl, 24 h) and hide both; give it one target duration.
+      std::vector<Header> extra;
+      if (snap->ended) extra.emplace_back("Cache-Control", fmt::format("max-age={}", std::max(1, snap->target_duration)));
+      co_return answer(into, 200, kPlaylistType, *snap->text, std::move(extra));
+    }
     if (SteadyClock::now() >= deadline) co_return not_found(into, "the stream has no segment yet");
     const bool woken = co_await r.wait_for_segment(deadline);  // a statement of its own (GCC 12, see fetch.cpp)
     if (!woken) co_return not_found(into, "the stream has no segment yet");
