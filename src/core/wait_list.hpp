@@ -12,6 +12,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -34,6 +35,11 @@ class WaitList {
     // The wake-up is posted to this single-threaded executor, so it runs only after
     // this coroutine suspends; `signaled` covers a wake-up that lands first anyway.
     if (!sig->signaled) co_await sig->timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    if (!sig->signaled) {
+      // Timed out: leave the list, so no timer of this executor outlives its waiter.
+      std::lock_guard relock(*lock.mutex());
+      std::erase_if(waiters_, [&](const Waiter& w) { return w.signal.expired() || w.signal.lock() == sig; });
+    }
     co_return sig->signaled;
   }
 
@@ -43,10 +49,11 @@ class WaitList {
     to_wake.swap(waiters_);
     lock.unlock();
     for (auto& w : to_wake)
-      boost::asio::post(w.executor, [sig = std::move(w.signal)] {
-        sig->signaled = true;
-        sig->timer.cancel();
-      });
+      if (auto sig = w.signal.lock())
+        boost::asio::post(w.executor, [sig = std::move(sig)] {
+          sig->signaled = true;
+          sig->timer.cancel();
+        });
   }
 
   std::size_t size() const { return waiters_.size(); }  // under the guarding lock
@@ -57,9 +64,11 @@ class WaitList {
     boost::asio::steady_timer timer;
     bool signaled = false;
   };
+  // Weak: the waiting coroutine's frame owns its Signal (and the timer, bound to that
+  // frame's io_context), so no timer outlives the io_context it belongs to.
   struct Waiter {
     boost::asio::any_io_executor executor;
-    std::shared_ptr<Signal> signal;
+    std::weak_ptr<Signal> signal;
   };
   std::vector<Waiter> waiters_;
 };

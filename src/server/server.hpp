@@ -33,10 +33,11 @@ class Server {
 
  private:
   struct Worker {
+    // Declared before io: sessions destroyed with the io_context unregister from it.
+    ConnectionSet connections;
     // One thread per io_context, and every socket/timer used only from it: no reactor locking.
     boost::asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     std::vector<boost::asio::ip::tcp::acceptor> acceptors;
-    ConnectionSet connections;
     std::thread thread;
   };
 

@@ -226,7 +226,8 @@ struct FakeOrigin::Impl {
       if (i > first_piece && r.slow_interval.count() > 0 && !(chunked && !r.cut_after && i + 1 == writes.size()))
         co_await sleep(r.slow_interval);  // pause between body pieces (not before the terminator)
       if (i + 1 == writes.size()) counted.answered();
-      if (!co_await write(s, writes[i])) co_return false;
+      const bool written = co_await write(s, writes[i]);  // not inside the condition: GCC 12 miscompiles that
+      if (!written) co_return false;
     }
     co_return !r.cut_after;
   }
@@ -268,7 +269,8 @@ struct FakeOrigin::Impl {
         break;
       }
       const bool keep_alive = client_keep_alive && !reply.close;
-      if (!co_await respond(s, req, reply, keep_alive, counted) || !keep_alive) break;
+      const bool responded = co_await respond(s, req, reply, keep_alive, counted);
+      if (!responded || !keep_alive) break;
     }
     close_socket(s);
   }
