@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "config/config.hpp"
+#include "hlscache/version.hpp"
 #include "server/server.hpp"
 
 namespace {
@@ -56,7 +57,7 @@ int main(int argc, char** argv) {
     if (a == "--config") need(config_path);
     else if (a == "--check-config") need(check_path);
     else if (a == "--ports-file") need(ports_file);
-    else if (a == "--version") { std::printf("hlscache %s\n", HLSCACHE_VERSION); return 0; }
+    else if (a == "--version") { std::printf("hlscache %s\n", hlscache::kVersion); return 0; }
     else if (a == "--help" || a == "-h") { std::fputs(kUsage, stdout); return 0; }
     else { std::fprintf(stderr, "hlscache: unknown argument '%s'\n%s", a.c_str(), kUsage); return 2; }
   }
