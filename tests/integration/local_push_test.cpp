@@ -1,0 +1,136 @@
+// HTTP push with ffmpeg as the real encoder-side client (`-f mpegts -method PUT`),
+// against the daemon in role local: segments are cut on keyframes, EXTINF is the
+// media's own duration (ffprobe agrees), the ended playlist is RFC 8216-consistent,
+// and ffmpeg's HLS demuxer reads the live stream to its ENDLIST.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <thread>
+
+#include "local_test_util.hpp"
+
+namespace hlscache::test {
+namespace {
+
+using LocalPushTest = LocalTest;
+
+std::vector<std::string> ffmpeg_push(const std::string& clip, std::uint16_t port, const std::string& target) {
+  return {"ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-re", "-i", clip, "-c", "copy", "-f", "mpegts",
+          "-method", "PUT", fmt::format("http://127.0.0.1:{}{}", port, target)};
+}
+
+TEST_F(LocalPushTest, FfmpegPushIsCutOnKeyframesWithExtinfMatchingTheMedia) {
+  LOCAL_REQUIRE_FFMPEG();
+  constexpr double kSeconds = 10;
+  const std::string clip = make_clip(kSeconds);
+  ASSERT_FALSE(clip.empty());
+  ASSERT_NO_FATAL_FAILURE(start(local_yaml("  - name: test\n"
+                                           "    target_duration: 1s\n"
+                                           "    source: {ingest: true, key: K}\n")));
+
+  auto push = Process::start(ffmpeg_push(clip, port_, "/ingest/test?key=K"), tmp_);
+  SegmentCollector collector(port_, "/live/test/index.m3u8");
+  // While it pushes (at real-time pace: ~10 s), fetch every segment while it is listed.
+  const auto t0 = LocalClock::now();
+  std::optional<int> code;
+  while (!(code = push.wait(std::chrono::milliseconds(150)))) {
+    collector.poll();
+    ASSERT_LT(ms_since(t0), 30'000) << "the push did not end in time: " << push.describe();
+  }
+  ASSERT_EQ(*code, 0) << push.describe() << "\ndaemon log:\n" << daemon_.log();
+  EXPECT_GT(ms_since(t0), kSeconds * 1000 * 0.8) << "ffmpeg -re should have taken about the clip's duration";
+
+  // After the push: the playlist ends (the cache may hold the live one for 0.5 x target).
+  auto last = wait_playlist("/live/test/index.m3u8", [](const MediaPlaylist& p) { return p.ended; }, 5s);
+  ASSERT_TRUE(last.valid && last.ended) << last.error << "\n" << last.text;
+  collector.poll();
+  for (const auto& f : collector.failures())
+    if (f.find("listed") != std::string::npos) ADD_FAILURE() << f;
+
+  const auto& segs = collector.segments();
+  ASSERT_GE(segs.size(), 9u) << "a 10 s push at target 1 s should give ~10 segments";
+  EXPECT_EQ(segs.begin()->first, 0u) << "numbering starts at 0";
+  EXPECT_EQ(segs.rbegin()->first - segs.begin()->first + 1, segs.size()) << "a sequence number is missing";
+  EXPECT_EQ(last.entries.back().sequence, segs.rbegin()->first) << "the last segment is the last listed";
+
+  // Every playlist ever served: TARGETDURATION >= every rounded EXTINF, PDT on every segment.
+  for (const auto& p : collector.playlists()) {
+    for (const auto& e : p.entries) {
+      EXPECT_LE(rounded(e.extinf), p.target_duration) << "seg " << e.sequence << " EXTINF " << e.extinf << "\n" << p.text;
+      EXPECT_TRUE(e.pdt_ms.has_value()) << "seg " << e.sequence << " has no PROGRAM-DATE-TIME\n" << p.text;
+    }
+  }
+  EXPECT_EQ(last.target_duration, 1) << last.text;
+  EXPECT_TRUE(last.independent) << "every segment starts with a keyframe:\n" << last.text;
+  // PDT advances by exactly the EXTINF (no discontinuity in a single push).
+  for (std::size_t i = 1; i < last.entries.size(); ++i) {
+    const auto& a = last.entries[i - 1];
+    const auto& b = last.entries[i];
+    ASSERT_TRUE(a.pdt_ms && b.pdt_ms);
+    EXPECT_FALSE(b.discontinuity);
+    EXPECT_NEAR(static_cast<double>(*b.pdt_ms - *a.pdt_ms), a.duration * 1000, 2.0) << "PDT of seg " << b.sequence;
+  }
+
+  // Each segment on its own: TS, starts with a keyframe, EXTINF = decoded duration.
+  double total = 0;
+  for (const auto& [seq, s] : segs) {
+    SCOPED_TRACE("seg_" + std::to_string(seq) + ".ts");
+    ASSERT_FALSE(s.body.empty());
+    EXPECT_EQ(static_cast<unsigned char>(s.body[0]), 0x47);
+    EXPECT_EQ(s.body.size() % 188, 0u);
+    const std::string file = path(fmt::format("seg_{}.ts", seq));
+    write_file(file, s.body);
+    auto v = probe_video(file);
+    ASSERT_TRUE(v.ok) << v.error;
+    EXPECT_TRUE(v.first_is_key) << "the first video frame is not a keyframe";
+    EXPECT_NEAR(v.duration, s.entry.duration, 0.1) << "EXTINF " << s.entry.extinf << " vs ffprobe " << v.duration
+                                                   << " (" << v.frames << " frames)";
+    total += s.entry.duration;
+  }
+  EXPECT_NEAR(total, kSeconds, 0.1) << "the segments together are the whole clip";
+}
+
+TEST_F(LocalPushTest, FfmpegReadsTheLiveStreamToItsEndlist) {
+  LOCAL_REQUIRE_FFMPEG();
+  constexpr double kSeconds = 6;
+  const std::string clip = make_clip(kSeconds);
+  ASSERT_FALSE(clip.empty());
+  ASSERT_NO_FATAL_FAILURE(start(local_yaml("  - name: test\n"
+                                           "    target_duration: 1s\n"
+                                           "    source: {ingest: true, key: K}\n")));
+
+  auto push = Process::start(ffmpeg_push(clip, port_, "/ingest/test?key=K"), tmp_);
+  // Start reading once the stream is live (it has a segment), while the push goes on.
+  auto first = wait_playlist("/live/test/index.m3u8", [](const MediaPlaylist& p) { return !p.entries.empty(); }, 5s);
+  ASSERT_TRUE(first.valid) << first.error << "\n" << push.describe();
+  ASSERT_FALSE(first.ended) << "the stream should still be live when the reader starts";
+  auto reader = Process::start({"ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-progress", "pipe:1", "-i",
+                                fmt::format("http://127.0.0.1:{}/live/test/index.m3u8", port_), "-c", "copy", "-f",
+                                "null", "-"},
+                               tmp_);
+
+  auto pushed = push.wait(20s);
+  ASSERT_TRUE(pushed.has_value()) << push.describe();
+  EXPECT_EQ(*pushed, 0) << push.describe();
+  // The reader ends on its own once it sees #EXT-X-ENDLIST (it reloads about every target duration).
+  const auto push_end = LocalClock::now();
+  auto read = reader.wait(10s);
+  ASSERT_TRUE(read.has_value()) << "the reader did not end after the push ended: " << reader.describe();
+  EXPECT_EQ(*read, 0) << reader.describe() << "\ndaemon log:\n" << daemon_.log();
+  EXPECT_LT(ms_since(push_end), 8000);
+  EXPECT_EQ(reader.err(), "") << "ffmpeg reported errors while reading";
+
+  // It read real media: the progress report's last frame count covers most of the clip
+  // (it joins at the live edge, at most three segments back, so it starts near the beginning).
+  const std::string progress = reader.out();
+  EXPECT_NE(progress.find("progress=end"), std::string::npos) << progress;
+  auto at = progress.rfind("frame=");
+  ASSERT_NE(at, std::string::npos) << progress;
+  const int frames = std::atoi(progress.c_str() + at + 6);
+  EXPECT_GE(frames, static_cast<int>((kSeconds - 2) * 25)) << progress;
+  EXPECT_LE(frames, static_cast<int>(kSeconds * 25)) << progress;
+}
+
+}  // namespace
+}  // namespace hlscache::test
