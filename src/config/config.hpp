@@ -35,7 +35,7 @@ struct LimitsConfig {
   std::uint64_t max_request_body = 64 * 1024;    // bodies on non-ingest routes; over it: 413
   std::uint32_t max_followers_per_key = 10'000;  // coalesced waiters on one fetch; over it: 503
   std::uint32_t max_inflight_fetches = 1024;     // distinct upstream fetches at once; over it: 503
-  std::uint64_t max_object_bytes = 256ull << 20; // larger upstream bodies are streamed, not cached
+  std::uint64_t max_object_bytes = 256ull << 20; // a larger upstream body fails its fetch (clients see a truncated response)
 };
 
 struct TimeoutsConfig {
