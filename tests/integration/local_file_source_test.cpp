@@ -146,6 +146,27 @@ TEST_F(LocalFileSourceTest, NextSegmentWaitsFurtherOrUnknownIsAQuick404) {
   EXPECT_TRUE(!r.body.empty() && static_cast<unsigned char>(r.body[0]) == 0x47);
   EXPECT_EQ(r.header("X-Cache").value_or(""), "MISS");
 
+  // Many viewers waiting for the same next segment (a blocking reload, a herd at the
+  // live edge): all get it when it is cut, through one fetch from the segmenter.
+  {
+    constexpr int kViewers = 20;
+    const std::string herd_target = fmt::format("/live/wait/seg_{}.ts", next + 1);
+    std::vector<HttpResponse> rs(kViewers);
+    std::vector<std::thread> threads;
+    t = LocalClock::now();
+    for (int i = 0; i < kViewers; ++i)
+      threads.emplace_back([&, i] { rs[i] = ::hlscache::test::get(port_, herd_target, {}, 5s); });
+    for (auto& th : threads) th.join();
+    EXPECT_GE(ms_since(t), 300) << "the herd should have waited for the cut";
+    int miss = 0;
+    for (const auto& x : rs) {
+      ASSERT_EQ(x.status, 200) << x.describe();
+      EXPECT_EQ(x.body, rs[0].body);
+      if (x.header("X-Cache").value_or("") == "MISS") ++miss;
+    }
+    EXPECT_EQ(miss, 1) << "one fetch from the segmenter, the others coalesced on it (or hit)";
+  }
+
   // Further ahead than the next segment, or unknown names: 404 without waiting.
   for (const std::string& target :
        {fmt::format("/live/wait/seg_{}.ts", next + 5), fmt::format("/live/wait/main/seg_{}.ts", next + 7),
