@@ -25,6 +25,11 @@ void answer(const FetchPtr& into, int status, std::string_view content_type, std
 }
 
 void not_found(const FetchPtr& into, std::string_view why) { answer(into, 404, "text/plain; charset=utf-8", fmt::format("404 Not Found: {}\n", why)); }
+// A segment or playlist that did not arrive within the wait bound may exist a moment later:
+// never cache that answer (a definite 404 still gets the negative TTL).
+void not_yet(const FetchPtr& into, std::string_view why) {
+  answer(into, 404, "text/plain; charset=utf-8", fmt::format("404 Not Found: {}\n", why), {{"Cache-Control", "no-store"}});
+}
 
 std::vector<std::string_view> split_path(std::string_view path) {
   std::vector<std::string_view> parts;
@@ -89,9 +94,9 @@ asio::awaitable<void> SegmenterSource::media_playlist(LiveRendition& r, const Fe
       if (snap->ended) extra.emplace_back("Cache-Control", fmt::format("max-age={}", std::max(1, snap->target_duration)));
       co_return answer(into, 200, kPlaylistType, *snap->text, std::move(extra));
     }
-    if (SteadyClock::now() >= deadline) co_return not_found(into, "the stream has no segment yet");
+    if (SteadyClock::now() >= deadline) co_return not_yet(into, "the stream has no segment yet");
     const bool woken = co_await r.wait_for_segment(deadline);  // a statement of its own (GCC 12, see fetch.cpp)
-    if (!woken) co_return not_found(into, "the stream has no segment yet");
+    if (!woken) co_return not_yet(into, "the stream has no segment yet");
   }
 }
 
@@ -105,9 +110,9 @@ asio::awaitable<void> SegmenterSource::master_playlist(LiveStream& s, const Fetc
       auto w = r->window(SteadyClock::now());
       if (!w || !w->playlist() || w->playlist()->segment_count == 0) missing = r.get();
     }
-    if (!missing || SteadyClock::now() >= deadline) co_return not_found(into, "not every rendition has a segment yet");
+    if (!missing || SteadyClock::now() >= deadline) co_return not_yet(into, "not every rendition has a segment yet");
     const bool woken = co_await missing->wait_for_segment(deadline);
-    if (!woken) co_return not_found(into, "not every rendition has a segment yet");
+    if (!woken) co_return not_yet(into, "not every rendition has a segment yet");
   }
 }
 
@@ -130,9 +135,9 @@ asio::awaitable<void> SegmenterSource::segment(LiveRendition& r, std::uint64_t s
     }
     if (found.state == SegmentState::never) co_return not_found(into, "no such segment");
     // The next segment: wait for it, bounded.
-    if (SteadyClock::now() >= deadline) co_return not_found(into, "the segment did not arrive in time");
+    if (SteadyClock::now() >= deadline) co_return not_yet(into, "the segment did not arrive in time");
     const bool woken = co_await r.wait_for_segment(deadline);
-    if (!woken) co_return not_found(into, "the segment did not arrive in time");
+    if (!woken) co_return not_yet(into, "the segment did not arrive in time");
   }
 }
 

@@ -2,6 +2,9 @@
 // and same-length keys (so equal objects cost exactly the same).
 #pragma once
 
+#include <stdexcept>
+#include <string>
+
 #include <cassert>
 #include <chrono>
 #include <cstdint>
@@ -36,7 +39,9 @@ inline ObjectPtr make_object(std::uint64_t charge, std::string tag = {}, TimePoi
   o->stale_until = stale_until;
   o->body.push_back(Chunk{});
   const std::uint64_t base = o->charge(key_size);
-  assert(charge >= base);
+  if (charge < base)  // (an assert vanishes under NDEBUG and the subtraction below would wrap)
+    throw std::invalid_argument("make_object: charge " + std::to_string(charge) + " is below the minimum " +
+                                std::to_string(base));
   o->body[0] = Chunk::allocate(charge - base);
   o->body_size = 0;
   return o;

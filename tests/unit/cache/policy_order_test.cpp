@@ -20,7 +20,7 @@ using namespace hlscache::test;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
-constexpr std::uint64_t C = 1000;  // every object's charge unless stated
+constexpr std::uint64_t C = 4000;  // every object's charge unless stated (C / 2 stays above the smallest possible charge)
 
 template <class P>
 void put(ShardedCache<P>& cache, const std::string& k, std::uint64_t charge = C) {
