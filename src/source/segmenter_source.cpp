@@ -84,6 +84,9 @@ asio::awaitable<void> SegmenterSource::media_playlist(LiveRendition& r, const Fe
   const TimePoint deadline = SteadyClock::now() + wait_bound(r);
   for (;;) {
     auto w = r.window(SteadyClock::now());
+    // No publishing session (never started, or ended longer than vod_keep ago): a definite 404,
+    // cacheable, so it also replaces a stale copy of the ended playlist.
+    if (!w && !r.publishing()) co_return not_found(into, "the stream is not live");
     auto snap = w ? w->playlist() : nullptr;
     if (snap && snap->segment_count > 0) {
       // An ended playlist is not final here: a publisher that comes back continues the
