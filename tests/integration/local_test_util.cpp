@@ -92,24 +92,6 @@ std::map<std::string, std::string> attributes(std::string_view s) {
   return out;
 }
 
-void child_exec(const std::vector<std::string>& args, const std::string& out_path, const std::string& err_path,
-                pid_t parent) {
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != parent) ::_exit(127);
-  int in = ::open("/dev/null", O_RDONLY);
-  int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (in < 0 || out < 0 || err < 0) ::_exit(127);
-  ::dup2(in, 0);
-  ::dup2(out, 1);
-  ::dup2(err, 2);
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  ::execvp(argv[0], argv.data());
-  ::_exit(127);
-}
-
 int decode_status(int wstatus) { return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1; }
 
 }  // namespace
@@ -139,10 +121,7 @@ Process Process::start(const std::vector<std::string>& args, const std::string& 
   p.out_path_ = fmt::format("{}/proc{}.out", dir, n);
   p.err_path_ = fmt::format("{}/proc{}.err", dir, n);
   for (const auto& a : args) p.cmd_ += (p.cmd_.empty() ? "" : " ") + a;
-  const pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid == 0) child_exec(args, p.out_path_, p.err_path_, parent);
-  p.pid_ = pid;
+  p.pid_ = spawn(args, p.out_path_, p.err_path_);
   return p;
 }
 

@@ -65,6 +65,14 @@ ExitStatus kill_and_reap(pid_t pid) {
   return s;
 }
 
+std::uint16_t parse_port(const std::string& endpoint) {
+  auto colon = endpoint.rfind(':');
+  if (colon == std::string::npos) return 0;
+  return static_cast<std::uint16_t>(std::strtoul(endpoint.c_str() + colon + 1, nullptr, 10));
+}
+
+}  // namespace
+
 // fork + exec with stdin from /dev/null and stdout/stderr to the given files. The
 // child gets SIGKILL if the test process dies, so no daemon outlives its test.
 pid_t spawn(const std::vector<std::string>& args, const std::string& out_path, const std::string& err_path) {
@@ -84,19 +92,11 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& out_path, c
     ::dup2(in, 0);
     ::dup2(out, 1);
     ::dup2(err, 2);
-    ::execv(argv[0], argv.data());
+    ::execvp(argv[0], argv.data());
     ::_exit(127);
   }
   return pid;
 }
-
-std::uint16_t parse_port(const std::string& endpoint) {
-  auto colon = endpoint.rfind(':');
-  if (colon == std::string::npos) return 0;
-  return static_cast<std::uint16_t>(std::strtoul(endpoint.c_str() + colon + 1, nullptr, 10));
-}
-
-}  // namespace
 
 const char* daemon_binary() { return HLSCACHE_BIN; }
 

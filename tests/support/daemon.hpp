@@ -94,6 +94,10 @@ class Daemon {
 };
 
 // Writes text to a file (throws on failure) and reads a whole file ("" if absent).
+// fork + exec (PATH searched) with stdin from /dev/null and stdout/stderr to the given
+// files; the child gets SIGKILL if the test process dies. Throws if fork fails.
+pid_t spawn(const std::vector<std::string>& args, const std::string& out_path, const std::string& err_path);
+
 void write_file(const std::string& path, const std::string& text);
 std::string read_file(const std::string& path);
 // A fresh directory under $TMPDIR (or /tmp), removed by remove_tree.
