@@ -1,4 +1,5 @@
 #include "cache/freshness.hpp"
+#include "core/strings.hpp"
 
 #include <strings.h>
 
@@ -10,9 +11,6 @@ namespace hlscache {
 
 namespace {
 
-bool iequal(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
 bool iends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && iequal(s.substr(s.size() - suffix.size()), suffix);
 }
@@ -20,11 +18,6 @@ bool icontains(std::string_view s, std::string_view needle) {
   for (std::size_t i = 0; i + needle.size() <= s.size(); ++i)
     if (iequal(s.substr(i, needle.size()), needle)) return true;
   return false;
-}
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
 }
 std::string_view header_of(const std::vector<Header>& hs, std::string_view name) {
   for (const auto& [k, v] : hs)

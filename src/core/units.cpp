@@ -1,4 +1,5 @@
 #include "core/units.hpp"
+#include "core/strings.hpp"
 
 #include <cctype>
 #include <charconv>
@@ -42,11 +43,6 @@ std::string Error::describe() const {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 // Splits "12.5MiB" into 12.5 and "MiB".
 bool split_number(std::string_view s, double& number, std::string_view& unit) {
@@ -59,13 +55,6 @@ bool split_number(std::string_view s, double& number, std::string_view& unit) {
   return true;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
 
 }  // namespace
 
@@ -87,7 +76,7 @@ Result<std::uint64_t> parse_byte_size(std::string_view text) {
       {"t", 1099511627776.0}, {"tib", 1099511627776.0}, {"tb", 1e12},
   };
   for (const auto& sfx : suffixes) {
-    if (iequals(unit, sfx.name)) {
+    if (iequal(unit, sfx.name)) {
       double bytes = n * sfx.factor;
       if (bytes > 9.0e18) return bad("too large");
       return static_cast<std::uint64_t>(std::llround(bytes));

@@ -7,17 +7,13 @@
 #include <ctime>
 
 #include "http/cache_handler.hpp"
+#include "core/strings.hpp"
 #include "http/wire.hpp"
 
 namespace hlscache {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 std::string_view opaque_tag(std::string_view etag) {  // weak comparison: ignore W/
   etag = trim(etag);

@@ -1,4 +1,5 @@
 #include "http/response.hpp"
+#include "core/strings.hpp"
 
 #include <fmt/format.h>
 #include <strings.h>
@@ -8,9 +9,6 @@
 namespace hlscache {
 
 namespace {
-bool iequal(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
 }  // namespace
 
 std::string_view RequestContext::header(std::string_view name) const {

@@ -1,4 +1,5 @@
 #include "edge_test_util.hpp"
+#include "core/strings.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -22,15 +23,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-bool iequal(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // Enough descriptors for a herd (the soft limit may be 1024).
 void raise_fd_limit(std::size_t want) {

@@ -1,4 +1,5 @@
 #include "local_test_util.hpp"
+#include "core/strings.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -24,11 +25,6 @@ namespace hlscache::test {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
 
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 

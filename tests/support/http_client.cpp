@@ -1,4 +1,5 @@
 #include "support/http_client.hpp"
+#include "core/strings.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -19,15 +20,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr std::size_t kMaxHead = 1 << 20;
 
-bool iequal(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 int remaining_ms(Clock::time_point deadline) {
   auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now()).count();

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "core/gzip.hpp"
+#include "core/strings.hpp"
 #include "http/cache_handler.hpp"
 
 namespace hlscache {
@@ -105,9 +106,6 @@ std::vector<Header> all_headers(const Response& r) {
   }
   out.insert(out.end(), r.headers.begin(), r.headers.end());
   return out;
-}
-bool iequal(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
 std::string header(const Response& r, std::string_view name) {
   for (const auto& [k, v] : all_headers(r))
