@@ -1,6 +1,7 @@
 #include "coalesce/fetch.hpp"
 
 
+#include <algorithm>
 #include <cstring>
 
 namespace hlscache {
@@ -33,6 +34,7 @@ std::pair<char*, std::size_t> Fetch::writable() {
     std::size_t cap = next_chunk_capacity_;
     if (head_.content_length && *head_.content_length > published_)
       cap = static_cast<std::size_t>(std::min<std::uint64_t>(*head_.content_length - published_, Chunk::kDefaultCapacity));
+    chunk_starts_.push_back(published_);
     chunks_.push_back(Chunk::allocate(std::max<std::size_t>(cap, 1)));
     next_chunk_capacity_ = Chunk::kDefaultCapacity;
   }
@@ -68,6 +70,7 @@ void Fetch::append_chunk(const Chunk& chunk) {
     lock.unlock();
     return fail(Error::make(ErrorSource::internal, Errc::too_large, "body over limits.max_object_bytes"));
   }
+  chunk_starts_.push_back(published_);
   chunks_.push_back(chunk);
   tail_shared_ = true;
   published_ += chunk.size;
@@ -113,12 +116,14 @@ asio::awaitable<Result<ResponseHead>> Fetch::wait_head() {
 StreamState Fetch::poll(std::uint64_t offset, std::vector<ChunkSlice>& out) {
   std::lock_guard lock(mu_);
   if (phase_ == Phase::failed) return StreamState::failed;
-  std::uint64_t pos = 0;
-  for (const auto& c : chunks_) {
-    std::uint64_t end = pos + c.size;
+  // The last chunk starting at or before `offset`, then everything after it.
+  auto it = std::upper_bound(chunk_starts_.begin(), chunk_starts_.end(), offset);
+  std::size_t i = it == chunk_starts_.begin() ? 0 : static_cast<std::size_t>(it - chunk_starts_.begin()) - 1;
+  for (; i < chunks_.size(); ++i) {
+    const Chunk& c = chunks_[i];
+    const std::uint64_t pos = chunk_starts_[i], end = pos + c.size;
     if (end > offset && c.size > 0)
       out.push_back({c, static_cast<std::size_t>(std::max(offset, pos) - pos), c.size});
-    pos = end;
   }
   return phase_ == Phase::complete ? StreamState::complete : StreamState::more;
 }

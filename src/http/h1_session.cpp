@@ -273,7 +273,8 @@ asio::awaitable<bool> H1Connection::write_buffers(std::vector<asio::const_buffer
 
 // Writes published slices in batches, each batch under its own send deadline.
 asio::awaitable<bool> H1Connection::write_slices(std::vector<ChunkSlice>& slices, bool chunked) {
-  std::vector<asio::const_buffer> bufs;
+  auto& bufs = bufs_;  // the connection's; write_buffers() leaves it empty
+  bufs.clear();
   std::string chunk_header;
   std::size_t i = 0;
   while (i < slices.size()) {

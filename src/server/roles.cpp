@@ -38,7 +38,7 @@ void collect_cache(std::string& out, const Cache& cache) {
   counter("hlscache_cache_inserts_total", "Objects stored.", s.inserts);
   counter("hlscache_cache_evictions_total", "Objects evicted to make room.", s.evictions);
   counter("hlscache_cache_expired_total", "Objects dropped past their stale deadline.", s.expired);
-  counter("hlscache_cache_rejected_too_large_total", "Objects larger than a shard's budget, not stored.",
+  counter("hlscache_cache_rejected_too_large_total", "Objects too large for a shard (its budget; for S4LRU a quarter of it), served but not stored.",
           s.rejected_too_large);
   gauge("hlscache_cache_objects", "Objects stored now.", s.objects);
   gauge("hlscache_cache_bytes", "Bytes charged now (bodies, headers and metadata).", s.bytes);
