@@ -102,8 +102,10 @@ void Fetch::fail(Error error) {
   waiters_.notify_all(lock);
 }
 
-asio::awaitable<Result<ResponseHead>> Fetch::wait_head() {
-  const TimePoint deadline = SteadyClock::now() + follower_wait_;
+asio::awaitable<Result<ResponseHead>> Fetch::wait_head() { co_return co_await wait_head(follower_wait_); }
+
+asio::awaitable<Result<ResponseHead>> Fetch::wait_head(Duration max_wait) {
+  const TimePoint deadline = SteadyClock::now() + std::min(max_wait, follower_wait_);
   for (;;) {
     std::unique_lock lock(mu_);
     if (phase_ == Phase::failed) co_return *error_;

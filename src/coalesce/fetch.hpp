@@ -47,6 +47,8 @@ class Fetch final : public BodyStream, public std::enable_shared_from_this<Fetch
   // --- reader side ---
   // Waits until the head is published (or the fetch failed / the follower deadline passed).
   boost::asio::awaitable<Result<ResponseHead>> wait_head();
+  // The same, giving up (Errc::timeout) after `max_wait` if that is shorter than the follower wait.
+  boost::asio::awaitable<Result<ResponseHead>> wait_head(Duration max_wait);
   StreamState poll(std::uint64_t offset, std::vector<ChunkSlice>& out) override;
   boost::asio::awaitable<Status> wait(std::uint64_t offset) override;
 

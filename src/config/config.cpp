@@ -97,6 +97,7 @@ void read_freshness(YamlReader& r, const YAML::Node& n, const std::string& path,
       {"playlist_ttl_fraction", [&](auto& v, auto& p) { r.read(v, p, f.playlist_ttl_fraction, 0.0, 10.0); }},
       {"playlist_ttl_default", [&](auto& v, auto& p) { r.read_duration(v, p, f.playlist_ttl_default, 0ms, kMaxTimeout); }},
       {"stale_grace", [&](auto& v, auto& p) { r.read_duration(v, p, f.stale_grace, 0ms, kMaxTimeout); }},
+      {"stale_wait", [&](auto& v, auto& p) { r.read_duration(v, p, f.stale_wait, 0ms, 60s); }},
       {"negative_ttl", [&](auto& v, auto& p) { r.read_duration(v, p, f.negative_ttl, 0ms, kMaxTimeout); }},
       {"gzip_playlists", [&](auto& v, auto& p) { r.read(v, p, f.gzip_playlists); }},
       {"rules", [&](auto& v, auto& p) {

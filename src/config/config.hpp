@@ -69,6 +69,7 @@ struct FreshnessConfig {
   double playlist_ttl_fraction = 0.5;  // live playlist: this x TARGETDURATION
   Millis playlist_ttl_default{1'000};  // live playlist without a readable TARGETDURATION
   Millis stale_grace{10'000};       // stale-while-revalidate / stale-if-error window
+  Millis stale_wait{250};           // a stale hit waits this long for the refresh before it gets the stale copy
   Millis negative_ttl{1'000};       // 404/410
   bool gzip_playlists = true;
   std::vector<TtlRule> rules;       // first match wins, before the defaults above

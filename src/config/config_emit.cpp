@@ -58,6 +58,7 @@ std::string Config::to_yaml() const {
   e << YAML::Key << "playlist_ttl_fraction" << YAML::Value << freshness.playlist_ttl_fraction;
   e << YAML::Key << "playlist_ttl_default" << YAML::Value << dur(freshness.playlist_ttl_default);
   e << YAML::Key << "stale_grace" << YAML::Value << dur(freshness.stale_grace);
+  e << YAML::Key << "stale_wait" << YAML::Value << dur(freshness.stale_wait);
   e << YAML::Key << "negative_ttl" << YAML::Value << dur(freshness.negative_ttl);
   e << YAML::Key << "gzip_playlists" << YAML::Value << freshness.gzip_playlists;
   e << YAML::Key << "rules" << YAML::Value << YAML::BeginSeq;

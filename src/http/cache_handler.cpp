@@ -29,9 +29,20 @@ asio::awaitable<Response> CacheHandler::handle(RequestContext& req) {
     co_return respond_from_object(found.object, req, now, CacheResult::hit, config_->server_name);
 
   if (found.state == LookupState::stale) {
-    // Serve the stale copy; at most one refresh runs (a second stale hit finds it in flight).
+    // At most one refresh runs (a second stale hit finds it in flight). Every stale hit
+    // waits up to freshness.stale_wait for the refreshed head — a live playlist refresh
+    // takes a round trip, and a tier that always answered with the previous version
+    // would add one polling interval of latency per tier — then takes the stale copy if
+    // the refresh is slow or fails (stale-while-revalidate, stale-if-error).
     auto ticket = coalescer_.acquire(key, now, nullptr);
     if (ticket.outcome == Coalescer::Outcome::leader) start_fetch(ex, key, req, ticket.fetch);
+    const bool joined =
+        ticket.outcome == Coalescer::Outcome::leader || ticket.outcome == Coalescer::Outcome::follower;
+    if (joined && config_->freshness.stale_wait.count() > 0) {
+      auto head = co_await ticket.fetch->wait_head(std::chrono::duration_cast<Duration>(config_->freshness.stale_wait));
+      const bool usable = head.ok() && head->status < 500;
+      if (usable) co_return co_await serve_miss(std::move(ticket), true);
+    }
     co_return respond_from_object(found.object, req, now, CacheResult::stale, config_->server_name);
   }
 
@@ -56,7 +67,7 @@ asio::awaitable<Response> CacheHandler::handle(RequestContext& req) {
   co_return co_await serve_miss(std::move(ticket));
 }
 
-asio::awaitable<Response> CacheHandler::serve_miss(Coalescer::Ticket ticket) {
+asio::awaitable<Response> CacheHandler::serve_miss(Coalescer::Ticket ticket, bool revalidated) {
   const bool follower = ticket.outcome == Coalescer::Outcome::follower;
   const TimePoint started = SteadyClock::now();
   auto head = co_await ticket.fetch->wait_head();
@@ -75,7 +86,8 @@ asio::awaitable<Response> CacheHandler::serve_miss(Coalescer::Ticket ticket) {
   Response r;
   r.status = head->status;
   r.headers = head->headers;
-  r.append_to_list("Cache-Status", fmt::format("{}; fwd=miss{}", config_->server_name, follower ? "; collapsed" : ""));
+  r.append_to_list("Cache-Status", fmt::format("{}; fwd={}{}", config_->server_name, revalidated ? "stale" : "miss",
+                                               follower ? "; collapsed" : ""));
   r.set("X-Cache", follower ? "COALESCED" : "MISS");
   r.append_to_list("Via", fmt::format("1.1 {}", config_->server_name));
   // The upstream's Age is passed on only once the object is ours (object_response.cpp); its

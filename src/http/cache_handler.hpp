@@ -25,7 +25,7 @@ class CacheHandler final : public Handler {
   boost::asio::awaitable<Response> handle(RequestContext& request) override;
 
  private:
-  boost::asio::awaitable<Response> serve_miss(Coalescer::Ticket ticket);
+  boost::asio::awaitable<Response> serve_miss(Coalescer::Ticket ticket, bool revalidated = false);
   void start_fetch(const boost::asio::any_io_executor& ex, const std::string& key, const RequestContext& req,
                    FetchPtr fetch);
   boost::asio::awaitable<void> run_fetch(std::string key, std::string path, SourceRequest sreq, FetchPtr fetch);

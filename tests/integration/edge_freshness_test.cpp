@@ -44,7 +44,7 @@ TEST_F(EdgeFreshnessTest, LivePlaylistIsFreshForHalfItsTargetDurationThenRefresh
   const std::string path = "/live/stream1/index.m3u8";
   const std::string v1 = live_playlist(100), v2 = live_playlist(101);
   origin_.set(path, reply_with(v1, {{"Content-Type", "application/vnd.apple.mpegurl"}}));
-  start();
+  start(EdgeYaml().with_freshness("stale_wait: 0s"));  // classic stale-while-revalidate
 
   auto first = get(path);
   const auto t0 = Clock::now();
@@ -327,6 +327,27 @@ TEST_F(EdgeFreshnessTest, StaleIfErrorKeepsServingTheStaleCopyWithinGrace) {
   auto gone = get(path);
   ASSERT_TRUE(gone.ok()) << gone.describe();
   EXPECT_EQ(gone.status, 500) << gone.describe();
+}
+
+// With stale_wait (default 250 ms), a stale hit waits for the one refresh and gets the
+// new version when the upstream answers in time: tiers do not each add a polling interval.
+TEST_F(EdgeFreshnessTest, StaleHitTakesTheRefreshWhenItArrivesWithinStaleWait) {
+  const std::string path = "/live/sw/index.m3u8";
+  const std::string v1 = live_playlist(100), v2 = live_playlist(101);
+  origin_.set(path, reply_with(v1, {{"Content-Type", "application/vnd.apple.mpegurl"}}));
+  start();
+  ASSERT_EQ(get(path).body, v1);
+  origin_.set(path, reply_with(v2, {{"Content-Type", "application/vnd.apple.mpegurl"}}));
+  std::this_thread::sleep_for(1200ms);  // past TARGETDURATION/2 = 1 s
+  auto r = get(path);
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_EQ(r.body, v2);
+  EXPECT_EQ(r.header("X-Cache").value_or(""), "MISS") << r.describe();
+  EXPECT_NE(r.header("Cache-Status").value_or("").find("fwd=stale"), std::string::npos) << r.describe();
+  EXPECT_EQ(origin_.requests(path), 2u);
+  auto again = get(path);
+  EXPECT_EQ(again.header("X-Cache").value_or(""), "HIT");
+  EXPECT_EQ(again.body, v2);
 }
 
 }  // namespace
