@@ -30,6 +30,7 @@ struct CacheStats {
   std::uint64_t capacity = 0;
   std::array<std::uint64_t, 4> level_objects{}, level_bytes{};  // S4LRU queues; other policies use [0]
   std::uint64_t rejected_expired = 0;    // insert of an object already past stale_until: not cached
+  std::array<std::uint64_t, 4> level_evictions{};  // evictions by the victim's queue (S4LRU evicts from 0 only)
 
   CacheStats& operator+=(const CacheStats& o) noexcept {
     hits += o.hits;
@@ -47,6 +48,7 @@ struct CacheStats {
       level_bytes[i] += o.level_bytes[i];
     }
     rejected_expired += o.rejected_expired;
+    for (std::size_t i = 0; i < level_evictions.size(); ++i) level_evictions[i] += o.level_evictions[i];
     return *this;
   }
 };

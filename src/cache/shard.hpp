@@ -209,8 +209,10 @@ class alignas(64) Shard {
     while (policy_.over_budget()) {
       PolicyHook* victim = policy_.victim();
       assert(victim);
+      const std::size_t level = std::min<std::size_t>(victim->level, stats_.level_evictions.size() - 1);
       remove(index_.find(static_cast<Node*>(victim)->key), dropped);
       ++stats_.evictions;
+      ++stats_.level_evictions[level];
     }
   }
 

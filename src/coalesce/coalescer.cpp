@@ -40,6 +40,7 @@ void Coalescer::finish(const std::string& key, const FetchPtr& fetch) {
   std::lock_guard lock(s.mu);
   auto it = s.inflight.find(key);
   if (it != s.inflight.end() && it->second.fetch == fetch) {
+    followers_per_fetch_.observe(static_cast<double>(it->second.followers));
     s.inflight.erase(it);
     inflight_.fetch_sub(1, std::memory_order_relaxed);
   }

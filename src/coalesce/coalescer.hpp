@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "coalesce/fetch.hpp"
+#include "metrics/metrics.hpp"
 
 namespace hlscache {
 
@@ -49,6 +50,8 @@ class Coalescer {
 
   CoalescerStats stats() const;
   const CoalescerLimits& limits() const { return limits_; }
+  // Followers each finished fetch had (observed at finish()).
+  const Histogram& followers_per_fetch() const { return followers_per_fetch_; }
 
  private:
   struct Entry {
@@ -66,6 +69,7 @@ class Coalescer {
   std::array<Shard, kShards> shards_;
   std::atomic<std::uint32_t> inflight_{0};
   std::atomic<std::uint64_t> leaders_{0}, followers_{0}, rejected_followers_{0}, rejected_inflight_{0};
+  Histogram followers_per_fetch_{Histogram::count_buckets()};
 };
 
 }  // namespace hlscache

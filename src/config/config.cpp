@@ -263,8 +263,55 @@ void read_logging(YamlReader& r, const YAML::Node& n, const std::string& path, L
          if (!levels.count(s)) r.error(v, p, fmt::format("'{}' is not one of trace, debug, info, warn, error, off", s));
          else l.level = s;
        }},
-      {"access_log", [&](auto& v, auto& p) { r.read(v, p, l.access_log); }},
+      {"access_log", [&](auto& v, auto& p) {
+         std::string s;
+         r.read(v, p, s);
+         if (s == "off" || s == "false") {
+           l.access_log = false;
+         } else if (s == "stderr" || s == "true") {
+           l.access_log = true;
+           l.access_log_path.clear();
+         } else if (!s.empty()) {
+           l.access_log = true;
+           l.access_log_path = s;
+         } else {
+           r.error(v, p, "give off, stderr or a file path");
+         }
+       }},
       {"access_log_path", [&](auto& v, auto& p) { r.read(v, p, l.access_log_path); }},
+  });
+}
+
+void read_admin(YamlReader& r, const YAML::Node& n, const std::string& path, AdminConfig& a) {
+  YAML::Node file_node;
+  r.map(n, path, {
+      {"token", [&](auto& v, auto& p) {
+         r.read(v, p, a.token);
+         if (a.token.size() < 16) r.error(v, p, "must be at least 16 characters");
+       }},
+      {"token_file", [&](auto& v, auto& p) { r.read(v, p, a.token_file); file_node = v; }},
+  });
+  if (!a.token.empty() && !a.token_file.empty()) {
+    r.error(n, path, "give token: or token_file:, not both");
+  } else if (!a.token_file.empty()) {
+    std::ifstream in(a.token_file, std::ios::binary);
+    std::string line;
+    if (!in) {
+      r.error(file_node, path + ".token_file", fmt::format("cannot read '{}'", a.token_file));
+    } else {
+      std::getline(in, line);
+      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front()))) line.erase(0, 1);
+      if (line.size() < 16) r.error(file_node, path + ".token_file", "its first line must be a token of at least 16 characters");
+      else a.token = line;
+    }
+  }
+}
+
+void read_load(YamlReader& r, const YAML::Node& n, const std::string& path, LoadConfig& l) {
+  r.map(n, path, {
+      {"interval", [&](auto& v, auto& p) { r.read_duration(v, p, l.interval, 100ms, 1h); }},
+      {"admit_max_predicted_rps", [&](auto& v, auto& p) { r.read(v, p, l.admit_max_predicted_rps, 0.0, 1e9); }},
   });
 }
 
@@ -387,6 +434,8 @@ Result<ConfigPtr> parse(const std::string& text, const std::string& name) {
       {"freshness", [&](auto& v, auto& p) { read_freshness(r, v, p, cfg->freshness); }},
       {"upstream", [&](auto& v, auto& p) { read_upstream(r, v, p, cfg->upstream); }},
       {"logging", [&](auto& v, auto& p) { read_logging(r, v, p, cfg->logging); }},
+      {"admin", [&](auto& v, auto& p) { read_admin(r, v, p, cfg->admin); }},
+      {"load", [&](auto& v, auto& p) { read_load(r, v, p, cfg->load); }},
       {"streams", [&](auto& v, auto& p) {
          r.seq(v, p, [&](const YAML::Node& e, const std::string& ep) {
            StreamConfig s;
@@ -423,6 +472,45 @@ Result<ConfigPtr> parse(const std::string& text, const std::string& name) {
 }
 
 }  // namespace
+
+std::vector<std::string> restart_required(const Config& a, const Config& b) {
+  std::vector<std::string> why;
+  auto check = [&](bool same, const char* what) {
+    if (!same) why.push_back(fmt::format("{} changed", what));
+  };
+  check(a.role == b.role, "role");
+  check(a.threads == b.threads, "threads");
+  bool same_listen = a.listen.size() == b.listen.size();
+  for (std::size_t i = 0; same_listen && i < a.listen.size(); ++i)
+    same_listen = a.listen[i].address.to_string() == b.listen[i].address.to_string() && a.listen[i].http2 == b.listen[i].http2;
+  check(same_listen, "listen");
+  check(a.cache.capacity == b.cache.capacity, "cache.capacity");
+  check(a.cache.shards == b.cache.shards, "cache.shards");
+  check(a.cache.policy == b.cache.policy, "cache.policy");
+  // The coalescer's bounds are fixed when it is built.
+  check(a.limits.max_followers_per_key == b.limits.max_followers_per_key, "limits.max_followers_per_key");
+  check(a.limits.max_inflight_fetches == b.limits.max_inflight_fetches, "limits.max_inflight_fetches");
+  check(a.limits.max_object_bytes == b.limits.max_object_bytes, "limits.max_object_bytes");
+  check(a.timeouts.follower_wait == b.timeouts.follower_wait, "timeouts.follower_wait");
+  // Streams and their publishers are built at start.
+  auto same_rendition = [](const RenditionConfig& x, const RenditionConfig& y) {
+    return x.name == y.name && x.source_file == y.source_file && x.loop == y.loop && x.ingest == y.ingest &&
+           x.ingest_key == y.ingest_key && x.ingest_allow == y.ingest_allow &&
+           (x.udp ? y.udp && x.udp->to_string() == y.udp->to_string() : !y.udp);
+  };
+  auto same_stream = [&](const StreamConfig& x, const StreamConfig& y) {
+    if (x.name != y.name || x.target_duration != y.target_duration || x.window != y.window ||
+        x.vod_keep != y.vod_keep || x.renditions.size() != y.renditions.size())
+      return false;
+    for (std::size_t i = 0; i < x.renditions.size(); ++i)
+      if (!same_rendition(x.renditions[i], y.renditions[i])) return false;
+    return true;
+  };
+  bool same_streams = a.streams.size() == b.streams.size();
+  for (std::size_t i = 0; same_streams && i < a.streams.size(); ++i) same_streams = same_stream(a.streams[i], b.streams[i]);
+  check(same_streams, "streams");
+  return why;
+}
 
 Result<ConfigPtr> load_config_string(const std::string& yaml, const std::string& name) { return parse(yaml, name); }
 

@@ -119,8 +119,24 @@ struct UpstreamConfig {
 
 struct LoggingConfig {
   std::string level = "info";    // trace | debug | info | warn | error | off
+  // access_log: off | stderr | PATH (true = stderr, false = off; the older
+  // access_log_path: key still sets PATH). Reopened on SIGUSR1.
   bool access_log = false;
   std::string access_log_path;   // empty: stderr
+};
+
+// The admin API (/admin/*) is off unless a token is set, inline or read from a file
+// (its first line, trimmed; read at start and at every reload). Never emitted.
+struct AdminConfig {
+  std::string token;
+  std::string token_file;
+  bool enabled() const { return !token.empty(); }
+};
+
+// Load counting and the capacity estimate (metrics/load_estimator.hpp).
+struct LoadConfig {
+  Millis interval{30'000};             // one sample of requests/s and bytes/s per interval
+  double admit_max_predicted_rps = 0;  // > 0: refuse new connections (503) while the prediction is above
 };
 
 struct RenditionConfig {
@@ -152,10 +168,13 @@ struct Config {
   FreshnessConfig freshness;
   UpstreamConfig upstream;
   LoggingConfig logging;
+  AdminConfig admin;
+  LoadConfig load;
   std::vector<StreamConfig> streams;
   std::string server_name = "hlscache";  // Server and Via pseudonym
 
   // The normalized config as YAML (every default filled in), for --check-config.
+  // Secrets (admin token, ingest keys) are printed as <redacted>.
   std::string to_yaml() const;
   std::string summary() const;  // one line for the startup log
 };
@@ -165,6 +184,9 @@ using ConfigPtr = std::shared_ptr<const Config>;
 // Parses and validates. On failure the error's message lists every problem,
 // one per line, as "FILE:LINE:COL: key.path: what is wrong".
 Result<ConfigPtr> load_config_file(const std::string& path);
+// Why `next` cannot replace `running` without a restart (listeners, role, threads,
+// cache capacity/shards/policy, coalescing limits, streams); empty if it can.
+std::vector<std::string> restart_required(const Config& running, const Config& next);
 Result<ConfigPtr> load_config_string(const std::string& yaml, const std::string& name = "<string>");
 
 }  // namespace hlscache

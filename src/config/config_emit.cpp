@@ -105,8 +105,18 @@ std::string Config::to_yaml() const {
 
   e << YAML::Key << "logging" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "level" << YAML::Value << logging.level;
-  e << YAML::Key << "access_log" << YAML::Value << logging.access_log;
-  e << YAML::Key << "access_log_path" << YAML::Value << logging.access_log_path;
+  e << YAML::Key << "access_log" << YAML::Value
+    << (!logging.access_log ? std::string("off") : logging.access_log_path.empty() ? std::string("stderr") : logging.access_log_path);
+  e << YAML::EndMap;
+
+  e << YAML::Key << "admin" << YAML::Value << YAML::BeginMap;
+  if (!admin.token_file.empty()) e << YAML::Key << "token_file" << YAML::Value << admin.token_file;
+  else if (!admin.token.empty()) e << YAML::Key << "token" << YAML::Value << "<redacted>";
+  e << YAML::EndMap;
+
+  e << YAML::Key << "load" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "interval" << YAML::Value << dur(load.interval);
+  e << YAML::Key << "admit_max_predicted_rps" << YAML::Value << load.admit_max_predicted_rps;
   e << YAML::EndMap;
 
   e << YAML::Key << "streams" << YAML::Value << YAML::BeginSeq;
@@ -146,9 +156,9 @@ std::string Config::summary() const {
     if (g.dns) members += (members.empty() ? "dns:" : ",dns:") + g.dns->to_string();
     ups += fmt::format("{}{}=[{}]", ups.empty() ? "" : " ", g.name, members);
   }
-  return fmt::format("role={} threads={} listen={} cache={} {} x{} shards upstream={{{}}} streams={} access_log={}",
+  return fmt::format("role={} threads={} listen={} cache={} {} x{} shards upstream={{{}}} streams={} access_log={} admin={}",
                      hlscache::to_string(role), threads, listeners, bytes(cache.capacity), cache.policy, cache.shards,
-                     ups, streams.size(), logging.access_log ? "on" : "off");
+                     ups, streams.size(), logging.access_log ? "on" : "off", admin.enabled() ? "on" : "off");
 }
 
 }  // namespace hlscache

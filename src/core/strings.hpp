@@ -1,9 +1,10 @@
 // Small string helpers for HTTP and config text: ASCII case-insensitive equality
-// (header names, tokens, units) and trimming of surrounding white space.
+// (header names, tokens, units), trimming of surrounding white space, JSON escaping.
 #pragma once
 
 #include <strings.h>
 
+#include <string>
 #include <string_view>
 
 namespace hlscache {
@@ -18,6 +19,26 @@ inline std::string_view trim(std::string_view s) noexcept {
   while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
   while (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
   return s;
+}
+
+// The inside of a JSON string: quotes, backslashes and control characters escaped.
+inline std::string json_escape(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
 }
 
 }  // namespace hlscache

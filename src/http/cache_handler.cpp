@@ -21,12 +21,14 @@ CacheHandler::CacheHandler(ConfigPtr config, Cache& cache, Coalescer& coalescer,
 asio::awaitable<Response> CacheHandler::handle(RequestContext& req) {
   // (No co_await inside the switch below: GCC 12 miscompiles some coroutine suspension points in switch cases.)
   const asio::any_io_executor ex = co_await asio::this_coro::executor;
-  const std::string key = normalize_cache_key(req.target, config_->cache.key_ignore_params);
+  const ConfigPtr config = config_.get();  // one snapshot per request (reloads swap it)
+  const Config& cfg = *config;
+  const std::string key = normalize_cache_key(req.target, cfg.cache.key_ignore_params);
   const TimePoint now = clock_.now();
   LookupResult found = cache_.lookup(key, now);
 
   if (found.state == LookupState::fresh)
-    co_return respond_from_object(found.object, req, now, CacheResult::hit, config_->server_name);
+    co_return respond_from_object(found.object, req, now, CacheResult::hit, cfg.server_name);
 
   if (found.state == LookupState::stale) {
     // At most one refresh runs (a second stale hit finds it in flight). Every stale hit
@@ -38,12 +40,12 @@ asio::awaitable<Response> CacheHandler::handle(RequestContext& req) {
     if (ticket.outcome == Coalescer::Outcome::leader) start_fetch(ex, key, req, ticket.fetch);
     const bool joined =
         ticket.outcome == Coalescer::Outcome::leader || ticket.outcome == Coalescer::Outcome::follower;
-    if (joined && config_->freshness.stale_wait.count() > 0) {
-      auto head = co_await ticket.fetch->wait_head(std::chrono::duration_cast<Duration>(config_->freshness.stale_wait));
+    if (joined && cfg.freshness.stale_wait.count() > 0) {
+      auto head = co_await ticket.fetch->wait_head(std::chrono::duration_cast<Duration>(cfg.freshness.stale_wait));
       const bool usable = head.ok() && head->status < 500;
-      if (usable) co_return co_await serve_miss(std::move(ticket), true);
+      if (usable) co_return co_await serve_miss(cfg, std::move(ticket), true);
     }
-    co_return respond_from_object(found.object, req, now, CacheResult::stale, config_->server_name);
+    co_return respond_from_object(found.object, req, now, CacheResult::stale, cfg.server_name);
   }
 
   auto ticket = coalescer_.acquire(key, now, [&]() -> ObjectPtr {
@@ -52,7 +54,7 @@ asio::awaitable<Response> CacheHandler::handle(RequestContext& req) {
   });
   switch (ticket.outcome) {
     case Coalescer::Outcome::fresh_hit:
-      co_return respond_from_object(ticket.object, req, now, CacheResult::hit, config_->server_name);
+      co_return respond_from_object(ticket.object, req, now, CacheResult::hit, cfg.server_name);
     case Coalescer::Outcome::overloaded: {
       auto r = Response::error(503, "too many requests waiting on upstream fetches");
       r.add("Retry-After", "1");
@@ -64,10 +66,10 @@ asio::awaitable<Response> CacheHandler::handle(RequestContext& req) {
     case Coalescer::Outcome::follower:
       break;
   }
-  co_return co_await serve_miss(std::move(ticket));
+  co_return co_await serve_miss(cfg, std::move(ticket));
 }
 
-asio::awaitable<Response> CacheHandler::serve_miss(Coalescer::Ticket ticket, bool revalidated) {
+asio::awaitable<Response> CacheHandler::serve_miss(const Config& cfg, Coalescer::Ticket ticket, bool revalidated) {
   const bool follower = ticket.outcome == Coalescer::Outcome::follower;
   const TimePoint started = SteadyClock::now();
   auto head = co_await ticket.fetch->wait_head();
@@ -79,17 +81,17 @@ asio::awaitable<Response> CacheHandler::serve_miss(Coalescer::Ticket ticket, boo
     Response r = Response::error(status, e.code == Errc::timeout ? "upstream timed out" : "upstream failed");
     r.cache = result;
     r.waited_ms = waited_ms;
-    r.add("Cache-Status", fmt::format("{}; fwd=miss{}; detail={}", config_->server_name, follower ? "; collapsed" : "",
+    r.add("Cache-Status", fmt::format("{}; fwd=miss{}; detail={}", cfg.server_name, follower ? "; collapsed" : "",
                                       e.code == Errc::timeout ? "timeout" : "upstream-error"));
     co_return r;
   }
   Response r;
   r.status = head->status;
   r.headers = head->headers;
-  r.append_to_list("Cache-Status", fmt::format("{}; fwd={}{}", config_->server_name, revalidated ? "stale" : "miss",
+  r.append_to_list("Cache-Status", fmt::format("{}; fwd={}{}", cfg.server_name, revalidated ? "stale" : "miss",
                                                follower ? "; collapsed" : ""));
   r.set("X-Cache", follower ? "COALESCED" : "MISS");
-  r.append_to_list("Via", fmt::format("1.1 {}", config_->server_name));
+  r.append_to_list("Via", fmt::format("1.1 {}", cfg.server_name));
   // The upstream's Age is passed on only once the object is ours (object_response.cpp); its
   // Date was for the freshness decision, the session writes our own.
   std::erase_if(r.headers, [](const Header& h) {
@@ -125,7 +127,8 @@ asio::awaitable<void> CacheHandler::run_fetch(std::string key, std::string path,
   co_await source_.fetch(std::move(sreq), fetch);
   if (fetch->phase() == Fetch::Phase::complete) {
     const TimePoint now = clock_.now();
-    if (ObjectPtr obj = build_object(path, *fetch, now)) cache_.insert(key, std::move(obj), now);
+    const ConfigPtr config = config_.get();
+    if (ObjectPtr obj = build_object(*config, path, *fetch, now)) cache_.insert(key, std::move(obj), now);
   } else if (fetch->phase() != Fetch::Phase::failed) {
     fetch->fail(Error::make(ErrorSource::internal, Errc::protocol, "source ended without completing the fetch"));
   }
@@ -133,7 +136,7 @@ asio::awaitable<void> CacheHandler::run_fetch(std::string key, std::string path,
   coalescer_.finish(key, fetch);
 }
 
-ObjectPtr CacheHandler::build_object(const std::string& path, const Fetch& fetch, TimePoint now) const {
+ObjectPtr CacheHandler::build_object(const Config& cfg, const std::string& path, const Fetch& fetch, TimePoint now) const {
   auto head = fetch.head();
   std::vector<Chunk> chunks = fetch.body_chunks();
   std::string body_text;
@@ -148,7 +151,7 @@ ObjectPtr CacheHandler::build_object(const std::string& path, const Fetch& fetch
     body_text.reserve(size);
     for (const auto& c : chunks) body_text.append(c.view());
   }
-  FreshnessDecision d = decide_freshness(head.status, head.headers, path, body_text, config_->freshness);
+  FreshnessDecision d = decide_freshness(head.status, head.headers, path, body_text, cfg.freshness);
   if (!d.store) return nullptr;
   auto obj = std::make_shared<Object>();
   obj->status = head.status;
@@ -169,7 +172,7 @@ ObjectPtr CacheHandler::build_object(const std::string& path, const Fetch& fetch
   obj->etag = std::string(obj->header("ETag"));
   obj->last_modified = std::string(obj->header("Last-Modified"));
   bool encoded = !obj->header("Content-Encoding").empty();
-  if (kind == MediaKind::playlist && config_->freshness.gzip_playlists && !encoded && obj->status == 200 &&
+  if (kind == MediaKind::playlist && cfg.freshness.gzip_playlists && !encoded && obj->status == 200 &&
       !body_text.empty()) {
     if (auto gz = gzip_compress(body_text)) {
       auto z = std::make_shared<Object>();

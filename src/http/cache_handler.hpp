@@ -14,6 +14,7 @@
 #include "cache/cache.hpp"
 #include "coalesce/coalescer.hpp"
 #include "config/config.hpp"
+#include "config/config_holder.hpp"
 #include "http/handler.hpp"
 #include "source/source.hpp"
 
@@ -23,15 +24,18 @@ class CacheHandler final : public Handler {
  public:
   CacheHandler(ConfigPtr config, Cache& cache, Coalescer& coalescer, Source& source, const Clock& clock);
   boost::asio::awaitable<Response> handle(RequestContext& request) override;
+  // Reload: freshness/TTL rules, key_ignore_params and server_name apply to the
+  // requests and fetches after it (each reads one snapshot).
+  void reconfigure(ConfigPtr config) { config_.set(std::move(config)); }
 
  private:
-  boost::asio::awaitable<Response> serve_miss(Coalescer::Ticket ticket, bool revalidated = false);
+  boost::asio::awaitable<Response> serve_miss(const Config& cfg, Coalescer::Ticket ticket, bool revalidated = false);
   void start_fetch(const boost::asio::any_io_executor& ex, const std::string& key, const RequestContext& req,
                    FetchPtr fetch);
   boost::asio::awaitable<void> run_fetch(std::string key, std::string path, SourceRequest sreq, FetchPtr fetch);
-  ObjectPtr build_object(const std::string& path, const Fetch& fetch, TimePoint now) const;
+  ObjectPtr build_object(const Config& cfg, const std::string& path, const Fetch& fetch, TimePoint now) const;
 
-  ConfigPtr config_;
+  ConfigHolder config_;
   Cache& cache_;
   Coalescer& coalescer_;
   Source& source_;

@@ -90,7 +90,7 @@ class H1RequestBody final : public RequestBody {
 class H1Connection {
  public:
   H1Connection(tcp::socket socket, const SessionEnv& env, ConnectionSet& connections)
-      : stream_(std::move(socket)), env_(env), cfg_(*env.config), connections_(connections) {
+      : stream_(std::move(socket)), env_(env), config_(env.current_config()), cfg_(*config_), connections_(connections) {
     beast::error_code ec;
     remote_ = stream_.socket().remote_endpoint(ec).address();
     stream_.socket().set_option(tcp::no_delay(true), ec);
@@ -112,10 +112,10 @@ class H1Connection {
   asio::awaitable<bool> write_response(Response& resp, const RequestContext& req, bool keep_alive, bool http10);
   asio::awaitable<bool> write_buffers(std::vector<asio::const_buffer>& bufs);
   asio::awaitable<bool> write_slices(std::vector<ChunkSlice>& slices, bool chunked);
-  void log_access(const RequestContext& req, const Response& resp, std::uint64_t bytes);
 
   beast::tcp_stream stream_;
   const SessionEnv& env_;
+  const ConfigPtr config_;  // this connection's snapshot: a reload applies to the connections after it
   const Config& cfg_;
   ConnectionSet& connections_;
   ConnectionHandle handle_;
@@ -175,6 +175,8 @@ asio::awaitable<void> H1Connection::send_error(int status, std::string_view deta
   none.method_text = "-";
   none.target = "-";
   none.received = SteadyClock::now();
+  none.received_wall = std::chrono::system_clock::now();
+  none.remote = remote_;
   co_await write_response(resp, none, /*keep_alive=*/false, /*http10=*/false);
   beast::error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -215,6 +217,7 @@ asio::awaitable<void> H1Connection::run() {
     ctx.method_text = std::string(req.method_string());
     ctx.target = std::string(req.target());
     ctx.remote = remote_;
+    ctx.received_wall = std::chrono::system_clock::now();
     ctx.received = SteadyClock::now();
     ctx.deadline = ctx.received + cfg_.timeouts.upstream_total + cfg_.timeouts.follower_wait;
     header_store_.clear();
@@ -376,16 +379,8 @@ asio::awaitable<bool> H1Connection::write_response(Response& resp, const Request
     body_bytes = offset;
   }
   env_.metrics->count_response(resp.status, resp.cache, body_bytes);
-  if (env_.access_log) log_access(req, resp, body_bytes);
+  if (env_.access_log && env_.access_log->enabled()) log_access(env_, req, resp, body_bytes);
   co_return ok;
-}
-
-void H1Connection::log_access(const RequestContext& req, const Response& resp, std::uint64_t bytes) {
-  auto ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - req.received).count();
-  env_.access_log->info("{} \"{} {} {}\" {} {} \"{}\" \"{}\" cache={} wait_ms={:.1f} ms={:.1f}", remote_.to_string(),
-                        req.method_text, req.target, req.protocol, resp.status, bytes, req.header("Referer"),
-                        req.header("User-Agent"), to_string(resp.cache), resp.waited_ms,
-                        ms);
 }
 
 }  // namespace

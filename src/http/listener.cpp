@@ -52,12 +52,13 @@ Result<tcp::acceptor> open_acceptor(asio::io_context& io, const tcp::endpoint& e
 
 namespace {
 
-asio::awaitable<void> refuse(tcp::socket socket) {
-  static constexpr char kBusy[] =
-      "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+asio::awaitable<void> refuse(tcp::socket socket, int retry_after_s) {
+  const std::string busy = fmt::format(
+      "HTTP/1.1 503 Service Unavailable\r\nRetry-After: {}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+      retry_after_s);
   boost::system::error_code ec;
   socket.non_blocking(true, ec);
-  socket.write_some(asio::buffer(kBusy, sizeof kBusy - 1), ec);  // best effort, never waits
+  socket.write_some(asio::buffer(busy), ec);  // best effort, never waits
   socket.shutdown(tcp::socket::shutdown_both, ec);
   socket.close(ec);
   co_return;
@@ -66,8 +67,16 @@ asio::awaitable<void> refuse(tcp::socket socket) {
 asio::awaitable<void> serve(tcp::socket socket, const SessionEnv& env, ConnectionSet& connections) {
   struct Active {
     Metrics& m;
-    explicit Active(Metrics& metrics) : m(metrics) { m.connections_active.fetch_add(1); }
-    ~Active() { m.connections_active.fetch_sub(1); }
+    std::size_t p = static_cast<std::size_t>(Metrics::Protocol::http1);
+    explicit Active(Metrics& metrics) : m(metrics) {
+      m.connections_active.fetch_add(1);
+      m.connections_by_protocol[p].fetch_add(1, std::memory_order_relaxed);
+      m.active_by_protocol[p].fetch_add(1, std::memory_order_relaxed);
+    }
+    ~Active() {
+      m.connections_active.fetch_sub(1);
+      m.active_by_protocol[p].fetch_sub(1, std::memory_order_relaxed);
+    }
   } active(*env.metrics);
   co_await run_h1_session(std::move(socket), env, connections);
 }
@@ -88,9 +97,16 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, const SessionEnv& env
     }
     env.metrics->connections_accepted.fetch_add(1, std::memory_order_relaxed);
     if (env.metrics->connections_active.load(std::memory_order_relaxed) >=
-        static_cast<std::int64_t>(env.config->limits.max_connections)) {
+        static_cast<std::int64_t>(env.current_config()->limits.max_connections)) {
       env.metrics->connections_refused.fetch_add(1, std::memory_order_relaxed);
-      asio::co_spawn(ex, refuse(std::move(socket)), asio::detached);
+      asio::co_spawn(ex, refuse(std::move(socket), 1), asio::detached);
+      continue;
+    }
+    // Admission control: while the predicted load is above load.admit_max_predicted_rps, new
+    // viewers are steered away (open connections keep being served).
+    if (env.load && env.load->refusing()) {
+      env.metrics->connections_shed.fetch_add(1, std::memory_order_relaxed);
+      asio::co_spawn(ex, refuse(std::move(socket), env.load->retry_after_seconds()), asio::detached);
       continue;
     }
     asio::co_spawn(ex, serve(std::move(socket), env, connections), [](std::exception_ptr e) {

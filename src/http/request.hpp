@@ -44,6 +44,7 @@ struct RequestContext {
   boost::asio::ip::address remote;
   const char* protocol = "HTTP/1.1";
   TimePoint received{};
+  std::chrono::system_clock::time_point received_wall{};  // for the access log
   TimePoint deadline{};         // the handler must answer by then
   RequestBody* body = nullptr;  // set for streaming (ingest) requests
 };

@@ -10,10 +10,11 @@
 #include <unordered_set>
 
 #include "config/config.hpp"
+#include "config/config_holder.hpp"
 #include "http/handler.hpp"
+#include "metrics/access_log.hpp"
+#include "metrics/load_estimator.hpp"
 #include "metrics/metrics.hpp"
-
-namespace spdlog { class logger; }
 
 namespace hlscache {
 
@@ -44,11 +45,17 @@ class ConnectionSet {
 };
 
 struct SessionEnv {
-  ConfigPtr config;
+  ConfigPtr config;                  // the config at start (listeners)
+  const ConfigHolder* live = nullptr;  // the running config (reloads): sessions snapshot it when they start
   Handler* handler = nullptr;
   Metrics* metrics = nullptr;
   DrainState* drain = nullptr;
-  std::shared_ptr<spdlog::logger> access_log;  // null: off
+  AccessLog* access_log = nullptr;   // null or !enabled(): off
+  const LoadEstimator* load = nullptr;  // admission control: refusing() -> new connections get 503
+  ConfigPtr current_config() const { return live ? live->get() : config; }
 };
+
+// One access-log line for a response (both HTTP/1.1 and HTTP/2 sessions call it).
+void log_access(const SessionEnv& env, const RequestContext& req, const Response& resp, std::uint64_t body_bytes);
 
 }  // namespace hlscache

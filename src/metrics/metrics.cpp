@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace hlscache {
 
 const char* to_string(CacheResult r) noexcept {
@@ -16,6 +18,57 @@ const char* to_string(CacheResult r) noexcept {
   }
   return "NONE";
 }
+
+const char* Metrics::protocol_name(Protocol p) noexcept {
+  switch (p) {
+    case Protocol::http1: return "http1";
+    case Protocol::http2: return "http2";
+    case Protocol::count: break;
+  }
+  return "other";
+}
+
+Histogram::Histogram(std::vector<double> upper_bounds)
+    : bounds_(std::move(upper_bounds)), buckets_(new std::atomic<std::uint64_t>[bounds_.size() + 1]) {
+  std::sort(bounds_.begin(), bounds_.end());
+  bounds_.erase(std::unique(bounds_.begin(), bounds_.end()), bounds_.end());
+  for (std::size_t i = 0; i <= bounds_.size(); ++i) buckets_[i].store(0, std::memory_order_relaxed);
+}
+
+void Histogram::observe(double value) noexcept {
+  // le is inclusive: the first bound >= value.
+  const auto i = static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin());
+  buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  sum_.fetch_add(value, std::memory_order_relaxed);
+}
+
+std::uint64_t Histogram::count() const noexcept {
+  std::uint64_t n = 0;
+  for (std::size_t i = 0; i <= bounds_.size(); ++i) n += buckets_[i].load(std::memory_order_relaxed);
+  return n;
+}
+
+void Histogram::render(std::string& out, const char* name, const std::string& labels) const {
+  const std::string sep = labels.empty() ? "" : ",";
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i <= bounds_.size(); ++i) {
+    cumulative += buckets_[i].load(std::memory_order_relaxed);
+    const std::string le = i < bounds_.size() ? fmt::format("{}", bounds_[i]) : "+Inf";
+    fmt::format_to(std::back_inserter(out), "{}_bucket{{{}{}le=\"{}\"}} {}\n", name, labels, sep, le, cumulative);
+  }
+  if (labels.empty()) {
+    fmt::format_to(std::back_inserter(out), "{}_sum {}\n{}_count {}\n", name, sum(), name, cumulative);
+  } else {
+    fmt::format_to(std::back_inserter(out), "{}_sum{{{}}} {}\n{}_count{{{}}} {}\n", name, labels, sum(), name, labels,
+                   cumulative);
+  }
+}
+
+std::vector<double> Histogram::latency_seconds_buckets() {
+  return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+}
+
+std::vector<double> Histogram::count_buckets() { return {0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000}; }
 
 void prom_family(std::string& out, const char* name, const char* type, const char* help) {
   fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
@@ -43,8 +96,20 @@ std::string Metrics::render() const {
   prom_family(out, "hlscache_connections_refused_total", "counter",
               "Client connections refused because limits.max_connections was reached.");
   prom_sample(out, "hlscache_connections_refused_total", "", load(connections_refused));
+  prom_family(out, "hlscache_connections_shed_total", "counter",
+              "New connections answered 503 by admission control (predicted load above load.admit_max_predicted_rps).");
+  prom_sample(out, "hlscache_connections_shed_total", "", load(connections_shed));
   prom_family(out, "hlscache_connections_active", "gauge", "Client connections open now.");
   prom_sample(out, "hlscache_connections_active", "", static_cast<double>(connections_active.load()));
+  prom_family(out, "hlscache_connections_by_protocol_total", "counter", "Client connections served, by protocol.");
+  for (std::size_t p = 0; p < connections_by_protocol.size(); ++p)
+    prom_sample(out, "hlscache_connections_by_protocol_total",
+                fmt::format("protocol=\"{}\"", protocol_name(static_cast<Protocol>(p))), load(connections_by_protocol[p]));
+  prom_family(out, "hlscache_connections_active_by_protocol", "gauge", "Client connections open now, by protocol.");
+  for (std::size_t p = 0; p < active_by_protocol.size(); ++p)
+    prom_sample(out, "hlscache_connections_active_by_protocol",
+                fmt::format("protocol=\"{}\"", protocol_name(static_cast<Protocol>(p))),
+                static_cast<double>(active_by_protocol[p].load(std::memory_order_relaxed)));
 
   prom_family(out, "hlscache_requests_total", "counter", "Responses sent, by status class.");
   for (std::size_t c = 1; c < requests_by_class.size(); ++c)
@@ -53,8 +118,24 @@ std::string Metrics::render() const {
   for (std::size_t i = 0; i < requests_by_cache.size(); ++i)
     prom_sample(out, "hlscache_requests_by_cache_total",
                 fmt::format("cache=\"{}\"", to_string(static_cast<CacheResult>(i))), load(requests_by_cache[i]));
+  prom_family(out, "hlscache_responses_total", "counter",
+              "Responses sent, by status code and cache result (code=\"other\": a status not listed on its own).");
+  constexpr auto kResults = static_cast<std::size_t>(CacheResult::count);
+  for (std::size_t sc = 0; sc < kStatusSlots; ++sc)
+    for (std::size_t r = 0; r < kResults; ++r) {
+      const std::uint64_t v = responses[sc * kResults + r].load(std::memory_order_relaxed);
+      if (v == 0 && !(sc == 0 && r == static_cast<std::size_t>(CacheResult::hit))) continue;  // sparse; 200 HIT always
+      const std::string code = sc < std::size(kCountedStatuses) ? std::to_string(kCountedStatuses[sc]) : "other";
+      prom_sample(out, "hlscache_responses_total",
+                  fmt::format("code=\"{}\",cache=\"{}\"", code, to_string(static_cast<CacheResult>(r))),
+                  static_cast<double>(v));
+    }
   prom_family(out, "hlscache_response_bytes_total", "counter", "Response body bytes sent to clients.");
   prom_sample(out, "hlscache_response_bytes_total", "", load(bytes_out));
+  prom_family(out, "hlscache_response_bytes_by_cache_total", "counter", "Response body bytes sent, by cache result.");
+  for (std::size_t r = 0; r < kResults; ++r)
+    prom_sample(out, "hlscache_response_bytes_by_cache_total",
+                fmt::format("cache=\"{}\"", to_string(static_cast<CacheResult>(r))), load(bytes_by_cache[r]));
   prom_family(out, "hlscache_bad_requests_total", "counter", "Malformed or over-limit requests answered 4xx.");
   prom_sample(out, "hlscache_bad_requests_total", "", load(bad_requests));
 

@@ -8,6 +8,9 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
+#include <iterator>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -19,15 +22,56 @@ using Counter = std::atomic<std::uint64_t>;
 enum class CacheResult : std::uint8_t { none, hit, miss, coalesced, stale, expired_miss, count };
 const char* to_string(CacheResult r) noexcept;
 
+// Histogram: fixed ascending upper bounds (+Inf implied), one relaxed atomic per
+// bucket plus an atomic sum; observe() is lock-free (a binary search and two
+// atomic adds). Rendered as cumulative `_bucket{le=".."}`, `_sum` and `_count`
+// (the count is the +Inf bucket, so a scrape is always self-consistent).
+// For per-host families keep one Histogram per label set (e.g. in a map built at
+// start) and call render() for each under one prom_family(name, "histogram", ...).
+class Histogram {
+ public:
+  explicit Histogram(std::vector<double> upper_bounds);
+  Histogram(std::initializer_list<double> upper_bounds) : Histogram(std::vector<double>(upper_bounds)) {}
+  void observe(double value) noexcept;
+  // Samples only (no HELP/TYPE); `labels` without braces, may be empty.
+  void render(std::string& out, const char* name, const std::string& labels = {}) const;
+  std::uint64_t count() const noexcept;
+  double sum() const noexcept { return sum_.load(std::memory_order_relaxed); }
+  const std::vector<double>& bounds() const noexcept { return bounds_; }
+
+  // Common bucket sets: latency in seconds (1 ms .. 30 s), small counts (0 .. 10'000).
+  static std::vector<double> latency_seconds_buckets();
+  static std::vector<double> count_buckets();
+
+ private:
+  std::vector<double> bounds_;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> buckets_;  // bounds_.size() + 1 (last: +Inf), not cumulative
+  std::atomic<double> sum_{0};
+};
+
+// Status codes counted one by one (others fall into "other" of their class).
+inline constexpr int kCountedStatuses[] = {200, 204, 206, 304, 400, 401, 403, 404, 405, 408, 409, 413, 414,
+                                           416, 429, 431, 500, 501, 502, 503, 504, 505};
+inline constexpr std::size_t kStatusSlots = std::size(kCountedStatuses) + 1;  // + other
+
 struct Metrics {
   alignas(64) Counter connections_accepted{0};
   Counter connections_refused{0};  // over limits.max_connections
+  Counter connections_shed{0};     // refused by admission control (load.admit_max_predicted_rps)
   std::atomic<std::int64_t> connections_active{0};
+  // By protocol ("http1" now; h2/TLS sessions add theirs): accepted and open.
+  enum class Protocol : std::uint8_t { http1, http2, count };
+  static const char* protocol_name(Protocol p) noexcept;
+  std::array<Counter, static_cast<std::size_t>(Protocol::count)> connections_by_protocol{};
+  std::array<std::atomic<std::int64_t>, static_cast<std::size_t>(Protocol::count)> active_by_protocol{};
 
   alignas(64) std::array<Counter, 6> requests_by_class{};  // index = status / 100 (0 unused)
   std::array<Counter, static_cast<std::size_t>(CacheResult::count)> requests_by_cache{};
   Counter bytes_out{0};
   Counter bad_requests{0};  // parse errors and limit violations answered 4xx
+  // Responses by exact status (kCountedStatuses, then other) x cache result, and bytes by cache result.
+  std::array<Counter, kStatusSlots * static_cast<std::size_t>(CacheResult::count)> responses{};
+  std::array<Counter, static_cast<std::size_t>(CacheResult::count)> bytes_by_cache{};
 
   alignas(64) Counter upstream_requests{0};
   Counter upstream_errors{0};
@@ -37,8 +81,24 @@ struct Metrics {
   void count_response(int status, CacheResult result, std::uint64_t bytes) {
     auto cls = static_cast<std::size_t>(status / 100);
     if (cls < requests_by_class.size()) requests_by_class[cls].fetch_add(1, std::memory_order_relaxed);
-    requests_by_cache[static_cast<std::size_t>(result)].fetch_add(1, std::memory_order_relaxed);
+    const auto r = static_cast<std::size_t>(result);
+    requests_by_cache[r].fetch_add(1, std::memory_order_relaxed);
+    responses[status_slot(status) * static_cast<std::size_t>(CacheResult::count) + r].fetch_add(
+        1, std::memory_order_relaxed);
     bytes_out.fetch_add(bytes, std::memory_order_relaxed);
+    bytes_by_cache[r].fetch_add(bytes, std::memory_order_relaxed);
+  }
+  static std::size_t status_slot(int status) noexcept {
+    for (std::size_t i = 0; i < std::size(kCountedStatuses); ++i)
+      if (kCountedStatuses[i] == status) return i;
+    return std::size(kCountedStatuses);
+  }
+  // Every request answered (any status) plus connections shed by admission control:
+  // the demand the load estimator samples.
+  std::uint64_t requests_total() const noexcept {
+    std::uint64_t n = connections_shed.load(std::memory_order_relaxed);
+    for (const auto& c : requests_by_class) n += c.load(std::memory_order_relaxed);
+    return n;
   }
 
   using Collector = std::function<void(std::string& out)>;

@@ -38,6 +38,7 @@ void LiveRendition::on_segment(Segment&& s) {
   auto w = window_;
   lock.unlock();
   if (!w) return;
+  segments_cut_.fetch_add(1, std::memory_order_relaxed);
   if (cutter_) w->set_stream_facts(cutter_->facts());
   if (auto st = w->add(std::move(s), SteadyClock::now(), std::chrono::system_clock::now()); !st)
     spdlog::warn("{}/{}: segment not added: {}", stream_, config_.name, st.error().message);
@@ -62,12 +63,23 @@ std::unique_ptr<PublishSession> PublishSession::begin(LiveRendition& r) {
   r.cutter_ = std::make_unique<Cutter>(cc, [&r](Segment&& s) { r.on_segment(std::move(s)); });
   lock.unlock();
   spdlog::info("{}/{}: publishing starts at media sequence {}", r.stream_, r.config_.name, first);
+  if (r.on_session_start) r.on_session_start(r);
   return std::unique_ptr<PublishSession>(new PublishSession(r));
 }
 
 PublishSession::~PublishSession() { end(); }
 
-void PublishSession::feed(const char* data, std::size_t n) { r_.cutter_->feed(data, n); }
+void PublishSession::feed(const char* data, std::size_t n) {
+  r_.cutter_->feed(data, n);
+  r_.ingest_bytes_.fetch_add(n, std::memory_order_relaxed);
+  const CutterStats st = r_.cutter_->stats();
+  const std::uint64_t errors = st.sync_losses + st.cc_errors + st.transport_errors + st.invalid_packets +
+                               st.psi_errors + st.pes_errors;
+  if (errors > errors_seen_) {
+    r_.ingest_errors_.fetch_add(errors - errors_seen_, std::memory_order_relaxed);
+    errors_seen_ = errors;
+  }
+}
 void PublishSession::discontinuity() { r_.cutter_->signal_discontinuity(); }
 CutterStats PublishSession::stats() const { return r_.cutter_->stats(); }
 std::uint64_t PublishSession::segments() const { return r_.cutter_->next_sequence(); }

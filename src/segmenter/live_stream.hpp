@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <map>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -39,6 +40,11 @@ class LiveRendition {
 
   bool publishing() const { return publishing_.load(); }
   CutterStats last_stats() const;
+  // Totals over every publishing session, for metrics: bytes fed, input errors
+  // (sync losses, continuity/transport errors, invalid packets, PSI/PES errors), segments cut.
+  std::uint64_t ingest_bytes() const { return ingest_bytes_.load(std::memory_order_relaxed); }
+  std::uint64_t ingest_errors() const { return ingest_errors_.load(std::memory_order_relaxed); }
+  std::uint64_t segments_cut() const { return segments_cut_.load(std::memory_order_relaxed); }
 
  private:
   friend class PublishSession;
@@ -52,10 +58,19 @@ class LiveRendition {
 
   mutable std::mutex mu_;
   std::shared_ptr<RenditionWindow> window_;
+
+ public:
+  // Called (on the publisher's thread, no lock held) when a publishing session starts:
+  // the local role drops the cached playlists, which may be the ended playlist of the
+  // previous session, so the new one shows at once. Set before publishers start.
+  std::function<void(const LiveRendition&)> on_session_start;
+
+ private:
   std::optional<TimePoint> ended_at_;
   WaitList waiters_;
   CutterStats last_stats_;
   std::atomic<bool> publishing_{false};
+  std::atomic<std::uint64_t> ingest_bytes_{0}, ingest_errors_{0}, segments_cut_{0};
   std::unique_ptr<Cutter> cutter_;  // touched only by the PublishSession that holds the claim
 };
 
@@ -78,6 +93,7 @@ class PublishSession {
   explicit PublishSession(LiveRendition& r) : r_(r) {}
   LiveRendition& r_;
   bool ended_ = false;
+  std::uint64_t errors_seen_ = 0;  // this session's input errors already added to the rendition's total
 };
 
 class LiveStream {

@@ -1,6 +1,5 @@
 // hlscache entry point: --config FILE runs the daemon, --check-config FILE prints
 // the normalized config (or every error, naming key, line and column) and exits.
-#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -29,16 +28,6 @@ void setup_logging(const hlscache::Config& cfg) {
   auto level = spdlog::level::from_str(cfg.logging.level);
   spdlog::set_level(level);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%t] %v");
-  if (cfg.logging.access_log) {
-    std::shared_ptr<spdlog::logger> access;
-    if (cfg.logging.access_log_path.empty())
-      access = spdlog::stderr_color_mt("access");
-    else
-      access = spdlog::basic_logger_mt("access", cfg.logging.access_log_path);
-    access->set_pattern("%v");
-    access->set_level(spdlog::level::info);
-    access->flush_on(spdlog::level::info);
-  }
 }
 
 }  // namespace

@@ -11,6 +11,8 @@
 #include "coalesce/coalescer.hpp"
 #include "http/cache_handler.hpp"
 #include "http/ingest_handler.hpp"
+#include "metrics/viewers.hpp"
+#include "core/strings.hpp"
 #include "segmenter/publishers.hpp"
 #include "source/origin_tier.hpp"
 #include "source/segmenter_source.hpp"
@@ -37,6 +39,11 @@ void collect_cache(std::string& out, const Cache& cache) {
   counter("hlscache_cache_stale_hits_total", "Cache lookups that found a stale object within grace.", s.stale_hits);
   counter("hlscache_cache_inserts_total", "Objects stored.", s.inserts);
   counter("hlscache_cache_evictions_total", "Objects evicted to make room.", s.evictions);
+  prom_family(out, "hlscache_cache_level_evictions_total", "counter",
+              "Objects evicted, by the policy queue they were evicted from (S4LRU evicts from level 0 only; LRU/FIFO have level 0).");
+  for (int l = 0; l < 4; ++l)
+    prom_sample(out, "hlscache_cache_level_evictions_total", fmt::format("{},level=\"{}\"", policy, l),
+                static_cast<double>(s.level_evictions[l]));
   counter("hlscache_cache_expired_total", "Objects dropped past their stale deadline.", s.expired);
   counter("hlscache_cache_rejected_too_large_total", "Objects too large for a shard (its budget; for S4LRU a quarter of it), served but not stored.",
           s.rejected_too_large);
@@ -47,6 +54,10 @@ void collect_cache(std::string& out, const Cache& cache) {
   for (int l = 0; l < 4; ++l)
     prom_sample(out, "hlscache_cache_level_objects", fmt::format("{},level=\"{}\"", policy, l),
                 static_cast<double>(s.level_objects[l]));
+  prom_family(out, "hlscache_cache_level_bytes", "gauge", "Bytes charged per S4LRU queue (other policies: level 0).");
+  for (int l = 0; l < 4; ++l)
+    prom_sample(out, "hlscache_cache_level_bytes", fmt::format("{},level=\"{}\"", policy, l),
+                static_cast<double>(s.level_bytes[l]));
 }
 
 void collect_coalescer(std::string& out, const Coalescer& c) {
@@ -62,6 +73,9 @@ void collect_coalescer(std::string& out, const Coalescer& c) {
               static_cast<double>(s.rejected_inflight));
   prom_family(out, "hlscache_coalesce_inflight", "gauge", "Upstream fetches in flight now.");
   prom_sample(out, "hlscache_coalesce_inflight", "", static_cast<double>(s.inflight));
+  prom_family(out, "hlscache_coalesce_followers_per_fetch", "histogram",
+              "Followers that joined each finished upstream fetch (0: nobody waited on the leader).");
+  c.followers_per_fetch().render(out, "hlscache_coalesce_followers_per_fetch");
 }
 
 // What every role shares: the cache and the coalescer behind the cache handler,
@@ -78,7 +92,7 @@ class CachingRole : public RoleWiring {
   Status wire(Router& router, Metrics& metrics, std::vector<asio::io_context*> ios) override {
     source_ = make_source(metrics);
     handler_ = std::make_unique<CacheHandler>(config_, cache_, coalescer_, *source_, SystemClock::instance());
-    router.set_media(handler_.get());
+    router.set_media(media_front(handler_.get()));
     metrics.add_collector([this](std::string& out) {
       collect_cache(out, cache_);
       collect_coalescer(out, coalescer_);
@@ -88,7 +102,16 @@ class CachingRole : public RoleWiring {
     return wire_role(router, metrics, ios);
   }
 
+  Cache* cache() override { return &cache_; }
+
+  void reconfigure(const ConfigPtr& config) override {
+    handler_->reconfigure(config);
+    source_->reconfigure(config);
+  }
+
  protected:
+  // What the router calls for media requests (LocalRole puts viewer counting in front).
+  virtual Handler* media_front(Handler* cache_handler) { return cache_handler; }
   virtual std::unique_ptr<Source> make_source(Metrics& metrics) = 0;
   virtual Status wire_role(Router&, Metrics&, std::vector<asio::io_context*>) { return Ok{}; }
   virtual void every_second(TimePoint now) { cache_.reclaim_expired(now, 1024); }
@@ -133,13 +156,65 @@ class ProxyRole final : public CachingRole {
   OriginTier* tier_ = nullptr;
 };
 
+// Counts viewers (ViewerTracker) from playlist requests /live/{stream}/...m3u8, then
+// hands the request on.
+class ViewerCounting final : public Handler {
+ public:
+  ViewerCounting(Handler& next, ViewerTracker& viewers) : next_(next), viewers_(viewers) {}
+  asio::awaitable<Response> handle(RequestContext& req) override {
+    const std::string_view path = req.path();
+    if (path.starts_with("/live/") && path.ends_with(".m3u8")) {
+      const std::string_view rest = path.substr(6);
+      const auto slash = rest.find('/');
+      if (slash != std::string_view::npos && slash > 0)
+        viewers_.note(rest.substr(0, slash), req.remote.to_string(), SteadyClock::now());
+    }
+    co_return co_await next_.handle(req);
+  }
+
+ private:
+  Handler& next_;
+  ViewerTracker& viewers_;
+};
+
 // Local: the same cache in front of the in-process segmenter, its ingest route,
 // and the file/UDP publishers the config names (spread over the worker threads).
 class LocalRole final : public CachingRole {
  public:
   explicit LocalRole(ConfigPtr config) : CachingRole(config), streams_(config->streams) {}
 
+  // [{"name", "viewers", "viewers_window_seconds", "renditions": [{"name", "publishing", "ended",
+  //   "media_sequence", "next_sequence", "segments", "target_duration", "bandwidth", "average_bandwidth"}]}]
+  std::string streams_json(TimePoint now) override {
+    std::string out = "[";
+    for (auto& s : streams_.all()) {
+      const Duration window = 2 * std::chrono::duration_cast<Duration>(s->config().target_duration);
+      const auto viewers = viewers_.count(s->name(), now, window);
+      std::string renditions;
+      for (auto& r : s->renditions()) {
+        auto w = r->window(now);
+        auto snap = w ? w->playlist() : nullptr;
+        const RenditionInfo info = w ? w->rendition_info(r->name()) : RenditionInfo{};
+        renditions += fmt::format(
+            R"({}{{"name":"{}","publishing":{},"ended":{},"media_sequence":{},"next_sequence":{},"segments":{},"target_duration":{},"bandwidth":{},"average_bandwidth":{},"segments_cut_total":{}}})",
+            renditions.empty() ? "" : ",", json_escape(r->name()), r->publishing() ? "true" : "false",
+            snap && snap->ended ? "true" : "false", snap ? snap->media_sequence : 0, snap ? snap->next_sequence : 0,
+            snap ? snap->segment_count : 0, snap ? snap->target_duration : 0, info.bandwidth, info.average_bandwidth,
+            r->segments_cut());
+      }
+      out += fmt::format(R"({}{{"name":"{}","viewers":{},"viewers_saturated":{},"viewers_window_seconds":{},"renditions":[{}]}})",
+                         out.size() > 1 ? "," : "", json_escape(s->name()), viewers.viewers,
+                         viewers.saturated ? "true" : "false", std::chrono::duration<double>(window).count(), renditions);
+    }
+    return out + "]";
+  }
+
  protected:
+  Handler* media_front(Handler* cache_handler) override {
+    viewer_counting_ = std::make_unique<ViewerCounting>(*cache_handler, viewers_);
+    return viewer_counting_.get();
+  }
+
   std::unique_ptr<Source> make_source(Metrics&) override { return std::make_unique<SegmenterSource>(streams_); }
 
   Status wire_role(Router& router, Metrics& metrics, std::vector<asio::io_context*> ios) override {
@@ -149,6 +224,12 @@ class LocalRole final : public CachingRole {
     const Duration idle = std::chrono::duration_cast<Duration>(config_->timeouts.ingest_idle);
     for (auto& stream : streams_.all()) {
       for (auto& r : stream->renditions()) {
+        // A new session makes the cached playlists (maybe the last session's ended one,
+        // kept for a target duration) wrong at once: drop them.
+        r->on_session_start = [this, name = stream->name()](const LiveRendition& rendition) {
+          cache()->erase(fmt::format("/live/{}/index.m3u8", name));
+          cache()->erase(fmt::format("/live/{}/{}/index.m3u8", name, rendition.name()));
+        };
         auto& io = *ios[next++ % ios.size()];
         const auto& rc = r->config();
         if (!rc.source_file.empty())
@@ -168,14 +249,34 @@ class LocalRole final : public CachingRole {
 
  private:
   void collect_streams(std::string& out) {
-    prom_family(out, "hlscache_segmenter_segments_total", "counter", "Segments cut, per rendition (current session).");
+    const TimePoint now = SteadyClock::now();
+    prom_family(out, "hlscache_segmenter_streams", "gauge", "Configured live streams.");
+    prom_sample(out, "hlscache_segmenter_streams", "", static_cast<double>(streams_.all().size()));
+    auto per_rendition = [&](const char* name, const char* type, const char* help, auto value) {
+      prom_family(out, name, type, help);
+      for (auto& s : streams_.all())
+        for (auto& r : s->renditions())
+          prom_sample(out, name, fmt::format("stream=\"{}\",rendition=\"{}\"", s->name(), r->name()),
+                      static_cast<double>(value(*r)));
+    };
+    per_rendition("hlscache_segmenter_segments_total", "counter", "Segments cut, per rendition (current session).",
+                  [&](LiveRendition& r) {
+                    auto w = r.window(now);
+                    return w ? w->stats().segments_added : 0;
+                  });
+    per_rendition("hlscache_segmenter_segments_cut_total", "counter", "Segments cut, per rendition, since start.",
+                  [](LiveRendition& r) { return r.segments_cut(); });
+    per_rendition("hlscache_segmenter_ingest_bytes_total", "counter", "MPEG-TS bytes fed to the segmenter, since start.",
+                  [](LiveRendition& r) { return r.ingest_bytes(); });
+    per_rendition("hlscache_segmenter_ingest_errors_total", "counter",
+                  "Input errors: sync losses, continuity and transport errors, invalid packets, PSI/PES errors.",
+                  [](LiveRendition& r) { return r.ingest_errors(); });
+    prom_family(out, "hlscache_segmenter_viewers", "gauge",
+                "Distinct client addresses that fetched a playlist of the stream within 2 x its target duration.");
     for (auto& s : streams_.all())
-      for (auto& r : s->renditions()) {
-        auto w = r->window(SteadyClock::now());
-        double added = w ? static_cast<double>(w->stats().segments_added) : 0;
-        prom_sample(out, "hlscache_segmenter_segments_total",
-                    fmt::format("stream=\"{}\",rendition=\"{}\"", s->name(), r->name()), added);
-      }
+      prom_sample(out, "hlscache_segmenter_viewers", fmt::format("stream=\"{}\"", s->name()),
+                  static_cast<double>(
+                      viewers_.count(s->name(), now, 2 * std::chrono::duration_cast<Duration>(s->config().target_duration)).viewers));
     prom_family(out, "hlscache_segmenter_publishing", "gauge", "1 while a publisher feeds the rendition.");
     for (auto& s : streams_.all())
       for (auto& r : s->renditions())
@@ -185,6 +286,8 @@ class LocalRole final : public CachingRole {
 
   LiveStreams streams_;
   std::unique_ptr<IngestHandler> ingest_;
+  ViewerTracker viewers_;
+  std::unique_ptr<ViewerCounting> viewer_counting_;
 };
 
 }  // namespace

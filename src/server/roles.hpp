@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "cache/cache.hpp"
 #include "config/config.hpp"
 #include "http/router.hpp"
 #include "metrics/metrics.hpp"
@@ -21,6 +22,14 @@ class RoleWiring {
   // metrics collectors; `ios` are the worker io_contexts (for background tasks).
   virtual Status wire(Router& router, Metrics& metrics, std::vector<boost::asio::io_context*> ios) = 0;
   virtual void stop() {}
+
+  // For the admin API: the cache (purge), and the live streams as a JSON array
+  // (role local; edge and origin have no stream table and answer []).
+  virtual Cache* cache() { return nullptr; }
+  virtual std::string streams_json(TimePoint /*now*/) { return "[]"; }
+  // Reload: `config` passed restart_required() (same listeners, cache, streams);
+  // the role applies the rest (cache handler rules, the source's reconfigure()).
+  virtual void reconfigure(const ConfigPtr& /*config*/) {}
 };
 
 std::unique_ptr<RoleWiring> make_role(ConfigPtr config);

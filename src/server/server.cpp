@@ -1,12 +1,15 @@
 #include "server/server.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "http/admin_handler.hpp"
 #include "http/listener.hpp"
 #include "server/roles.hpp"
 
@@ -15,14 +18,19 @@ namespace hlscache {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-Server::Server(ConfigPtr config) : config_(std::move(config)), router_(metrics_, drain_) {
+Server::Server(ConfigPtr config)
+    : config_(std::move(config)),
+      live_(config_),
+      router_(metrics_, drain_),
+      load_(config_->load.interval, config_->load.admit_max_predicted_rps) {
   env_.config = config_;
+  env_.live = &live_;
   env_.handler = &router_;
   env_.metrics = &metrics_;
   env_.drain = &drain_;
-  if (config_->logging.access_log) {
-    env_.access_log = spdlog::get("access");
-  }
+  env_.access_log = &access_log_;
+  env_.load = &load_;
+  metrics_.add_collector([this](std::string& out) { load_.collect(out); });
 }
 
 Server::~Server() {
@@ -38,6 +46,9 @@ Status Server::start() {
     spdlog::info("signal {} received", sig);
     begin_drain();
   });
+  wait_signals();
+  if (auto st = access_log_.retarget(config_->logging.access_log, config_->logging.access_log_path); !st)
+    return st.error();
   for (std::uint32_t i = 0; i < config_->threads; ++i) workers_.push_back(std::make_unique<Worker>());
 
   // Resolve each listener once; port 0 becomes the ephemeral port the first bind got.
@@ -63,6 +74,11 @@ Status Server::start() {
   std::vector<asio::io_context*> ios;
   for (auto& w : workers_) ios.push_back(&w->io);
   if (auto st = role_->wire(router_, metrics_, ios); !st) return st.error();
+  // The admin API is always routed; it answers 404 while no admin.token is set (a reload may set one).
+  admin_ = std::make_unique<AdminHandler>(live_, role_->cache(), load_,
+                                          [role = role_.get()](TimePoint now) { return role->streams_json(now); });
+  router_.set_admin(admin_.get());
+  asio::co_spawn(control_, roll_load(), asio::detached);
 
   for (auto& w : workers_) {
     for (auto& a : w->acceptors) asio::co_spawn(w->io, accept_loop(a, env_, w->connections), asio::detached);
@@ -73,6 +89,66 @@ Status Server::start() {
   }
   for (const auto& ep : endpoints_)
     spdlog::info("listening on http://{}:{}/", ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string(), ep.port());
+  return Ok{};
+}
+
+void Server::wait_signals() {
+  reload_signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      (void)reload();
+    } else if (sig == SIGUSR1) {
+      if (auto st = access_log_.reopen(); !st)
+        spdlog::error("SIGUSR1: {}", st.error().message);
+      else
+        spdlog::info("SIGUSR1: access log reopened");
+    }
+    wait_signals();
+  });
+}
+
+asio::awaitable<void> Server::roll_load() {
+  asio::steady_timer t(co_await asio::this_coro::executor);
+  load_.roll(SteadyClock::now(), metrics_.requests_total(), metrics_.bytes_out.load(std::memory_order_relaxed));
+  for (;;) {
+    t.expires_after(load_.interval());
+    auto [ec] = co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    load_.roll(SteadyClock::now(), metrics_.requests_total(), metrics_.bytes_out.load(std::memory_order_relaxed));
+  }
+}
+
+Status Server::reload() {
+  const std::string path = config_->source_path;
+  auto next = load_config_file(path);
+  if (!next) {
+    spdlog::error("reload refused: {} has errors; the running config stays:\n{}", path, next.error().message);
+    return next.error();
+  }
+  const ConfigPtr cfg = *next;
+  if (auto why = restart_required(*config_, *cfg); !why.empty()) {
+    std::string list;
+    for (const auto& w : why) list += (list.empty() ? "" : ", ") + w;
+    spdlog::error("reload refused: {} (needs a restart); the running config stays", list);
+    return Error::make(ErrorSource::config, Errc::invalid_argument, list + " (needs a restart)");
+  }
+  // Apply. Order: what can fail first (the access log target), then the swaps.
+  if (cfg->logging.access_log != config_->logging.access_log ||
+      cfg->logging.access_log_path != config_->logging.access_log_path) {
+    if (auto st = access_log_.retarget(cfg->logging.access_log, cfg->logging.access_log_path); !st) {
+      spdlog::error("reload refused: {}; the running config stays", st.error().message);
+      return st.error();
+    }
+  }
+  spdlog::set_level(spdlog::level::from_str(cfg->logging.level));
+  load_.reconfigure(cfg->load.interval, cfg->load.admit_max_predicted_rps);
+  role_->reconfigure(cfg);  // cache handler rules; the source's reconfigure() (upstream groups, routes)
+  // TLS certificates: the HTTP/2+TLS listener's reload_tls() plugs in here (reload hook list):
+  //   for (auto& tls : tls_contexts_) tls->reload_tls(*cfg);
+  live_.set(cfg);  // new connections, admin requests and accept-time limits see it from now on
+  config_ = cfg;
+  // At warn so the line shows whatever logging.level now says.
+  spdlog::warn("config reloaded from {}: {}", path, cfg->summary());
   return Ok{};
 }
 

@@ -1,9 +1,12 @@
 // Server: one io_context per thread, each running its own acceptors (SO_REUSEPORT)
 // and the sessions they accept; role wiring (which media handler answers misses);
 // SIGTERM/SIGINT drain: stop accepting, close idle connections, let in-flight
-// responses finish until timeouts.drain, then stop.
+// responses finish until timeouts.drain, then stop. SIGHUP reloads the config
+// (reload()), SIGUSR1 reopens the access log. A control thread (wait()) runs the
+// signals, the drain timer and the load estimator's interval timer.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -29,6 +32,9 @@ class Server {
   Status start();  // binds every listener on every thread and starts the threads
   int wait();      // blocks until stopped (signal or stop()); returns the exit code
   void begin_drain();
+  // Re-reads the config file; applies it unless restart_required() objects (then the
+  // running config stays and a log line says why). Returns what it did, for the log.
+  Status reload();
   std::vector<boost::asio::ip::tcp::endpoint> endpoints() const { return endpoints_; }
 
  private:
@@ -41,17 +47,25 @@ class Server {
     std::thread thread;
   };
 
-  ConfigPtr config_;
+  void wait_signals();
+  boost::asio::awaitable<void> roll_load();
+
+  ConfigPtr config_;      // the running config; touched only by the control thread (and before start)
+  ConfigHolder live_;     // what sessions and handlers read
   Metrics metrics_;
   DrainState drain_;
   Router router_;
+  AccessLog access_log_;
+  LoadEstimator load_;
   std::unique_ptr<RoleWiring> role_;
+  std::unique_ptr<Handler> admin_;
   SessionEnv env_;
   std::vector<std::unique_ptr<Worker>> workers_;
   boost::asio::io_context control_{1};  // signals and the drain timer
   // SIGTERM/SIGINT are caught from start() on: once the daemon says it is listening
   // (--ports-file), a signal drains it instead of killing it.
   boost::asio::signal_set signals_{control_, SIGTERM, SIGINT};
+  boost::asio::signal_set reload_signals_{control_, SIGHUP, SIGUSR1};
   std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
 };
 

@@ -52,7 +52,7 @@ class OriginTier final : public Source {
   // Starts DNS re-resolution and active health checks (if configured) on `io`.
   void start(boost::asio::io_context& io);
   // Swaps in new groups and routes (config reload); in-flight fetches finish on the old ones.
-  void reconfigure(const ConfigPtr& config);
+  void reconfigure(const ConfigPtr& config) override;
 
   boost::asio::awaitable<void> fetch(SourceRequest request, FetchPtr into) override;
   void collect_metrics(std::string& out) const override;

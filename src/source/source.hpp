@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "coalesce/fetch.hpp"
+#include "config/config.hpp"
 
 namespace hlscache {
 
@@ -26,6 +27,10 @@ class Source {
   // Fills `into`; must end with into->complete() or into->fail(...), whatever happens.
   virtual boost::asio::awaitable<void> fetch(SourceRequest request, FetchPtr into) = 0;
   virtual void collect_metrics(std::string& /*out*/) const {}
+  // Reload (SIGHUP) passed a config that needs no restart: a source applies what it
+  // can change in place (OriginTier: upstream groups, routes, pools). Called on the
+  // control thread while requests run; the default keeps what it has.
+  virtual void reconfigure(const ConfigPtr& /*config*/) {}
 };
 
 }  // namespace hlscache

@@ -44,12 +44,14 @@ std::string EdgeYaml::str() const {
                   "  - address: 127.0.0.1:0\n"
                   "upstream:\n"
                   "  hosts: [\"127.0.0.1:" + std::to_string(upstream_port) + "\"]\n"
-                  "logging: {level: error}\n";
+                  "logging: {" + logging + "}\n";
   if (!limits.empty()) y += "limits: {" + limits + "}\n";
   // A short drain so a test that fails with a parked request does not stall the suite.
   y += "timeouts: {drain: 2s" + (timeouts.empty() ? std::string() : ", " + timeouts) + "}\n";
   if (!freshness.empty()) y += "freshness: {" + freshness + "}\n";
   if (!cache.empty()) y += "cache: {" + cache + "}\n";
+  if (!admin.empty()) y += "admin: {" + admin + "}\n";
+  if (!load.empty()) y += "load: {" + load + "}\n";
   return y;
 }
 

@@ -36,6 +36,9 @@ struct EdgeYaml {
   std::string timeouts;
   std::string freshness;
   std::string cache;
+  std::string logging = "level: error";
+  std::string admin;  // e.g. "token: ..."
+  std::string load;   // e.g. "interval: 200ms"
   int threads = 2;
   std::string str() const;
 
@@ -45,6 +48,9 @@ struct EdgeYaml {
   EdgeYaml& with_cache(std::string s) { cache = std::move(s); return *this; }
   EdgeYaml& with_upstream_port(std::uint16_t p) { upstream_port = p; return *this; }
   EdgeYaml& with_threads(int n) { threads = n; return *this; }
+  EdgeYaml& with_logging(std::string s) { logging = std::move(s); return *this; }
+  EdgeYaml& with_admin(std::string s) { admin = std::move(s); return *this; }
+  EdgeYaml& with_load(std::string s) { load = std::move(s); return *this; }
 };
 
 // zlib CRC-32 of some bytes (chained with `crc` for streaming).

@@ -195,7 +195,9 @@ TEST_F(TierTopology, OneRequestPerSegmentEachOriginItsOwnAndSurvivesAnOriginKill
   for (const auto& p : local_paths) ++at_local[p];
   for (const auto& seg : phase1) EXPECT_EQ(at_local[seg], 1) << seg << " reached the segmenter " << at_local[seg] << " times";
   for (const auto& [p, n] : at_local)
-    if (p.ends_with(".ts")) EXPECT_EQ(n, 1) << p;
+    if (p.ends_with(".ts")) {
+      EXPECT_EQ(n, 1) << p;
+    }
   // Playlist: the origins cache it for half the 1 s target duration, so the segmenter
   // sees it about twice a second at most, whatever the number of viewers.
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -204,7 +206,9 @@ TEST_F(TierTopology, OneRequestPerSegmentEachOriginItsOwnAndSurvivesAnOriginKill
 
   for (int i = 0; i < 2; ++i)
     for (const auto& p : logged_paths(origin_log(i)))
-      if (p.ends_with(".ts")) EXPECT_EQ(owner_of(p), i) << "origin-" << i + 1 << " served " << p << " it does not own";
+      if (p.ends_with(".ts")) {
+        EXPECT_EQ(owner_of(p), i) << "origin-" << i + 1 << " served " << p << " it does not own";
+      }
 
   // --- origin-1 killed while viewers watch ------------------------------------
   const std::uint16_t dead_port = origin_port_[0];
@@ -252,7 +256,9 @@ TEST_F(TierTopology, OneRequestPerSegmentEachOriginItsOwnAndSurvivesAnOriginKill
   at_local.clear();
   for (const auto& p : logged_paths((dir_ / "local.log").string())) ++at_local[p];
   for (const auto& [p, n] : at_local)
-    if (p.ends_with(".ts")) EXPECT_EQ(n, 1) << p;
+    if (p.ends_with(".ts")) {
+      EXPECT_EQ(n, 1) << p;
+    }
 }
 
 }  // namespace

@@ -7,6 +7,7 @@ packages=(
   libboost1.81-dev libnghttp2-dev libssl-dev libspdlog-dev libfmt-dev libyaml-cpp-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   ffmpeg curl
+  prometheus   # promtool: the /metrics exposition test (tests/integration/admin_ops_test.cpp)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,6 +1,9 @@
 #include "config/config.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 using namespace hlscache;
 using namespace std::chrono_literals;
@@ -240,4 +243,111 @@ upstream:
   EXPECT_NE(e.find("host 127.0.0.1:1 is listed twice"), std::string::npos) << e;
   EXPECT_NE(e.find("upstream.health.eject_max: must not be shorter than eject_base"), std::string::npos) << e;
   EXPECT_NE(e.find("upstream.health.check_path: must start with '/'"), std::string::npos) << e;
+}
+
+namespace {
+const char* kEdgeBase = "role: edge\nlisten: [{address: '127.0.0.1:0'}]\nupstream: {hosts: ['127.0.0.1:1']}\n";
+}
+
+TEST(Config, AdminTokenIsReadAndNeverEmitted) {
+  auto r = load(std::string(kEdgeBase) + "admin: {token: 'abcdefghijklmnop-secret'}\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE((*r)->admin.enabled());
+  EXPECT_EQ((*r)->admin.token, "abcdefghijklmnop-secret");
+  const std::string y = (*r)->to_yaml();
+  EXPECT_EQ(y.find("abcdefghijklmnop-secret"), std::string::npos) << y;
+  EXPECT_NE(y.find("token: <redacted>"), std::string::npos) << y;
+  auto off = load(kEdgeBase);
+  ASSERT_TRUE(off.ok());
+  EXPECT_FALSE((*off)->admin.enabled());
+}
+
+TEST(Config, AdminTokenFileIsReadTrimmedAndItsPathEmitted) {
+  char path[] = "/tmp/hlscache-token-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  const std::string text = "  file-token-0123456789  \nsecond line ignored\n";
+  ASSERT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  close(fd);
+  auto r = load(std::string(kEdgeBase) + "admin: {token_file: '" + path + "'}\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ((*r)->admin.token, "file-token-0123456789");
+  const std::string y = (*r)->to_yaml();
+  EXPECT_NE(y.find(std::string("token_file: ") + path), std::string::npos) << y;
+  EXPECT_EQ(y.find("file-token-0123456789"), std::string::npos) << y;
+  // The normalized form loads to the same token (the file is read again).
+  auto again = load(y);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ((*again)->admin.token, "file-token-0123456789");
+  unlink(path);
+}
+
+TEST(Config, AdminTokenProblems) {
+  auto e = errors_of(std::string(kEdgeBase) + "admin:\n  token: short\n");
+  EXPECT_NE(e.find("t.yaml:5:10: admin.token: must be at least 16 characters"), std::string::npos) << e;
+  e = errors_of(std::string(kEdgeBase) + "admin:\n  token_file: /nonexistent/token\n");
+  EXPECT_NE(e.find("t.yaml:5:15: admin.token_file: cannot read '/nonexistent/token'"), std::string::npos) << e;
+  e = errors_of(std::string(kEdgeBase) + "admin:\n  token: abcdefghijklmnopq\n  token_file: /x\n");
+  EXPECT_NE(e.find("admin: give token: or token_file:, not both"), std::string::npos) << e;
+  e = errors_of(std::string(kEdgeBase) + "admin:\n  tokn: x\n");
+  EXPECT_NE(e.find("admin.tokn: unknown key"), std::string::npos) << e;
+}
+
+TEST(Config, LoadKeys) {
+  auto r = load(kEdgeBase);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ((*r)->load.interval, 30s);
+  EXPECT_EQ((*r)->load.admit_max_predicted_rps, 0);
+  r = load(std::string(kEdgeBase) + "load: {interval: 500ms, admit_max_predicted_rps: 2500}\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ((*r)->load.interval, 500ms);
+  EXPECT_EQ((*r)->load.admit_max_predicted_rps, 2500);
+  const std::string y = (*r)->to_yaml();
+  EXPECT_NE(y.find("interval: 500ms"), std::string::npos) << y;
+  EXPECT_NE(y.find("admit_max_predicted_rps: 2500"), std::string::npos) << y;
+  auto e = errors_of(std::string(kEdgeBase) + "load:\n  interval: 10ms\n  admit_max_predicted_rps: -1\n");
+  EXPECT_NE(e.find("t.yaml:5:13: load.interval:"), std::string::npos) << e;
+  EXPECT_NE(e.find("t.yaml:6:28: load.admit_max_predicted_rps:"), std::string::npos) << e;
+}
+
+TEST(Config, AccessLogOffStderrOrPath) {
+  auto at = [&](const std::string& v) {
+    auto r = load(std::string(kEdgeBase) + "logging: {access_log: " + v + "}\n");
+    EXPECT_TRUE(r.ok()) << v;
+    return r.ok() ? (*r)->logging : LoggingConfig{};
+  };
+  EXPECT_FALSE(at("off").access_log);
+  EXPECT_FALSE(at("false").access_log);
+  EXPECT_TRUE(at("stderr").access_log);
+  EXPECT_TRUE(at("stderr").access_log_path.empty());
+  EXPECT_TRUE(at("true").access_log);
+  auto f = at("/var/log/hlscache/access.log");
+  EXPECT_TRUE(f.access_log);
+  EXPECT_EQ(f.access_log_path, "/var/log/hlscache/access.log");
+  auto r = load(std::string(kEdgeBase) + "logging: {access_log: /var/log/a.log}\n");
+  ASSERT_TRUE(r.ok());
+  EXPECT_NE((*r)->to_yaml().find("access_log: /var/log/a.log"), std::string::npos);
+  auto e = errors_of(std::string(kEdgeBase) + "logging: {access_log: ''}\n");
+  EXPECT_NE(e.find("logging.access_log: give off, stderr or a file path"), std::string::npos) << e;
+}
+
+TEST(Config, RestartRequiredNamesWhatChanged) {
+  auto a = load(std::string(kEdgeBase) + "threads: 2\ncache: {capacity: 64MiB}\n");
+  ASSERT_TRUE(a.ok());
+  auto same_but_reloadable = load(std::string(kEdgeBase) +
+                                  "threads: 2\ncache: {capacity: 64MiB}\nlogging: {level: debug}\n"
+                                  "freshness: {rules: [{pattern: '*.m3u8', ttl: 3s}]}\nadmin: {token: 0123456789abcdef}\n");
+  ASSERT_TRUE(same_but_reloadable.ok());
+  EXPECT_TRUE(restart_required(**a, **same_but_reloadable).empty());
+  auto bigger = load(std::string(kEdgeBase) + "threads: 2\ncache: {capacity: 128MiB, policy: lru}\n");
+  ASSERT_TRUE(bigger.ok());
+  auto why = restart_required(**a, **bigger);
+  ASSERT_EQ(why.size(), 2u);
+  EXPECT_EQ(why[0], "cache.capacity changed");
+  EXPECT_EQ(why[1], "cache.policy changed");
+  auto moved = load("role: origin\nthreads: 3\nlisten: [{address: '127.0.0.1:1'}]\nupstream: {hosts: ['127.0.0.1:1']}\n"
+                    "cache: {capacity: 64MiB}\n");
+  ASSERT_TRUE(moved.ok());
+  why = restart_required(**a, **moved);
+  EXPECT_EQ(why, (std::vector<std::string>{"role changed", "threads changed", "listen changed"}));
 }
