@@ -134,9 +134,9 @@ int main(int argc, char** argv) {
     const double rps = dt > 0 ? static_cast<double>(p.stats.requests - last_requests) / dt : 0;
     last_requests = p.stats.requests;
     last_elapsed = p.elapsed_s;
-    std::fprintf(stderr, "\r%5.0fs  viewers %u/%u connected, %u playing  %7.0f req/s  seg p99 %7.1f ms  stalls %llu  errors %llu\x1b[K",
+    std::fprintf(stderr, "\r%5.0fs  viewers %u/%u connected, %u playing  %7.0f req/s  seg TTLB p99 %7.1f ms  stalls %llu  errors %llu\x1b[K",
                  p.elapsed_s, p.connected, o.viewers, p.playing, rps,
-                 static_cast<double>(p.stats.segment_ttlb.percentile(99)) / 1000.0,
+                 static_cast<double>(p.recent_ttlb.percentile(99)) / 1000.0,
                  static_cast<unsigned long long>(p.stats.stalls), static_cast<unsigned long long>(p.stats.error_total()));
     std::fflush(stderr);
   };

@@ -49,6 +49,7 @@ struct Worker {
   asio::io_context io{1};
   std::mutex mu;  // guards stats (the thread records, the progress line reads)
   Stats stats;
+  LatencyHistogram recent_ttlb;  // since the last progress snapshot
   std::atomic<unsigned> connected{0}, playing{0};
   bool stopping = false;  // set on the worker's thread
   std::vector<std::unique_ptr<Viewer>> viewers;
@@ -58,6 +59,10 @@ struct Worker {
   void record(F&& f) {
     std::lock_guard lock(mu);
     f(stats);
+  }
+  void record_segment_ttlb(std::uint64_t us) {  // with mu held
+    stats.segment_ttlb.record(us);
+    recent_ttlb.record(us);
   }
 };
 
@@ -333,7 +338,7 @@ asio::awaitable<void> Viewer::run() {
       w_.record([&](Stats& s) {
         ++s.segments;
         s.segment_ttfb.record(micros(f.ttfb));
-        s.segment_ttlb.record(micros(f.ttlb));
+        w_.record_segment_ttlb(micros(f.ttlb));
         if (!was_playing && playback_.playing()) s.startup.record(micros(now - join_at_));
         if (stall) {
           ++s.stalls;
@@ -420,6 +425,8 @@ RunResult run_load(const Options& o, const std::function<void(const Progress&)>&
       p.playing += w->playing.load(std::memory_order_relaxed);
       std::lock_guard lock(w->mu);
       p.stats.merge(w->stats);
+      p.recent_ttlb.merge(w->recent_ttlb);
+      w->recent_ttlb.clear();
     }
     return p;
   };

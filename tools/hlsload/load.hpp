@@ -37,6 +37,7 @@ struct Progress {
   unsigned connected = 0;        // viewers with an open connection now
   unsigned playing = 0;          // viewers whose playback has started
   Stats stats;                   // everything so far
+  LatencyHistogram recent_ttlb;  // segment TTLB since the previous Progress
 };
 
 struct RunResult {
