@@ -6,11 +6,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "cache/cache.hpp"
 #include "coalesce/coalescer.hpp"
 #include "http/cache_handler.hpp"
 #include "http/ingest_handler.hpp"
+#include "http/status_handler.hpp"
 #include "segmenter/publishers.hpp"
 #include "source/origin_tier.hpp"
 #include "source/segmenter_source.hpp"
@@ -83,6 +85,11 @@ class CachingRole : public RoleWiring {
       collect_cache(out, cache_);
       collect_coalescer(out, coalescer_);
     });
+    if (config_->status_page) {
+      status_ = std::make_unique<StatusHandler>(config_, metrics, SystemClock::instance());
+      spdlog::info("status page on /: {}", status_->load_assets());
+      router.set_status(status_.get());
+    }
     asio::co_spawn(*ios.front(), housekeeping(), asio::detached);
     return wire_role(router, metrics, ios);
   }
@@ -93,6 +100,7 @@ class CachingRole : public RoleWiring {
   virtual void every_second(TimePoint now) { cache_.reclaim_expired(now, 1024); }
 
   ConfigPtr config_;
+  std::unique_ptr<StatusHandler> status_;  // null with status_page: false
 
  private:
   asio::awaitable<void> housekeeping() {
@@ -147,6 +155,7 @@ class LocalRole final : public CachingRole {
       }
     }
     metrics.add_collector([this](std::string& out) { collect_streams(out); });
+    if (status_) status_->set_streams([this] { return status_streams(); });
     return Ok{};
   }
 
@@ -156,6 +165,21 @@ class LocalRole final : public CachingRole {
   }
 
  private:
+  // The streams as the status page lists them, with the URLs docs/segmenter.md gives.
+  std::vector<StatusStream> status_streams() {
+    std::vector<StatusStream> out;
+    for (auto& s : streams_.all()) {
+      StatusStream st;
+      st.name = s->name();
+      st.url = fmt::format("/live/{}/index.m3u8", s->name());
+      for (auto& r : s->renditions())
+        st.renditions.push_back({r->name(), s->single() ? st.url : fmt::format("/live/{}/{}/index.m3u8", s->name(), r->name()),
+                                 r->publishing()});
+      out.push_back(std::move(st));
+    }
+    return out;
+  }
+
   void collect_streams(std::string& out) {
     prom_family(out, "hlscache_segmenter_segments_total", "counter", "Segments cut, per rendition (current session).");
     for (auto& s : streams_.all())

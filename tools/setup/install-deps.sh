@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package hlscache needs to build, test and run its demo.
-# Idempotent; run as root. Nothing is downloaded from anywhere but Debian's mirrors.
+# Idempotent; run as root. Nothing is downloaded from anywhere but Debian's mirrors,
+# except the status page's player (hls.js, pinned and hash-checked) from the npm registry.
 set -euo pipefail
 packages=(
   build-essential cmake pkg-config git
   libboost1.81-dev libnghttp2-dev libssl-dev libspdlog-dev libfmt-dev libyaml-cpp-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   ffmpeg curl
+  openssl npm chromium   # the status page: hls.js comes through npm; its test drives headless Chromium
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -18,3 +20,5 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+# The status page's player: hls.js into assets/ (config assets_dir's default).
+"$(dirname "$0")/fetch-assets.sh" "$(cd "$(dirname "$0")/../.." && pwd)/assets"
