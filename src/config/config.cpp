@@ -421,6 +421,11 @@ Result<ConfigPtr> parse(const std::string& text, const std::string& name) {
        }},
       {"threads", [&](auto& v, auto& p) { r.read(v, p, cfg->threads, 1, 256); }},
       {"server_name", [&](auto& v, auto& p) { r.read(v, p, cfg->server_name); }},
+      {"status_page", [&](auto& v, auto& p) { r.read(v, p, cfg->status_page); }},
+      {"assets_dir", [&](auto& v, auto& p) {
+         r.read(v, p, cfg->assets_dir);
+         if (cfg->assets_dir.empty()) r.error(v, p, "must not be empty (turn the page off with status_page: false)");
+       }},
       {"listen", [&](auto& v, auto& p) {
          r.seq(v, p, [&](const YAML::Node& e, const std::string& ep) {
            ListenerConfig l;

@@ -172,6 +172,8 @@ struct Config {
   LoadConfig load;
   std::vector<StreamConfig> streams;
   std::string server_name = "hlscache";  // Server and Via pseudonym
+  bool status_page = true;              // GET /, /status.json and /assets/* (docs/operations.md)
+  std::string assets_dir = "assets";    // static files for the status page (hls.js); relative to the working dir
 
   // The normalized config as YAML (every default filled in), for --check-config.
   // Secrets (admin token, ingest keys) are printed as <redacted>.

@@ -17,6 +17,8 @@ std::string Config::to_yaml() const {
   e << YAML::Key << "role" << YAML::Value << hlscache::to_string(role);
   e << YAML::Key << "threads" << YAML::Value << threads;
   e << YAML::Key << "server_name" << YAML::Value << server_name;
+  e << YAML::Key << "status_page" << YAML::Value << status_page;
+  e << YAML::Key << "assets_dir" << YAML::Value << assets_dir;
   e << YAML::Key << "listen" << YAML::Value << YAML::BeginSeq;
   for (const auto& l : listen)
     e << YAML::BeginMap << YAML::Key << "address" << YAML::Value << l.address.to_string() << YAML::Key << "http2"

@@ -1,5 +1,7 @@
 #include "http/router.hpp"
 
+#include "http/status_handler.hpp"
+
 namespace hlscache {
 
 namespace {
@@ -36,6 +38,7 @@ boost::asio::awaitable<Response> Router::handle(RequestContext& req) {
     if (!admin_) co_return Response::error(404, "the admin API is off");
     co_return co_await admin_->handle(req);
   }
+  if (status_ && StatusHandler::owns(path)) co_return co_await status_->handle(req);
   if (!get_or_head) co_return method_not_allowed("GET, HEAD");
   if (!media_) co_return Response::error(404);
   co_return co_await media_->handle(req);

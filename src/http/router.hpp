@@ -1,6 +1,6 @@
 // Router: the first Handler every request meets. Operational endpoints
-// (/healthz, /readyz, /metrics) are answered here; ingest and media requests go
-// to the handlers the role wired in. Media routes accept GET and HEAD only.
+// (/healthz, /readyz, /metrics) are answered here; ingest, the status page and
+// media requests go to the handlers the role wired in. Media routes accept GET and HEAD only.
 #pragma once
 
 #include <functional>
@@ -16,6 +16,7 @@ class Router final : public Handler {
   void set_media(Handler* h) { media_ = h; }
   void set_ingest(Handler* h) { ingest_ = h; }   // /ingest/...
   void set_admin(Handler* h) { admin_ = h; }     // /admin/...
+  void set_status(Handler* h) { status_ = h; }   // /, /status.json, /assets/... (StatusHandler::owns)
   boost::asio::awaitable<Response> handle(RequestContext& request) override;
 
  private:
@@ -24,6 +25,7 @@ class Router final : public Handler {
   Handler* media_ = nullptr;
   Handler* ingest_ = nullptr;
   Handler* admin_ = nullptr;
+  Handler* status_ = nullptr;
 };
 
 }  // namespace hlscache

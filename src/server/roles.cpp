@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "cache/cache.hpp"
 #include "coalesce/coalescer.hpp"
@@ -13,6 +14,7 @@
 #include "http/ingest_handler.hpp"
 #include "metrics/viewers.hpp"
 #include "core/strings.hpp"
+#include "http/status_handler.hpp"
 #include "segmenter/publishers.hpp"
 #include "source/origin_tier.hpp"
 #include "source/segmenter_source.hpp"
@@ -98,6 +100,11 @@ class CachingRole : public RoleWiring {
       collect_coalescer(out, coalescer_);
       source_->collect_metrics(out);
     });
+    if (config_->status_page) {
+      status_ = std::make_unique<StatusHandler>(config_, metrics, SystemClock::instance());
+      spdlog::info("status page on /: {}", status_->load_assets());
+      router.set_status(status_.get());
+    }
     asio::co_spawn(*ios.front(), housekeeping(), asio::detached);
     return wire_role(router, metrics, ios);
   }
@@ -117,6 +124,7 @@ class CachingRole : public RoleWiring {
   virtual void every_second(TimePoint now) { cache_.reclaim_expired(now, 1024); }
 
   ConfigPtr config_;
+  std::unique_ptr<StatusHandler> status_;  // null with status_page: false
 
  private:
   asio::awaitable<void> housekeeping() {
@@ -239,6 +247,7 @@ class LocalRole final : public CachingRole {
       }
     }
     metrics.add_collector([this](std::string& out) { collect_streams(out); });
+    if (status_) status_->set_streams([this] { return status_streams(); });
     return Ok{};
   }
 
@@ -248,6 +257,21 @@ class LocalRole final : public CachingRole {
   }
 
  private:
+  // The streams as the status page lists them, with the URLs docs/segmenter.md gives.
+  std::vector<StatusStream> status_streams() {
+    std::vector<StatusStream> out;
+    for (auto& s : streams_.all()) {
+      StatusStream st;
+      st.name = s->name();
+      st.url = fmt::format("/live/{}/index.m3u8", s->name());
+      for (auto& r : s->renditions())
+        st.renditions.push_back({r->name(), s->single() ? st.url : fmt::format("/live/{}/{}/index.m3u8", s->name(), r->name()),
+                                 r->publishing()});
+      out.push_back(std::move(st));
+    }
+    return out;
+  }
+
   void collect_streams(std::string& out) {
     const TimePoint now = SteadyClock::now();
     prom_family(out, "hlscache_segmenter_streams", "gauge", "Configured live streams.");

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package hlscache needs to build, test and run its demo.
-# Idempotent; run as root. Nothing is downloaded from anywhere but Debian's mirrors.
+# Idempotent; run as root. Nothing is downloaded from anywhere but Debian's mirrors,
+# except the status page's player (hls.js, pinned and hash-checked) from the npm registry.
 set -euo pipefail
 packages=(
   build-essential cmake pkg-config git
@@ -8,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   ffmpeg curl
   prometheus   # promtool: the /metrics exposition test (tests/integration/admin_ops_test.cpp)
+  openssl npm chromium   # the status page: hls.js comes through npm; its test drives headless Chromium
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -19,3 +21,5 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+# The status page's player: hls.js into assets/ (config assets_dir's default).
+"$(dirname "$0")/fetch-assets.sh" "$(cd "$(dirname "$0")/../.." && pwd)/assets"

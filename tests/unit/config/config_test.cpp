@@ -351,3 +351,25 @@ TEST(Config, RestartRequiredNamesWhatChanged) {
   why = restart_required(**a, **moved);
   EXPECT_EQ(why, (std::vector<std::string>{"role changed", "threads changed", "listen changed"}));
 }
+
+TEST(Config, StatusPageIsOnByDefaultAndCanBeTurnedOff) {
+  const std::string base = "role: edge\nlisten: [{address: '127.0.0.1:0'}]\nupstream: {hosts: ['127.0.0.1:1']}\n";
+  auto d = load(base);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_TRUE((*d)->status_page);
+  EXPECT_EQ((*d)->assets_dir, "assets");
+  auto off = load(base + "status_page: false\nassets_dir: /usr/share/hlscache/assets\n");
+  ASSERT_TRUE(off.ok()) << off.error().message;
+  EXPECT_FALSE((*off)->status_page);
+  EXPECT_EQ((*off)->assets_dir, "/usr/share/hlscache/assets");
+  const std::string y = (*off)->to_yaml();
+  EXPECT_NE(y.find("status_page: false"), std::string::npos) << y;
+  EXPECT_NE(y.find("assets_dir: /usr/share/hlscache/assets"), std::string::npos) << y;
+  auto again = load(y);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_FALSE((*again)->status_page);
+  auto e = errors_of(base + "status_page: maybe\n");
+  EXPECT_NE(e.find("t.yaml:4:14: status_page:"), std::string::npos) << e;
+  e = errors_of(base + "assets_dir: ''\n");
+  EXPECT_NE(e.find("assets_dir: must not be empty"), std::string::npos) << e;
+}
