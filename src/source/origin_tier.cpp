@@ -3,6 +3,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -66,31 +67,6 @@ std::int64_t to_ns(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
-// First-byte latency per host: fixed buckets, relaxed atomics.
-struct LatencyHistogram {
-  static constexpr std::array<double, 12> kBounds{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                  0.1,   0.25,   0.5,   1.0,  2.5,   5.0};
-  std::array<Counter, kBounds.size() + 1> buckets{};
-  Counter sum_us{0};
-  void observe(double seconds) {
-    std::size_t i = 0;
-    while (i < kBounds.size() && seconds > kBounds[i]) ++i;
-    buckets[i].fetch_add(1, std::memory_order_relaxed);
-    sum_us.fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
-  }
-  void render(std::string& out, const char* name, const std::string& labels) const {
-    std::uint64_t cumulative = 0;
-    for (std::size_t i = 0; i <= kBounds.size(); ++i) {
-      cumulative += buckets[i].load(std::memory_order_relaxed);
-      const std::string le = i < kBounds.size() ? fmt::format("{}", kBounds[i]) : "+Inf";
-      fmt::format_to(std::back_inserter(out), "{}_bucket{{{},le=\"{}\"}} {}\n", name, labels, le, cumulative);
-    }
-    fmt::format_to(std::back_inserter(out), "{}_sum{{{}}} {}\n", name, labels,
-                   static_cast<double>(sum_us.load(std::memory_order_relaxed)) / 1e6);
-    fmt::format_to(std::back_inserter(out), "{}_count{{{}}} {}\n", name, labels, cumulative);
-  }
-};
-
 // One upstream host of one group: health and counters, shared by every thread and
 // kept across ring rebuilds.
 struct HostState {
@@ -106,7 +82,7 @@ struct HostState {
   std::atomic<std::uint32_t> ejection_streak{0};    // ejections since the last success
   std::atomic<std::int64_t> ejected_until_ns{0};    // steady clock; 0: not ejected
   Counter requests{0}, failures{0}, ejections{0}, checks{0}, check_failures{0};
-  LatencyHistogram first_byte;
+  Histogram first_byte{Histogram::latency_seconds_buckets()};  // request sent -> response head
 
   bool ejected(TimePoint now) const { return ejected_until_ns.load(std::memory_order_relaxed) > to_ns(now); }
 };
@@ -177,7 +153,17 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
   std::atomic<std::shared_ptr<const Routing>> routing;
   Counter retries{0}, no_route{0}, no_host{0};
 
+  asio::io_context* io = nullptr;  // where DNS and health loops run (set by start())
+
   explicit Impl(Metrics& m) : metrics(m) {}
+
+  void start_loops(const Routing& r) {
+    for (const auto& g : r.groups) {
+      if (g->config.dns) asio::co_spawn(*io, dns_loop(weak_from_this(), g), asio::detached);
+      if (r.config->upstream.health.check_interval.count() > 0)
+        asio::co_spawn(*io, health_loop(weak_from_this(), g), asio::detached);
+    }
+  }
 
   // --- membership -----------------------------------------------------------
 
@@ -558,18 +544,17 @@ OriginTier::OriginTier(ConfigPtr config, Metrics& metrics) : impl_(std::make_sha
 OriginTier::~OriginTier() = default;
 
 void OriginTier::start(asio::io_context& io) {
-  auto routing = impl_->routing.load();
-  for (const auto& g : routing->groups) {
-    if (g->config.dns) asio::co_spawn(io, Impl::dns_loop(impl_, g), asio::detached);
-    if (routing->config->upstream.health.check_interval.count() > 0)
-      asio::co_spawn(io, Impl::health_loop(impl_, g), asio::detached);
-  }
+  impl_->io = &io;
+  impl_->start_loops(*impl_->routing.load());
 }
 
 void OriginTier::reconfigure(const ConfigPtr& config) {
   auto previous = impl_->routing.load();
-  impl_->routing.store(impl_->build_routing(config, previous.get()));
-  // The old groups' background loops end when their GroupRuntime is released.
+  auto next = impl_->build_routing(config, previous.get());
+  impl_->routing.store(next);
+  // The old groups' background loops end once their GroupRuntime is released (when the
+  // last fetch that pinned the old routing is done); the new groups get their own.
+  if (impl_->io) asio::post(*impl_->io, [impl = impl_, next] { impl->start_loops(*next); });
 }
 
 std::string OriginTier::stream_key(std::string_view path, std::string_view prefix) {

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <csignal>
 #include <set>
 #include <thread>
 
@@ -270,6 +271,35 @@ TEST(TierFailover, ActiveHealthEjectsAHostAndItTakesItsKeysBackWhenHealthy) {
                           [](double v) { return v == 1; }, 5s));
   const std::string p3 = segment_owned_by(ports, flaky.port(), std::stoi(p2.substr(p2.rfind('_') + 1)) + 1);
   EXPECT_EQ(get(d.port(), p3).body, "flaky " + p3);
+  EXPECT_TRUE(d.stop().exited);
+}
+
+// SIGHUP: a route moved to another group applies to the next miss; the cache stays.
+TEST(TierFailover, ReloadMovesARouteToAnotherGroupAndKeepsTheCache) {
+  FakeOrigin a, b;
+  a.set_handler([](const OriginRequest& req) -> std::optional<OriginReply> { return segment_reply("a " + req.path()); });
+  b.set_handler([](const OriginRequest& req) -> std::optional<OriginReply> { return segment_reply("b " + req.path()); });
+  auto groups = [&](const std::string& target) {
+    return fmt::format("upstream:\n  groups:\n    ga: {{hosts: ['{}']}}\n    gb: {{hosts: ['{}']}}\n"
+                       "  routes:\n    - {{prefix: /live/, group: {}}}\n",
+                       host_id(a.port()), host_id(b.port()), target);
+  };
+  auto d = Daemon::start(tier_yaml(groups("ga")));
+  ASSERT_TRUE(d.running()) << d.error();
+  EXPECT_EQ(get(d.port(), "/live/s/seg_1.ts").body, "a /live/s/seg_1.ts");
+
+  write_file(d.config_path(), tier_yaml(groups("gb")));
+  d.signal(SIGHUP);
+  std::string body;
+  for (int i = 0; i < 100 && body.rfind("b ", 0) != 0; ++i) {
+    std::this_thread::sleep_for(30ms);
+    body = get(d.port(), fmt::format("/live/s/seg_{}.ts", 100 + i)).body;
+  }
+  EXPECT_EQ(body.substr(0, 2), "b ") << "the reloaded route never applied:\n" << d.log();
+  auto cached = get(d.port(), "/live/s/seg_1.ts");
+  EXPECT_EQ(cached.body, "a /live/s/seg_1.ts");
+  EXPECT_EQ(cached.header("X-Cache").value_or(""), "HIT");
+  EXPECT_EQ(a.requests("/live/s/seg_1.ts"), 1u);
   EXPECT_TRUE(d.stop().exited);
 }
 
