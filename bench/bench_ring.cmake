@@ -1,0 +1,1 @@
+hlscache_add_bench(bench_ring LIBS hlscache_source)
