@@ -232,15 +232,22 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
       }
       std::vector<tcp::endpoint> eps;
       for (const auto& e : results) eps.push_back(e.endpoint());
-      auto next = g->build(resolve_members(g->config, eps), self.get());
-      auto current = g->members.load();
-      if (ids_of(*next) != ids_of(*current)) {
-        std::string list;
-        for (const auto& h : next->hosts) list += (list.empty() ? "" : ",") + h->id;
-        spdlog::info("upstream group {}: membership from dns {} is now [{}]", g->config.name, name.to_string(), list);
-        g->members.store(std::move(next));
-      }
+      self->apply_resolved(*g, eps);
     }
+  }
+
+  // A new ring snapshot if the resolved members differ from the current ones. Fetches
+  // in flight keep the snapshot they loaded; host state (health, counters) carries over.
+  bool apply_resolved(GroupRuntime& g, const std::vector<tcp::endpoint>& eps) {
+    auto next = g.build(resolve_members(g.config, eps), this);
+    auto current = g.members.load();
+    if (ids_of(*next) == ids_of(*current)) return false;
+    std::string list;
+    for (const auto& h : next->hosts) list += (list.empty() ? "" : ",") + h->id;
+    spdlog::info("upstream group {}: membership from dns {} is now [{}]", g.config.name,
+                 g.config.dns ? g.config.dns->to_string() : "-", list);
+    g.members.store(std::move(next));
+    return true;
   }
 
   // --- health ---------------------------------------------------------------
@@ -567,6 +574,17 @@ std::string OriginTier::stream_key(std::string_view path, std::string_view prefi
   out += rest.substr(0, slash);
   if (out.size() > 1 && out.back() == '/') out.pop_back();
   return out;
+}
+
+bool OriginTier::apply_resolved(const std::string& group, const std::vector<HostPort>& addresses) {
+  auto routing = impl_->routing.load();
+  for (const auto& g : routing->groups)
+    if (g->config.name == group) {
+      std::vector<tcp::endpoint> eps;
+      for (const auto& a : addresses) eps.emplace_back(asio::ip::make_address(a.host), a.port);
+      return impl_->apply_resolved(*g, eps);
+    }
+  return false;
 }
 
 RouteChoice OriginTier::route(const std::string& target, const std::string& key) const {

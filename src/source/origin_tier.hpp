@@ -59,6 +59,10 @@ class OriginTier final : public Source {
 
   RouteChoice route(const std::string& target, const std::string& key) const;
 
+  // What the DNS loop does with a lookup's addresses (exposed for tests): the group's
+  // members become its static hosts plus `addresses`; true if that changed the ring.
+  bool apply_resolved(const std::string& group, const std::vector<HostPort>& addresses);
+
   // The hash key of a request under a group's hash mode ("stream": the route prefix
   // plus the first path component after it, "/live/" + "demo/720p/seg_1.ts" -> "/live/demo").
   static std::string stream_key(std::string_view path, std::string_view prefix);

@@ -107,3 +107,35 @@ TEST(OriginRouting, ReconfigureSwapsGroups) {
   ASSERT_EQ(c.hosts.size(), 1u);
   EXPECT_EQ(c.hosts[0].port, 9100);
 }
+
+// DNS membership: a lookup that returns a different set rebuilds the ring (only the keys
+// of the hosts that came or went move), the same set changes nothing, and the failover
+// order a fetch already took stays valid (it holds its own snapshot).
+TEST(OriginRouting, DnsMembershipChangeRebuildsTheRingAndMovesOnlyTheLeaversKeys) {
+  auto cfg = config("upstream:\n  groups:\n    o: {dns: 'localhost:9300'}\n");
+  ASSERT_TRUE(cfg);
+  Metrics metrics;
+  OriginTier tier(cfg, metrics);
+  const std::vector<HostPort> three{{"10.1.0.1", 8080}, {"10.1.0.2", 8080}, {"10.1.0.3", 8080}};
+  ASSERT_TRUE(tier.apply_resolved("o", three));
+  EXPECT_FALSE(tier.apply_resolved("o", three)) << "the same members must not rebuild the ring";
+  std::map<std::string, std::string> before;
+  for (int i = 0; i < 3000; ++i) {
+    const std::string k = "/live/s/seg_" + std::to_string(i) + ".ts";
+    auto c = tier.route(k, k);
+    ASSERT_EQ(c.hosts.size(), 3u);
+    before[k] = c.hosts.front().to_string();
+  }
+  ASSERT_TRUE(tier.apply_resolved("o", {three[0], three[2]}));  // 10.1.0.2 left
+  int moved = 0;
+  for (const auto& [k, owner] : before) {
+    auto c = tier.route(k, k);
+    ASSERT_EQ(c.hosts.size(), 2u);
+    if (c.hosts.front().to_string() != owner) {
+      ++moved;
+      EXPECT_EQ(owner, "10.1.0.2:8080") << k << " moved although its host stayed";
+    }
+  }
+  EXPECT_GT(moved, 600);
+  EXPECT_LT(moved, 1400);
+}
