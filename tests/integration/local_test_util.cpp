@@ -226,8 +226,9 @@ std::string make_clip(double seconds, int width, int height) {
   return out;
 }
 
-std::uint16_t free_udp_port() {
-  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+namespace {
+std::uint16_t free_port(int type) {
+  int fd = ::socket(AF_INET, type, 0);
   if (fd < 0) return 0;
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -241,6 +242,10 @@ std::uint16_t free_udp_port() {
   ::close(fd);
   return port;
 }
+}  // namespace
+
+std::uint16_t free_udp_port() { return free_port(SOCK_DGRAM); }
+std::uint16_t free_tcp_port() { return free_port(SOCK_STREAM); }
 
 // ---- playlists ------------------------------------------------------------------
 

@@ -74,6 +74,8 @@ std::string make_clip(double seconds, int width = 320, int height = 180);
 std::string media_dir();
 // A free UDP port on 127.0.0.1 (bound and released; good enough on loopback).
 std::uint16_t free_udp_port();
+// The same for TCP (a port nothing listens on right now).
+std::uint16_t free_tcp_port();
 
 // ---- playlists -----------------------------------------------------------------
 
