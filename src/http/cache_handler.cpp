@@ -30,23 +30,7 @@ asio::awaitable<Response> CacheHandler::handle(RequestContext& req) {
   if (found.state == LookupState::fresh)
     co_return respond_from_object(found.object, req, now, CacheResult::hit, cfg.server_name);
 
-  if (found.state == LookupState::stale) {
-    // At most one refresh runs (a second stale hit finds it in flight). Every stale hit
-    // waits up to freshness.stale_wait for the refreshed head — a live playlist refresh
-    // takes a round trip, and a tier that always answered with the previous version
-    // would add one polling interval of latency per tier — then takes the stale copy if
-    // the refresh is slow or fails (stale-while-revalidate, stale-if-error).
-    auto ticket = coalescer_.acquire(key, now, nullptr);
-    if (ticket.outcome == Coalescer::Outcome::leader) start_fetch(ex, key, req, ticket.fetch);
-    const bool joined =
-        ticket.outcome == Coalescer::Outcome::leader || ticket.outcome == Coalescer::Outcome::follower;
-    if (joined && cfg.freshness.stale_wait.count() > 0) {
-      auto head = co_await ticket.fetch->wait_head(std::chrono::duration_cast<Duration>(cfg.freshness.stale_wait));
-      const bool usable = head.ok() && head->status < 500;
-      if (usable) co_return co_await serve_miss(cfg, std::move(ticket), true);
-    }
-    co_return respond_from_object(found.object, req, now, CacheResult::stale, cfg.server_name);
-  }
+  if (found.state == LookupState::stale) co_return co_await serve_stale(cfg, ex, key, req, found.object, now);
 
   auto ticket = coalescer_.acquire(key, now, [&]() -> ObjectPtr {
     auto again = cache_.lookup(key, now);
@@ -67,6 +51,26 @@ asio::awaitable<Response> CacheHandler::handle(RequestContext& req) {
       break;
   }
   co_return co_await serve_miss(cfg, std::move(ticket));
+}
+
+asio::awaitable<Response> CacheHandler::serve_stale(const Config& cfg, const asio::any_io_executor& ex,
+                                                    const std::string& key, RequestContext& req, ObjectPtr stale,
+                                                    TimePoint now) {
+  // At most one refresh runs (a second stale hit finds it in flight). Every stale hit
+  // waits up to freshness.stale_wait for the refreshed head — a live playlist refresh
+  // takes a round trip, and a tier that always answered with the previous version
+  // would add one polling interval of latency per tier — then takes the stale copy if
+  // the refresh is slow or fails (stale-while-revalidate, stale-if-error).
+  auto ticket = coalescer_.acquire(key, now, nullptr);
+  if (ticket.outcome == Coalescer::Outcome::leader) start_fetch(ex, key, req, ticket.fetch);
+  const bool joined = ticket.outcome == Coalescer::Outcome::leader || ticket.outcome == Coalescer::Outcome::follower;
+  bool usable = false;
+  if (joined && cfg.freshness.stale_wait.count() > 0) {
+    auto head = co_await ticket.fetch->wait_head(std::chrono::duration_cast<Duration>(cfg.freshness.stale_wait));
+    usable = head.ok() && head->status < 500;
+  }
+  if (usable) co_return co_await serve_miss(cfg, std::move(ticket), true);
+  co_return respond_from_object(stale, req, now, CacheResult::stale, cfg.server_name);
 }
 
 asio::awaitable<Response> CacheHandler::serve_miss(const Config& cfg, Coalescer::Ticket ticket, bool revalidated) {

@@ -29,6 +29,8 @@ class CacheHandler final : public Handler {
   void reconfigure(ConfigPtr config) { config_.set(std::move(config)); }
 
  private:
+  boost::asio::awaitable<Response> serve_stale(const Config& cfg, const boost::asio::any_io_executor& ex,
+                                               const std::string& key, RequestContext& req, ObjectPtr stale, TimePoint now);
   boost::asio::awaitable<Response> serve_miss(const Config& cfg, Coalescer::Ticket ticket, bool revalidated = false);
   void start_fetch(const boost::asio::any_io_executor& ex, const std::string& key, const RequestContext& req,
                    FetchPtr fetch);
