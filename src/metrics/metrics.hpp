@@ -23,6 +23,15 @@ struct Metrics {
   alignas(64) Counter connections_accepted{0};
   Counter connections_refused{0};  // over limits.max_connections
   std::atomic<std::int64_t> connections_active{0};
+  Counter connections_h1{0};         // connections that spoke HTTP/1.x (clear or TLS)
+  Counter connections_h2{0};         // connections that spoke HTTP/2 (h2c or h2 over TLS)
+  Counter connections_tls{0};        // TLS handshakes completed
+  Counter tls_handshake_failures{0};
+
+  alignas(64) Counter h2_streams{0};       // HTTP/2 requests (streams) answered or refused
+  Counter h2_resets_received{0};           // RST_STREAM frames from clients
+  Counter h2_goaways_sent{0};
+  Counter h2_protocol_errors{0};           // connections ended by a malformed frame or a protection limit
 
   alignas(64) std::array<Counter, 6> requests_by_class{};  // index = status / 100 (0 unused)
   std::array<Counter, static_cast<std::size_t>(CacheResult::count)> requests_by_cache{};

@@ -38,7 +38,20 @@ Status Server::start() {
     spdlog::info("signal {} received", sig);
     begin_drain();
   });
+  wait_for_reload_signal();
   for (std::uint32_t i = 0; i < config_->threads; ++i) workers_.push_back(std::make_unique<Worker>());
+
+  specs_.reserve(config_->listen.size());
+  for (const auto& l : config_->listen) {
+    ListenerSpec spec{&l, nullptr};
+    if (l.tls) {
+      auto store = std::make_unique<TlsStore>(*l.tls, l.http2, l.address.to_string());
+      if (auto st = store->load(); !st) return st.error();
+      spec.tls = store.get();
+      tls_.push_back(std::move(store));
+    }
+    specs_.push_back(spec);
+  }
 
   // Resolve each listener once; port 0 becomes the ephemeral port the first bind got.
   for (const auto& l : config_->listen) {
@@ -65,15 +78,44 @@ Status Server::start() {
   if (auto st = role_->wire(router_, metrics_, ios); !st) return st.error();
 
   for (auto& w : workers_) {
-    for (auto& a : w->acceptors) asio::co_spawn(w->io, accept_loop(a, env_, w->connections), asio::detached);
+    for (std::size_t i = 0; i < w->acceptors.size(); ++i)
+      asio::co_spawn(w->io, accept_loop(w->acceptors[i], specs_[i], env_, w->connections), asio::detached);
     w->thread = std::thread([io = &w->io] {
       auto guard = asio::make_work_guard(*io);
       io->run();
     });
   }
-  for (const auto& ep : endpoints_)
-    spdlog::info("listening on http://{}:{}/", ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string(), ep.port());
+  for (std::size_t i = 0; i < endpoints_.size(); ++i) {
+    const auto& ep = endpoints_[i];
+    const auto& l = config_->listen[i];
+    spdlog::info("listening on {}://{}:{}/{}", l.tls ? "https" : "http",
+                 ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string(), ep.port(),
+                 l.http2 ? (l.tls ? " (HTTP/2 by ALPN, HTTP/1.1)" : " (HTTP/1.1, h2c prior knowledge)") : "");
+  }
   return Ok{};
+}
+
+void Server::wait_for_reload_signal() {
+  reload_signals_.async_wait([this](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    spdlog::info("SIGHUP received: reloading TLS certificates");
+    (void)reload_tls();
+    wait_for_reload_signal();
+  });
+}
+
+Status Server::reload_tls() {
+  Status result = Ok{};
+  for (auto& store : tls_) {
+    if (auto st = store->load(); !st) {
+      spdlog::error("TLS listener {}: reload failed, keeping the current certificates: {}", store->name(),
+                    st.error().message);
+      result = st.error();
+    } else {
+      spdlog::info("TLS listener {}: certificates reloaded", store->name());
+    }
+  }
+  return result;
 }
 
 void Server::begin_drain() {

@@ -1,6 +1,6 @@
 // Server: one io_context per thread, each running its own acceptors (SO_REUSEPORT)
 // and the sessions they accept; role wiring (which media handler answers misses);
-// SIGTERM/SIGINT drain: stop accepting, close idle connections, let in-flight
+// SIGHUP reloads TLS certificates; SIGTERM/SIGINT drain: stop accepting, close idle connections, let in-flight
 // responses finish until timeouts.drain, then stop.
 #pragma once
 
@@ -14,8 +14,10 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "http/listener.hpp"
 #include "http/router.hpp"
 #include "http/session_env.hpp"
+#include "http/tls.hpp"
 
 namespace hlscache {
 
@@ -29,6 +31,10 @@ class Server {
   Status start();  // binds every listener on every thread and starts the threads
   int wait();      // blocks until stopped (signal or stop()); returns the exit code
   void begin_drain();
+  // Re-reads every TLS listener's certificate and key files (SIGHUP): new handshakes
+  // use them, open connections keep theirs; a listener whose files fail to load keeps
+  // its current certificates (the error is logged and returned).
+  Status reload_tls();
   std::vector<boost::asio::ip::tcp::endpoint> endpoints() const { return endpoints_; }
 
  private:
@@ -48,10 +54,14 @@ class Server {
   std::unique_ptr<RoleWiring> role_;
   SessionEnv env_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::unique_ptr<TlsStore>> tls_;  // one per TLS listener
+  std::vector<ListenerSpec> specs_;             // one per config listener, in order
   boost::asio::io_context control_{1};  // signals and the drain timer
   // SIGTERM/SIGINT are caught from start() on: once the daemon says it is listening
   // (--ports-file), a signal drains it instead of killing it.
   boost::asio::signal_set signals_{control_, SIGTERM, SIGINT};
+  boost::asio::signal_set reload_signals_{control_, SIGHUP};
+  void wait_for_reload_signal();
   std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
 };
 
