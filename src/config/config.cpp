@@ -327,8 +327,8 @@ Result<ConfigPtr> parse(const std::string& text, const std::string& name) {
       if (!s.name.empty() && !names.insert(s.name).second)
         r.error(root["streams"], "streams", fmt::format("stream name '{}' is used twice", s.name));
     std::set<std::string> addrs;
-    for (const auto& l : cfg->listen)
-      if (!addrs.insert(l.address.to_string()).second)
+    for (const auto& l : cfg->listen)  // port 0 (an ephemeral port each) may repeat
+      if (l.address.port != 0 && !addrs.insert(l.address.to_string()).second)
         r.error(root["listen"], "listen", fmt::format("address {} is listed twice", l.address.to_string()));
   }
   if (!r.errors().empty()) {

@@ -123,10 +123,11 @@ class H2Connection : public std::enable_shared_from_this<H2Connection<Stream>> {
   std::size_t answering_ = 0;  // dispatched streams not yet closed
   TimePoint idle_since_{};
 
-  // Work queued by callbacks, done after mem_recv returns.
+  // Work queued by callbacks, done after mem_recv returns (the one exception:
+  // the rapid-reset GOAWAY, see on_frame_recv).
   std::vector<std::shared_ptr<H2Stream>> to_dispatch_;
   std::vector<std::pair<std::int32_t, std::size_t>> to_consume_;
-  std::uint32_t resets_seen_ = 0;
+  bool rapid_reset_ = false;
 
   // Rapid reset (CVE-2023-44487): a token bucket over RST_STREAMs received.
   double reset_tokens_ = 0;
@@ -150,6 +151,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection<Stream>> {
   bool writing_ = false;
   TimePoint write_started_{};
   bool peer_gone_ = false;   // EOF or an I/O error: nothing more can be sent
+  bool reading_done_ = false;  // the reader stopped: flush what is queued, then end
   bool writer_done_ = false;
   bool dead_ = false;        // the connection is over: late handlers drop their answers
   bool goaway_sent_ = false;
@@ -223,6 +225,7 @@ asio::awaitable<void> H2Connection<Stream>::run(std::string_view prefix) {
   bool ok = true;
   if (!prefix.empty()) ok = feed(prefix.data(), prefix.size());
   if (ok) co_await reader();
+  reading_done_ = true;
 
   // Let the writer flush what is queued (a GOAWAY, the last responses); it stops at
   // the send deadline, when the peer is gone, or once nghttp2 has nothing left.
@@ -282,7 +285,13 @@ bool H2Connection<Stream>::feed(const char* data, std::size_t n) {
     // nghttp2 queued a GOAWAY where RFC 9113 wants one; the writer still sends it.
     spdlog::debug("h2 {}: closing on {}", remote_.to_string(), nghttp2_strerror(static_cast<int>(rv)));
     env_.metrics->h2_protocol_errors.fetch_add(1, std::memory_order_relaxed);
-    if (rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC) peer_gone_ = true;  // not HTTP/2 at all: nothing to say
+    if (rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC || rv == NGHTTP2_ERR_NOMEM) {
+      peer_gone_ = true;  // not HTTP/2 at all (or no memory): nothing to say
+    } else if (!goaway_sent_) {
+      // A flood (of CONTINUATIONs, SETTINGS, PINGs...) or another fatal error: say why before closing.
+      const bool flood = rv == NGHTTP2_ERR_FLOODED || rv == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS;
+      nghttp2_session_terminate_session(session_, flood ? NGHTTP2_ENHANCE_YOUR_CALM : NGHTTP2_PROTOCOL_ERROR);
+    }
     return false;
   }
   after_recv();
@@ -294,20 +303,9 @@ void H2Connection<Stream>::after_recv() {
   for (auto [id, len] : to_consume_) nghttp2_session_consume(session_, id, len);
   to_consume_.clear();
 
-  if (resets_seen_ > 0) {
-    auto now = SteadyClock::now();
-    double elapsed = std::chrono::duration<double>(now - last_refill_).count();
-    last_refill_ = now;
-    reset_tokens_ = std::min<double>(cfg_.http2.reset_burst, reset_tokens_ + elapsed * cfg_.http2.reset_rate);
-    reset_tokens_ -= resets_seen_;
-    resets_seen_ = 0;
-    if (reset_tokens_ < 0 && !dead_) {
-      spdlog::warn("h2 {}: too many stream resets (rapid reset): GOAWAY ENHANCE_YOUR_CALM", remote_.to_string());
-      env_.metrics->h2_protocol_errors.fetch_add(1, std::memory_order_relaxed);
-      nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
-      to_dispatch_.clear();
-      return;
-    }
+  if (rapid_reset_) {
+    to_dispatch_.clear();  // the connection is going away: answer nothing more
+    return;
   }
   auto ready = std::move(to_dispatch_);
   to_dispatch_.clear();
@@ -384,10 +382,24 @@ int H2Connection<Stream>::on_frame_recv(nghttp2_session*, const nghttp2_frame* f
       if (!st->dispatched) c.to_dispatch_.push_back(c.streams_[st->id]);
       break;
     }
-    case NGHTTP2_RST_STREAM:
+    case NGHTTP2_RST_STREAM: {
       c.env_.metrics->h2_resets_received.fetch_add(1, std::memory_order_relaxed);
-      ++c.resets_seen_;
+      // Rapid reset (CVE-2023-44487): a token bucket, checked frame by frame, since one read
+      // can hold hundreds of HEADERS+RST_STREAM pairs. Terminating queues a GOAWAY and makes
+      // nghttp2 ignore the rest of the input; nghttp2 does the same from this point itself.
+      const auto now = SteadyClock::now();
+      const double elapsed = std::chrono::duration<double>(now - c.last_refill_).count();
+      c.last_refill_ = now;
+      c.reset_tokens_ = std::min<double>(c.cfg_.http2.reset_burst, c.reset_tokens_ + elapsed * c.cfg_.http2.reset_rate);
+      c.reset_tokens_ -= 1;
+      if (c.reset_tokens_ < 0 && !c.rapid_reset_) {
+        c.rapid_reset_ = true;
+        spdlog::warn("h2 {}: too many stream resets (rapid reset): GOAWAY ENHANCE_YOUR_CALM", c.remote_.to_string());
+        c.env_.metrics->h2_protocol_errors.fetch_add(1, std::memory_order_relaxed);
+        nghttp2_session_terminate_session(c.session_, NGHTTP2_ENHANCE_YOUR_CALM);
+      }
       break;
+    }
     default: break;
   }
   return 0;
@@ -677,7 +689,7 @@ asio::awaitable<void> H2Connection<Stream>::writer() {
     if (peer_gone_ || dead_) break;
     fill();
     if (out_bytes_ == 0) {
-      if (peer_gone_) break;
+      if (peer_gone_ || reading_done_) break;
       if (nghttp2_session_want_read(session_) == 0 && nghttp2_session_want_write(session_) == 0) break;
       wake_.expires_at(TimePoint::max());
       co_await wake_.async_wait(kTuple);

@@ -6,7 +6,7 @@ packages=(
   build-essential cmake pkg-config git
   libboost1.81-dev libnghttp2-dev libssl-dev libspdlog-dev libfmt-dev libyaml-cpp-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  ffmpeg curl
+  ffmpeg curl openssl nghttp2-client  # nghttp2-client: nghttp and h2load for the HTTP/2 tests
 )
 missing=()
 for p in "${packages[@]}"; do
