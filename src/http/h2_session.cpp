@@ -87,6 +87,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection<Stream>> {
   void clear_out();
 
   void dispatch(const std::shared_ptr<H2Stream>& st);
+  void make_request_body(H2Stream& st);
   asio::awaitable<void> answer(std::shared_ptr<Self> keep, std::shared_ptr<H2Stream> st);
   void submit(H2Stream& st);
   void await_body(const std::shared_ptr<H2Stream>& st);
@@ -370,6 +371,8 @@ int H2Connection<Stream>::on_frame_recv(nghttp2_session*, const nghttp2_frame* f
       st->request_ended = end;
       st->ingest = (st->ctx.method == Method::put || st->ctx.method == Method::post) &&
                    st->ctx.path().substr(0, 8) == "/ingest/";
+      // The body sink exists before any DATA of this stream is taken (it may be in this same read).
+      if (st->ingest && !end) c.make_request_body(*st);
       // Bodiless requests and ingest (streamed) go to the handler now; other bodies are read first.
       if (end || st->ingest || st->header_too_large) c.to_dispatch_.push_back(c.streams_[st->id]);
       break;
@@ -457,17 +460,7 @@ void H2Connection<Stream>::dispatch(const std::shared_ptr<H2Stream>& st) {
   auto& ctx = st->ctx;
   ctx.deadline = ctx.received + cfg_.timeouts.upstream_total + cfg_.timeouts.follower_wait;
   if (!st->authority.empty() && ctx.header("host").empty()) ctx.headers.emplace_back("host", st->authority);
-  if (st->ingest && !st->request_ended) {
-    std::weak_ptr<Self> weak = this->shared_from_this();
-    const std::int32_t id = st->id;
-    st->body = std::make_unique<H2RequestBody>(stream_.get_executor(), [weak, id](std::size_t n) {
-      auto c = weak.lock();
-      if (!c || c->dead_) return;
-      nghttp2_session_consume(c->session_, id, n);
-      c->kick();
-    });
-    ctx.body = st->body.get();
-  }
+  if (st->body) ctx.body = st->body.get();
   asio::co_spawn(stream_.get_executor(), answer(this->shared_from_this(), st), [](std::exception_ptr e) {
     if (!e) return;
     try {
@@ -475,6 +468,20 @@ void H2Connection<Stream>::dispatch(const std::shared_ptr<H2Stream>& st) {
     } catch (const std::exception& err) {
       spdlog::error("h2 stream task ended by an exception: {}", err.what());
     }
+  });
+}
+
+// An ingest request's body: DATA is queued for the handler, and the flow-control
+// window reopens (nghttp2_session_consume, outside any callback) as it reads.
+template <class Stream>
+void H2Connection<Stream>::make_request_body(H2Stream& st) {
+  std::weak_ptr<Self> weak = this->shared_from_this();
+  const std::int32_t id = st.id;
+  st.body = std::make_unique<H2RequestBody>(stream_.get_executor(), [weak, id](std::size_t n) {
+    auto c = weak.lock();
+    if (!c || c->dead_) return;
+    nghttp2_session_consume(c->session_, id, n);
+    c->kick();
   });
 }
 
