@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/units.hpp"
@@ -99,9 +100,46 @@ struct FreshnessConfig {
   std::vector<TtlRule> rules;       // first match wins, before the defaults above
 };
 
+// One upstream host of a group and its share of the ring.
+struct UpstreamHost {
+  HostPort address;
+  std::uint32_t weight = 1;  // virtual nodes x weight on the ring
+};
+
+enum class HashKey { segment, stream };
+const char* to_string(HashKey k) noexcept;
+
+// A named set of hosts placed on a consistent-hash ring.
+struct UpstreamGroup {
+  std::string name;
+  std::vector<UpstreamHost> hosts;      // static members
+  std::optional<HostPort> dns;          // dns: name:port — every A/AAAA record is a member
+  Millis dns_interval{10'000};          // re-resolve period
+  HashKey hash = HashKey::segment;      // segment: normalized cache key; stream: first path component after the route prefix
+};
+
+// Requests whose path starts with `prefix` go to `group` (longest prefix wins).
+struct UpstreamRoute {
+  std::string prefix;
+  std::string group;
+};
+
+struct HealthConfig {
+  std::uint32_t fail_threshold = 3;   // consecutive failures that eject a host (passive health)
+  Millis eject_base{5'000};           // first ejection; doubles on each repeated ejection...
+  Millis eject_max{60'000};           // ...up to this
+  Millis check_interval{0};           // active GET check_path per host when > 0
+  std::string check_path = "/healthz";
+};
+
 struct UpstreamConfig {
-  std::vector<HostPort> hosts;
-  std::uint32_t pool_per_thread = 64;  // idle keep-alive connections kept per thread and host
+  std::vector<HostPort> hosts;          // shorthand: one group "default" routed at "/"
+  std::vector<UpstreamGroup> groups;    // resolved: `hosts` alone becomes groups[0] = "default"
+  std::vector<UpstreamRoute> routes;    // resolved: sorted longest prefix first
+  std::uint32_t retries = 2;            // extra hosts tried on connect error, timeout or 5xx before any byte went out
+  HealthConfig health;
+  std::uint32_t pool_per_thread = 64;   // idle keep-alive connections kept per thread and host
+  const UpstreamGroup* group(std::string_view name) const;
 };
 
 struct LoggingConfig {

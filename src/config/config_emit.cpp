@@ -88,9 +88,38 @@ std::string Config::to_yaml() const {
   e << YAML::EndSeq << YAML::EndMap;
 
   e << YAML::Key << "upstream" << YAML::Value << YAML::BeginMap;
-  e << YAML::Key << "hosts" << YAML::Value << YAML::Flow << YAML::BeginSeq;
-  for (const auto& h : upstream.hosts) e << h.to_string();
+  e << YAML::Key << "groups" << YAML::Value << YAML::BeginMap;
+  for (const auto& g : upstream.groups) {
+    e << YAML::Key << g.name << YAML::Value << YAML::BeginMap;
+    e << YAML::Key << "hosts" << YAML::Value << YAML::BeginSeq;
+    for (const auto& h : g.hosts) {
+      if (h.weight == 1) e << h.address.to_string();
+      else
+        e << YAML::Flow << YAML::BeginMap << YAML::Key << "address" << YAML::Value << h.address.to_string()
+          << YAML::Key << "weight" << YAML::Value << h.weight << YAML::EndMap;
+    }
+    e << YAML::EndSeq;
+    if (g.dns) {
+      e << YAML::Key << "dns" << YAML::Value << g.dns->to_string();
+      e << YAML::Key << "dns_interval" << YAML::Value << dur(g.dns_interval);
+    }
+    e << YAML::Key << "hash" << YAML::Value << to_string(g.hash);
+    e << YAML::EndMap;
+  }
+  e << YAML::EndMap;
+  e << YAML::Key << "routes" << YAML::Value << YAML::BeginSeq;
+  for (const auto& r : upstream.routes)
+    e << YAML::Flow << YAML::BeginMap << YAML::Key << "prefix" << YAML::Value << r.prefix << YAML::Key << "group"
+      << YAML::Value << r.group << YAML::EndMap;
   e << YAML::EndSeq;
+  e << YAML::Key << "retries" << YAML::Value << upstream.retries;
+  e << YAML::Key << "health" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "fail_threshold" << YAML::Value << upstream.health.fail_threshold;
+  e << YAML::Key << "eject_base" << YAML::Value << dur(upstream.health.eject_base);
+  e << YAML::Key << "eject_max" << YAML::Value << dur(upstream.health.eject_max);
+  e << YAML::Key << "check_interval" << YAML::Value << dur(upstream.health.check_interval);
+  e << YAML::Key << "check_path" << YAML::Value << upstream.health.check_path;
+  e << YAML::EndMap;
   e << YAML::Key << "pool_per_thread" << YAML::Value << upstream.pool_per_thread;
   e << YAML::EndMap;
 
@@ -132,8 +161,13 @@ std::string Config::summary() const {
   for (const auto& l : listen)
     listeners += (listeners.empty() ? "" : ",") + l.address.to_string() + (l.tls ? "+tls" : "") + (l.http2 ? "+h2" : "");
   std::string ups;
-  for (const auto& h : upstream.hosts) ups += (ups.empty() ? "" : ",") + h.to_string();
-  return fmt::format("role={} threads={} listen={} cache={} {} x{} shards upstream=[{}] streams={} access_log={}",
+  for (const auto& g : upstream.groups) {
+    std::string members;
+    for (const auto& h : g.hosts) members += (members.empty() ? "" : ",") + h.address.to_string();
+    if (g.dns) members += (members.empty() ? "dns:" : ",dns:") + g.dns->to_string();
+    ups += fmt::format("{}{}=[{}]", ups.empty() ? "" : " ", g.name, members);
+  }
+  return fmt::format("role={} threads={} listen={} cache={} {} x{} shards upstream={{{}}} streams={} access_log={}",
                      hlscache::to_string(role), threads, listeners, bytes(cache.capacity), cache.policy, cache.shards,
                      ups, streams.size(), logging.access_log ? "on" : "off");
 }

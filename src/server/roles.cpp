@@ -82,6 +82,7 @@ class CachingRole : public RoleWiring {
     metrics.add_collector([this](std::string& out) {
       collect_cache(out, cache_);
       collect_coalescer(out, coalescer_);
+      source_->collect_metrics(out);
     });
     asio::co_spawn(*ios.front(), housekeeping(), asio::detached);
     return wire_role(router, metrics, ios);
@@ -118,8 +119,18 @@ class ProxyRole final : public CachingRole {
 
  protected:
   std::unique_ptr<Source> make_source(Metrics& metrics) override {
-    return std::make_unique<OriginTier>(config_, metrics);
+    auto tier = std::make_unique<OriginTier>(config_, metrics);
+    tier_ = tier.get();
+    return tier;
   }
+
+  Status wire_role(Router&, Metrics&, std::vector<asio::io_context*> ios) override {
+    tier_->start(*ios.front());
+    return Ok{};
+  }
+
+ private:
+  OriginTier* tier_ = nullptr;
 };
 
 // Local: the same cache in front of the in-process segmenter, its ingest route,

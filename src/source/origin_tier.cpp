@@ -1,7 +1,10 @@
 #include "source/origin_tier.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
@@ -9,9 +12,15 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
 #include <unordered_map>
 
 #include "cache/freshness.hpp"
+#include "source/hash_ring.hpp"
 
 namespace hlscache {
 
@@ -53,21 +62,303 @@ Errc classify(const beast::error_code& ec) {
   return Errc::protocol;
 }
 
+std::int64_t to_ns(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+// First-byte latency per host: fixed buckets, relaxed atomics.
+struct LatencyHistogram {
+  static constexpr std::array<double, 12> kBounds{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                  0.1,   0.25,   0.5,   1.0,  2.5,   5.0};
+  std::array<Counter, kBounds.size() + 1> buckets{};
+  Counter sum_us{0};
+  void observe(double seconds) {
+    std::size_t i = 0;
+    while (i < kBounds.size() && seconds > kBounds[i]) ++i;
+    buckets[i].fetch_add(1, std::memory_order_relaxed);
+    sum_us.fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+  }
+  void render(std::string& out, const char* name, const std::string& labels) const {
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i <= kBounds.size(); ++i) {
+      cumulative += buckets[i].load(std::memory_order_relaxed);
+      const std::string le = i < kBounds.size() ? fmt::format("{}", kBounds[i]) : "+Inf";
+      fmt::format_to(std::back_inserter(out), "{}_bucket{{{},le=\"{}\"}} {}\n", name, labels, le, cumulative);
+    }
+    fmt::format_to(std::back_inserter(out), "{}_sum{{{}}} {}\n", name, labels,
+                   static_cast<double>(sum_us.load(std::memory_order_relaxed)) / 1e6);
+    fmt::format_to(std::back_inserter(out), "{}_count{{{}}} {}\n", name, labels, cumulative);
+  }
+};
+
+// One upstream host of one group: health and counters, shared by every thread and
+// kept across ring rebuilds.
+struct HostState {
+  HostState(std::string g, HostPort a, const void* tier)
+      : group(std::move(g)), address(std::move(a)), id(address.to_string()),
+        pool_key(fmt::format("{}|{}|{}", fmt::ptr(tier), group, id)) {}
+  const std::string group;
+  const HostPort address;
+  const std::string id;
+  const PoolKey pool_key;
+
+  std::atomic<std::uint32_t> consecutive_failures{0};
+  std::atomic<std::uint32_t> ejection_streak{0};    // ejections since the last success
+  std::atomic<std::int64_t> ejected_until_ns{0};    // steady clock; 0: not ejected
+  Counter requests{0}, failures{0}, ejections{0}, checks{0}, check_failures{0};
+  LatencyHistogram first_byte;
+
+  bool ejected(TimePoint now) const { return ejected_until_ns.load(std::memory_order_relaxed) > to_ns(now); }
+};
+using HostStatePtr = std::shared_ptr<HostState>;
+
+// An immutable membership snapshot: the ring and the state of each member.
+struct Membership {
+  HashRing ring;
+  std::vector<HostStatePtr> hosts;  // index = ring member index
+};
+
+struct GroupRuntime {
+  UpstreamGroup config;
+  std::atomic<std::shared_ptr<const Membership>> members;
+  std::mutex states_mutex;
+  std::map<std::string, HostStatePtr> states;  // by address, for reuse across rebuilds
+
+  // Builds a snapshot of `addresses` (weights from config for static hosts, 1 for DNS ones).
+  std::shared_ptr<const Membership> build(const std::vector<UpstreamHost>& hosts, const void* tier) {
+    std::lock_guard lock(states_mutex);
+    std::vector<HashRing::Member> ring_members;
+    std::vector<HostStatePtr> host_states;
+    std::map<std::string, HostStatePtr> kept;
+    for (const auto& h : hosts) {
+      const std::string id = h.address.to_string();
+      if (kept.count(id)) continue;
+      auto it = states.find(id);
+      HostStatePtr s = it != states.end() ? it->second : std::make_shared<HostState>(config.name, h.address, tier);
+      kept.emplace(id, s);
+      ring_members.push_back(HashRing::Member{id, h.weight});
+      host_states.push_back(std::move(s));
+    }
+    states = std::move(kept);
+    return std::make_shared<const Membership>(Membership{HashRing(std::move(ring_members)), std::move(host_states)});
+  }
+};
+using GroupPtr = std::shared_ptr<GroupRuntime>;
+
+// Routes and groups of one config generation.
+struct Routing {
+  ConfigPtr config;
+  std::vector<std::pair<std::string, GroupPtr>> routes;  // longest prefix first
+  std::vector<GroupPtr> groups;
+
+  const std::pair<std::string, GroupPtr>* match(std::string_view path) const {
+    for (const auto& r : routes)
+      if (path.substr(0, r.first.size()) == r.first) return &r;
+    return nullptr;
+  }
+};
+
+std::vector<UpstreamHost> resolve_members(const UpstreamGroup& g, const std::vector<tcp::endpoint>& resolved) {
+  std::vector<UpstreamHost> out = g.hosts;
+  for (const auto& ep : resolved) out.push_back(UpstreamHost{HostPort{ep.address().to_string(), ep.port()}, 1});
+  return out;
+}
+
+std::set<std::string> ids_of(const Membership& m) {
+  std::set<std::string> ids;
+  for (const auto& h : m.hosts) ids.insert(h->id);
+  return ids;
+}
+
 }  // namespace
 
-struct OriginTier::Impl {
-  ConfigPtr config;
+struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
   Metrics& metrics;
-  std::string pool_prefix;
+  std::atomic<std::shared_ptr<const Routing>> routing;
+  Counter retries{0}, no_route{0}, no_host{0};
 
-  Impl(ConfigPtr c, Metrics& m) : config(std::move(c)), metrics(m), pool_prefix(fmt::format("{}|", fmt::ptr(this))) {}
+  explicit Impl(Metrics& m) : metrics(m) {}
 
-  std::chrono::steady_clock::duration remaining(TimePoint deadline, Millis cap) const {
+  // --- membership -----------------------------------------------------------
+
+  std::shared_ptr<const Routing> build_routing(const ConfigPtr& config, const Routing* previous) {
+    auto r = std::make_shared<Routing>();
+    r->config = config;
+    for (const auto& gc : config->upstream.groups) {
+      auto g = std::make_shared<GroupRuntime>();
+      g->config = gc;
+      // Host state survives a reload for a group of the same name.
+      if (previous)
+        for (const auto& old : previous->groups)
+          if (old->config.name == gc.name) {
+            std::lock_guard lock(old->states_mutex);
+            g->states = old->states;
+          }
+      std::vector<tcp::endpoint> resolved;
+      if (gc.dns) resolved = resolve_now(*gc.dns);
+      g->members.store(g->build(resolve_members(gc, resolved), this));
+      r->groups.push_back(std::move(g));
+    }
+    for (const auto& route : config->upstream.routes)
+      for (const auto& g : r->groups)
+        if (g->config.name == route.group) r->routes.emplace_back(route.prefix, g);
+    return r;
+  }
+
+  static std::vector<tcp::endpoint> resolve_now(const HostPort& name) {
+    asio::io_context io;
+    tcp::resolver resolver(io);
+    boost::system::error_code ec;
+    auto results = resolver.resolve(name.host, std::to_string(name.port), ec);
+    std::vector<tcp::endpoint> out;
+    if (ec) {
+      spdlog::warn("upstream dns {}: {}", name.to_string(), ec.message());
+      return out;
+    }
+    for (const auto& e : results) out.push_back(e.endpoint());
+    return out;
+  }
+
+  static asio::awaitable<void> dns_loop(std::weak_ptr<Impl> self_weak, std::weak_ptr<GroupRuntime> group_weak) {
+    auto ex = co_await asio::this_coro::executor;
+    asio::steady_timer timer(ex);
+    tcp::resolver resolver(ex);
+    for (;;) {
+      Millis interval{};
+      HostPort name;
+      {
+        auto g = group_weak.lock();
+        if (!g) co_return;
+        interval = g->config.dns_interval;
+        name = *g->config.dns;
+      }
+      timer.expires_after(interval);
+      auto [tec] = co_await timer.async_wait(kTuple);
+      if (tec) co_return;
+      auto [rec, results] = co_await resolver.async_resolve(name.host, std::to_string(name.port), kTuple);
+      auto g = group_weak.lock();
+      auto self = self_weak.lock();
+      if (!g || !self) co_return;
+      if (rec) {
+        // Keep the last good membership: a DNS hiccup must not empty the ring.
+        spdlog::warn("upstream group {}: dns {}: {} (membership kept)", g->config.name, name.to_string(), rec.message());
+        continue;
+      }
+      std::vector<tcp::endpoint> eps;
+      for (const auto& e : results) eps.push_back(e.endpoint());
+      auto next = g->build(resolve_members(g->config, eps), self.get());
+      auto current = g->members.load();
+      if (ids_of(*next) != ids_of(*current)) {
+        std::string list;
+        for (const auto& h : next->hosts) list += (list.empty() ? "" : ",") + h->id;
+        spdlog::info("upstream group {}: membership from dns {} is now [{}]", g->config.name, name.to_string(), list);
+        g->members.store(std::move(next));
+      }
+    }
+  }
+
+  // --- health ---------------------------------------------------------------
+
+  void record_success(HostState& h) {
+    h.consecutive_failures.store(0, std::memory_order_relaxed);
+    if (h.ejection_streak.load(std::memory_order_relaxed) != 0 && !h.ejected(SteadyClock::now())) {
+      h.ejection_streak.store(0, std::memory_order_relaxed);
+      h.ejected_until_ns.store(0, std::memory_order_relaxed);
+      spdlog::info("upstream {} {}: healthy again", h.group, h.id);
+    }
+  }
+
+  void record_failure(HostState& h, const HealthConfig& cfg, const std::string& why) {
+    h.failures.fetch_add(1, std::memory_order_relaxed);
+    const std::uint32_t n = h.consecutive_failures.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (n < cfg.fail_threshold) return;
+    const TimePoint now = SteadyClock::now();
+    std::int64_t until = h.ejected_until_ns.load(std::memory_order_relaxed);
+    if (until > to_ns(now)) return;  // already ejected
+    const std::uint32_t streak = std::min<std::uint32_t>(h.ejection_streak.load(std::memory_order_relaxed), 20);
+    const Millis capped = std::min(Millis(cfg.eject_base.count() << streak), cfg.eject_max);
+    const Duration period = std::chrono::duration_cast<Duration>(capped);
+    // One thread wins the ejection; the others see it done.
+    if (!h.ejected_until_ns.compare_exchange_strong(until, to_ns(now + period))) return;
+    h.ejection_streak.fetch_add(1, std::memory_order_relaxed);
+    h.ejections.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("upstream {} {}: ejected for {} ms after {} consecutive failures (last: {})", h.group, h.id,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(period).count(), n, why);
+  }
+
+  void mark_checked_healthy(HostState& h) {
+    h.consecutive_failures.store(0, std::memory_order_relaxed);
+    if (h.ejected_until_ns.exchange(0, std::memory_order_relaxed) != 0 || h.ejection_streak.load() != 0)
+      spdlog::info("upstream {} {}: health check passed, back on the ring", h.group, h.id);
+    h.ejection_streak.store(0, std::memory_order_relaxed);
+  }
+
+  static asio::awaitable<void> health_loop(std::weak_ptr<Impl> self_weak, std::weak_ptr<GroupRuntime> group_weak) {
+    auto ex = co_await asio::this_coro::executor;
+    asio::steady_timer timer(ex);
+    for (;;) {
+      Millis interval{};
+      {
+        auto self = self_weak.lock();
+        if (!self) co_return;
+        interval = self->routing.load()->config->upstream.health.check_interval;
+      }
+      if (interval.count() <= 0) co_return;
+      timer.expires_after(interval);
+      auto [tec] = co_await timer.async_wait(kTuple);
+      if (tec) co_return;
+      auto g = group_weak.lock();
+      auto self = self_weak.lock();
+      if (!g || !self) co_return;
+      auto members = g->members.load();
+      for (const auto& h : members->hosts) asio::co_spawn(ex, self->check_host(self, h), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> check_host(std::shared_ptr<Impl> self, HostStatePtr h) {
+    (void)self;  // keeps the tier alive while the check runs
+    auto cfg = routing.load()->config;
+    h->checks.fetch_add(1, std::memory_order_relaxed);
+    const TimePoint deadline = SteadyClock::now() + cfg->timeouts.upstream_connect + cfg->timeouts.upstream_first_byte;
+    auto conn = co_await connect(*cfg, h->address, deadline);
+    std::string why;
+    int status = 0;
+    if (!conn) {
+      why = conn.error().message;
+    } else {
+      auto& c = **conn;
+      const std::string req = fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: {}-health\r\nConnection: close\r\n\r\n",
+                                          cfg->upstream.health.check_path, h->address.to_string(), cfg->server_name);
+      c.stream.expires_after(remaining(deadline, cfg->timeouts.upstream_first_byte));
+      auto [wec, wn] = co_await asio::async_write(c.stream, asio::buffer(req), kTuple);
+      (void)wn;
+      http::response_parser<http::empty_body> parser;
+      parser.skip(true);
+      beast::error_code ec = wec;
+      if (!ec) {
+        auto [rec, rn] = co_await http::async_read_header(c.stream, c.buffer, parser, kTuple);
+        (void)rn;
+        ec = rec;
+      }
+      if (ec) why = ec.message();
+      else status = static_cast<int>(parser.get().result_int());
+    }
+    if (status >= 200 && status < 300) {
+      mark_checked_healthy(*h);
+    } else {
+      h->check_failures.fetch_add(1, std::memory_order_relaxed);
+      record_failure(*h, cfg->upstream.health, why.empty() ? fmt::format("health check answered {}", status) : "health check: " + why);
+    }
+  }
+
+  // --- one HTTP/1.1 exchange -------------------------------------------------
+
+  static std::chrono::steady_clock::duration remaining(TimePoint deadline, Millis cap) {
     auto left = deadline - SteadyClock::now();
     return std::max<Duration>(std::chrono::milliseconds(1), std::min<Duration>(left, cap));
   }
 
-  std::unique_ptr<Connection> take_pooled(const PoolKey& key) {
+  static std::unique_ptr<Connection> take_pooled(const PoolKey& key) {
     auto it = t_pools.find(key);
     if (it == t_pools.end() || it->second.empty()) return nullptr;
     auto c = std::move(it->second.back());
@@ -75,55 +366,73 @@ struct OriginTier::Impl {
     return c;
   }
 
-  void give_back(const PoolKey& key, std::unique_ptr<Connection> c) {
+  static void give_back(const Config& cfg, const PoolKey& key, std::unique_ptr<Connection> c) {
     auto& pool = t_pools[key];
-    if (pool.size() < config->upstream.pool_per_thread && c->buffer.size() == 0) pool.push_back(std::move(c));
+    if (pool.size() < cfg.upstream.pool_per_thread && c->buffer.size() == 0) pool.push_back(std::move(c));
   }
 
-  asio::awaitable<Result<std::unique_ptr<Connection>>> connect(const HostPort& host, TimePoint deadline) {
+  asio::awaitable<Result<std::unique_ptr<Connection>>> connect(const Config& cfg, const HostPort& host, TimePoint deadline) {
     auto ex = co_await asio::this_coro::executor;
     auto conn = std::make_unique<Connection>(ex);
     tcp::resolver resolver(ex);
     auto [rec, results] = co_await resolver.async_resolve(host.host, std::to_string(host.port), kTuple);
     if (rec) co_return upstream_error(Errc::connect_failed, fmt::format("resolve {}: {}", host.to_string(), rec.message()));
-    conn->stream.expires_after(remaining(deadline, config->timeouts.upstream_connect));
+    conn->stream.expires_after(remaining(deadline, cfg.timeouts.upstream_connect));
     auto [cec, ep] = co_await conn->stream.async_connect(results, kTuple);
     (void)ep;
     if (cec)
       co_return upstream_error(cec == beast::error::timeout ? Errc::timeout : Errc::connect_failed,
-                               fmt::format("connect {}: {}", host.to_string(), cec.message()));
+                               fmt::format("connect {}: {}", host.to_string(),
+                                           cec == beast::error::timeout ? "timed out" : cec.message()));
     metrics.upstream_connects.fetch_add(1, std::memory_order_relaxed);
     beast::error_code ignored;
     conn->stream.socket().set_option(tcp::no_delay(true), ignored);
     co_return conn;
   }
 
-  std::string request_head(const SourceRequest& req, const HostPort& host) const {
+  static std::string request_head(const Config& cfg, const SourceRequest& req, const HostPort& host) {
     std::string out = fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\n", req.target, host.to_string());
     for (const auto& [k, v] : req.headers) fmt::format_to(std::back_inserter(out), "{}: {}\r\n", k, v);
-    fmt::format_to(std::back_inserter(out), "Via: 1.1 {}\r\n", config->server_name);
+    fmt::format_to(std::back_inserter(out), "Via: 1.1 {}\r\n", cfg.server_name);
     if (!req.client_address.empty()) fmt::format_to(std::back_inserter(out), "X-Forwarded-For: {}\r\n", req.client_address);
     out += "Connection: keep-alive\r\n\r\n";
     return out;
   }
 
-  asio::awaitable<void> fetch(const SourceRequest& req, const FetchPtr& into, const HostPort& host) {
-    const TimePoint deadline = SteadyClock::now() + config->timeouts.upstream_total;
-    const PoolKey key = pool_prefix + host.to_string();
-    const std::string head = request_head(req, host);
+  enum class Attempt { done, retry };
+
+  // One exchange with `host`. Before the head is published to the Fetch, a failure
+  // (connect, timeout, protocol, or a 5xx status) returns Attempt::retry unless this
+  // is the last attempt; once the head is published the fetch is committed to this
+  // host and ends here, completed or failed.
+  asio::awaitable<Attempt> attempt(const Config& cfg, const SourceRequest& req, const FetchPtr& into, HostState& host,
+                                   TimePoint deadline, bool last) {
+    const std::string head = request_head(cfg, req, host.address);
     metrics.upstream_requests.fetch_add(1, std::memory_order_relaxed);
+    host.requests.fetch_add(1, std::memory_order_relaxed);
+    const TimePoint started = SteadyClock::now();
+
+    auto give_up = [&](Error e) -> Attempt {
+      record_failure(host, cfg.upstream.health, e.message);
+      if (!last) {
+        spdlog::info("upstream {} {}: {}; trying the next host", host.group, host.id, e.message);
+        return Attempt::retry;
+      }
+      fail(into, std::move(e));
+      return Attempt::done;
+    };
 
     std::unique_ptr<Connection> conn;
     std::optional<http::response_parser<http::buffer_body>> parser;
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      conn = take_pooled(key);
+    for (int round = 0; round < 2; ++round) {
+      conn = take_pooled(host.pool_key);
       const bool reused = conn != nullptr;
       if (!conn) {
-        auto c = co_await connect(host, deadline);
-        if (!c) co_return fail(into, std::move(c).error());
+        auto c = co_await connect(cfg, host.address, deadline);
+        if (!c) co_return give_up(std::move(c).error());
         conn = std::move(*c);
       }
-      conn->stream.expires_after(remaining(deadline, config->timeouts.upstream_first_byte));
+      conn->stream.expires_after(remaining(deadline, cfg.timeouts.upstream_first_byte));
       auto [wec, wn] = co_await asio::async_write(conn->stream, asio::buffer(head), kTuple);
       (void)wn;
       parser.emplace();
@@ -137,17 +446,26 @@ struct OriginTier::Impl {
       }
       if (!ec) break;
       // A pooled connection the upstream closed while idle: retry once on a new one.
-      bool stale_pooled = reused && (ec == http::error::end_of_stream || ec == asio::error::eof ||
-                                     ec == asio::error::connection_reset || ec == asio::error::broken_pipe);
-      if (stale_pooled && attempt == 0) continue;
-      Errc code = ec == beast::error::timeout ? Errc::timeout : Errc::protocol;
-      co_return fail(into, upstream_error(code, fmt::format("{} {}: {}", host.to_string(), req.target,
-                                                            code == Errc::timeout ? "no response in time" : ec.message())));
+      const bool stale_pooled = reused && (ec == http::error::end_of_stream || ec == asio::error::eof ||
+                                           ec == asio::error::connection_reset || ec == asio::error::broken_pipe);
+      if (stale_pooled && round == 0) continue;
+      const Errc code = ec == beast::error::timeout ? Errc::timeout : Errc::protocol;
+      co_return give_up(upstream_error(code, fmt::format("{} {}: {}", host.id, req.target,
+                                                         code == Errc::timeout ? "no response in time" : ec.message())));
     }
 
     auto& res = parser->get();
+    const int status = static_cast<int>(res.result_int());
+    host.first_byte.observe(std::chrono::duration<double>(SteadyClock::now() - started).count());
+    if (status >= 500 && !last) {
+      // The connection is dropped with the unread body: cheaper than draining it.
+      co_return give_up(upstream_error(Errc::upstream_status, fmt::format("{} {}: status {}", host.id, req.target, status)));
+    }
+    if (status >= 500) record_failure(host, cfg.upstream.health, fmt::format("status {}", status));
+    else record_success(host);
+
     ResponseHead rh;
-    rh.status = static_cast<int>(res.result_int());
+    rh.status = status;
     std::string_view connection_tokens = res[http::field::connection];
     for (const auto& f : res) {
       auto name = f.name_string();
@@ -164,13 +482,15 @@ struct OriginTier::Impl {
     std::uint64_t received = 0;
     while (!parser->is_done()) {
       auto [ptr, room] = into->writable();
-      if (room == 0)
-        co_return fail(into, Error::make(ErrorSource::upstream, Errc::too_large,
-                                         fmt::format("{} body over limits.max_object_bytes", req.target)));
+      if (room == 0) {
+        fail(into, Error::make(ErrorSource::upstream, Errc::too_large,
+                               fmt::format("{} body over limits.max_object_bytes", req.target)));
+        co_return Attempt::done;
+      }
       res.body().data = ptr;
       res.body().size = room;
       res.body().more = true;
-      conn->stream.expires_after(remaining(deadline, config->timeouts.upstream_idle));
+      conn->stream.expires_after(remaining(deadline, cfg.timeouts.upstream_idle));
       auto [ec, n] = co_await http::async_read_some(conn->stream, conn->buffer, *parser, kTuple);
       (void)n;
       std::size_t got = room - res.body().size;
@@ -178,14 +498,18 @@ struct OriginTier::Impl {
       into->commit(got);
       if (ec == http::error::need_buffer) continue;
       if (ec) {
-        Errc code = SteadyClock::now() >= deadline ? Errc::timeout : classify(ec);
-        co_return fail(into, upstream_error(code, fmt::format("{} {}: body cut after {} bytes: {}", host.to_string(),
-                                                              req.target, received, ec.message())));
+        const Errc code = SteadyClock::now() >= deadline ? Errc::timeout : classify(ec);
+        Error e = upstream_error(code, fmt::format("{} {}: body cut after {} bytes: {}", host.id, req.target, received,
+                                                   ec.message()));
+        record_failure(host, cfg.upstream.health, e.message);
+        fail(into, std::move(e));
+        co_return Attempt::done;
       }
     }
     metrics.upstream_bytes.fetch_add(received, std::memory_order_relaxed);
     into->complete();
-    if (parser->keep_alive()) give_back(key, std::move(conn));
+    if (parser->keep_alive()) give_back(cfg, host.pool_key, std::move(conn));
+    co_return Attempt::done;
   }
 
   void fail(const FetchPtr& into, Error e) {
@@ -193,18 +517,163 @@ struct OriginTier::Impl {
     spdlog::warn("upstream fetch failed: {}", e.describe());
     into->fail(std::move(e));
   }
+
+  static void answer_locally(const FetchPtr& into, int status, std::string body) {
+    ResponseHead rh;
+    rh.status = status;
+    rh.headers = {{"Content-Type", "text/plain; charset=utf-8"}, {"Cache-Control", "no-store"}};
+    rh.content_length = body.size();
+    into->set_head(std::move(rh));
+    into->append(body);
+    into->complete();
+  }
+
+  // Candidate hosts for a request: ring order, hosts that are not ejected first.
+  // When every candidate is ejected they are all tried anyway, in ring order: a
+  // request is better sent to a host that may have recovered than failed unsent.
+  static void candidates(const Membership& m, std::uint64_t key_hash, TimePoint now, std::vector<HostState*>& out) {
+    thread_local std::vector<std::uint32_t> order;
+    m.ring.walk(key_hash, m.ring.size(), order);
+    out.clear();
+    for (auto i : order)
+      if (!m.hosts[i]->ejected(now)) out.push_back(m.hosts[i].get());
+    for (auto i : order)
+      if (m.hosts[i]->ejected(now)) out.push_back(m.hosts[i].get());
+  }
+
+  static std::uint64_t key_hash(const GroupRuntime& g, std::string_view prefix, const std::string& target,
+                                const std::string& key) {
+    if (g.config.hash == HashKey::stream) {
+      std::string_view path = std::string_view(target).substr(0, target.find('?'));
+      return HashRing::hash_key(OriginTier::stream_key(path, prefix));
+    }
+    return HashRing::hash_key(key);
+  }
 };
 
-OriginTier::OriginTier(ConfigPtr config, Metrics& metrics) : impl_(std::make_unique<Impl>(std::move(config), metrics)) {}
+OriginTier::OriginTier(ConfigPtr config, Metrics& metrics) : impl_(std::make_shared<Impl>(metrics)) {
+  impl_->routing.store(impl_->build_routing(config, nullptr));
+}
+
 OriginTier::~OriginTier() = default;
 
-const HostPort& OriginTier::pick_host(const std::string& /*key*/) const {
-  // One host for now; the consistent-hash ring over many hosts plugs in here.
-  return impl_->config->upstream.hosts.front();
+void OriginTier::start(asio::io_context& io) {
+  auto routing = impl_->routing.load();
+  for (const auto& g : routing->groups) {
+    if (g->config.dns) asio::co_spawn(io, Impl::dns_loop(impl_, g), asio::detached);
+    if (routing->config->upstream.health.check_interval.count() > 0)
+      asio::co_spawn(io, Impl::health_loop(impl_, g), asio::detached);
+  }
+}
+
+void OriginTier::reconfigure(const ConfigPtr& config) {
+  auto previous = impl_->routing.load();
+  impl_->routing.store(impl_->build_routing(config, previous.get()));
+  // The old groups' background loops end when their GroupRuntime is released.
+}
+
+std::string OriginTier::stream_key(std::string_view path, std::string_view prefix) {
+  if (path.substr(0, prefix.size()) != prefix) return std::string(path);
+  std::string_view rest = path.substr(prefix.size());
+  while (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
+  const auto slash = rest.find('/');
+  std::string out(prefix);
+  if (!out.empty() && out.back() != '/') out += '/';
+  out += rest.substr(0, slash);
+  if (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
+RouteChoice OriginTier::route(const std::string& target, const std::string& key) const {
+  RouteChoice choice;
+  auto routing = impl_->routing.load();
+  std::string_view path = std::string_view(target).substr(0, target.find('?'));
+  const auto* r = routing->match(path);
+  if (!r) return choice;
+  choice.group = r->second->config.name;
+  auto members = r->second->members.load();
+  std::vector<HostState*> hosts;
+  Impl::candidates(*members, Impl::key_hash(*r->second, r->first, target, key), SteadyClock::now(), hosts);
+  for (auto* h : hosts) choice.hosts.push_back(h->address);
+  return choice;
 }
 
 asio::awaitable<void> OriginTier::fetch(SourceRequest request, FetchPtr into) {
-  co_await impl_->fetch(request, into, pick_host(request.key));
+  // Everything this fetch uses is pinned here: a reload or a DNS change swaps the
+  // snapshots under us without disturbing it.
+  std::shared_ptr<Impl> impl = impl_;
+  std::shared_ptr<const Routing> routing = impl->routing.load();
+  const Config& cfg = *routing->config;
+  std::string_view path = std::string_view(request.target).substr(0, request.target.find('?'));
+  const auto* route = routing->match(path);
+  if (!route) {
+    impl->no_route.fetch_add(1, std::memory_order_relaxed);
+    Impl::answer_locally(into, 404, fmt::format("no upstream route for {}\n", path));
+    co_return;
+  }
+  const GroupPtr group = route->second;
+  const std::shared_ptr<const Membership> members = group->members.load();
+  if (members->ring.empty()) {
+    impl->no_host.fetch_add(1, std::memory_order_relaxed);
+    impl->fail(into, upstream_error(Errc::connect_failed, fmt::format("upstream group {} has no hosts", group->config.name)));
+    co_return;
+  }
+  std::vector<HostState*> hosts;
+  Impl::candidates(*members, Impl::key_hash(*group, route->first, request.target, request.key), SteadyClock::now(), hosts);
+  const std::size_t attempts = std::min<std::size_t>(hosts.size(), std::size_t{cfg.upstream.retries} + 1);
+  const TimePoint deadline = SteadyClock::now() + cfg.timeouts.upstream_total;
+  for (std::size_t i = 0; i < attempts; ++i) {
+    const bool last = i + 1 == attempts || SteadyClock::now() >= deadline;
+    if (i > 0) impl->retries.fetch_add(1, std::memory_order_relaxed);
+    const auto outcome = co_await impl->attempt(cfg, request, into, *hosts[i], deadline, last);
+    if (outcome == Impl::Attempt::done) co_return;
+  }
+}
+
+void OriginTier::collect_metrics(std::string& out) const {
+  auto routing = impl_->routing.load();
+  const TimePoint now = SteadyClock::now();
+  auto family = [&](const char* name, const char* type, const char* help, auto value_of) {
+    prom_family(out, name, type, help);
+    for (const auto& g : routing->groups) {
+      auto members = g->members.load();
+      for (const auto& h : members->hosts)
+        prom_sample(out, name, fmt::format("group=\"{}\",host=\"{}\"", g->config.name, h->id),
+                    static_cast<double>(value_of(*h)));
+    }
+  };
+  auto rel = [](const Counter& c) { return c.load(std::memory_order_relaxed); };
+  family("hlscache_upstream_host_requests_total", "counter", "Requests sent to the host (each attempt counts).",
+         [&](const HostState& h) { return rel(h.requests); });
+  family("hlscache_upstream_host_errors_total", "counter",
+         "Failed attempts on the host: connect errors, timeouts, protocol errors, 5xx, cut bodies.",
+         [&](const HostState& h) { return rel(h.failures); });
+  family("hlscache_upstream_host_ejections_total", "counter", "Times the host was ejected by passive or active health.",
+         [&](const HostState& h) { return rel(h.ejections); });
+  family("hlscache_upstream_host_up", "gauge", "1 while the host takes its keys, 0 while ejected.",
+         [&](const HostState& h) { return h.ejected(now) ? 0 : 1; });
+  family("hlscache_upstream_host_consecutive_failures", "gauge", "Failures since the host's last success.",
+         [&](const HostState& h) { return h.consecutive_failures.load(std::memory_order_relaxed); });
+  family("hlscache_upstream_host_health_checks_total", "counter", "Active health checks sent to the host.",
+         [&](const HostState& h) { return rel(h.checks); });
+  family("hlscache_upstream_host_health_check_failures_total", "counter", "Active health checks that failed.",
+         [&](const HostState& h) { return rel(h.check_failures); });
+  prom_family(out, "hlscache_upstream_host_first_byte_seconds", "histogram",
+              "Time from sending the request to the response head, per host.");
+  for (const auto& g : routing->groups) {
+    auto members = g->members.load();
+    for (const auto& h : members->hosts)
+      h->first_byte.render(out, "hlscache_upstream_host_first_byte_seconds",
+                           fmt::format("group=\"{}\",host=\"{}\"", g->config.name, h->id));
+  }
+  prom_family(out, "hlscache_upstream_group_hosts", "gauge", "Members on the group's ring now.");
+  for (const auto& g : routing->groups)
+    prom_sample(out, "hlscache_upstream_group_hosts", fmt::format("group=\"{}\"", g->config.name),
+                static_cast<double>(g->members.load()->hosts.size()));
+  prom_family(out, "hlscache_upstream_retries_total", "counter", "Fetches retried on the next host of the ring.");
+  prom_sample(out, "hlscache_upstream_retries_total", "", static_cast<double>(rel(impl_->retries)));
+  prom_family(out, "hlscache_upstream_no_route_total", "counter", "Misses that matched no upstream route (answered 404).");
+  prom_sample(out, "hlscache_upstream_no_route_total", "", static_cast<double>(rel(impl_->no_route)));
 }
 
 }  // namespace hlscache

@@ -1,13 +1,36 @@
-// OriginTier: the Source for edges and origins — HTTP/1.1 (Beast, coroutines) to the
-// configured upstream hosts, with a per-thread pool of idle keep-alive connections
-// (bounded by upstream.pool_per_thread), deadlines for connect, first byte, each
-// body read, and the whole fetch. Only GET goes upstream; hop-by-hop headers are
-// dropped both ways and Via is added. The body is read straight into the Fetch's
-// chunks, so followers see bytes as they arrive. One host is picked per key by
-// pick_host(): the seam for the consistent-hash ring.
+// OriginTier: the Source for edges and origins. A request is routed by path prefix
+// to an upstream group (no route: 404, nothing goes upstream); the group's
+// consistent-hash ring (source/hash_ring.hpp) orders its hosts for the request's
+// hash key — the normalized cache key ("segment") or the stream's path prefix
+// ("stream") — and the fetch goes to the first host that is not ejected. A connect
+// error, a timeout or a 5xx before any byte reached the client retries on the next
+// distinct host clockwise, up to upstream.retries times, on the same Fetch: the
+// followers coalesced on it stay attached across the failover.
+//
+// Health. Passive: a host with health.fail_threshold consecutive failures is
+// ejected for eject_base, doubled on each repeated ejection up to eject_max; while
+// ejected its keys go to their next host on the ring, and come back when it is
+// healthy again (a success, or an active check that passes). Active (optional):
+// GET health.check_path on every host every check_interval.
+//
+// Membership. A group's hosts come from config and/or `dns: name:port`, re-resolved
+// every dns_interval (every A/AAAA record is a host: a Kubernetes headless Service).
+// A change builds a new immutable ring snapshot; in-flight fetches keep the one
+// they started with. Host state (health, counters) is keyed by group and address,
+// so it survives rebuilds.
+//
+// Transport: HTTP/1.1 (Beast, coroutines) with a per-thread pool of idle keep-alive
+// connections per host (upstream.pool_per_thread), deadlines for connect, first
+// byte, each body read and the whole fetch (all attempts together). Only GET goes
+// upstream; hop-by-hop headers are dropped both ways; Via is added. The body is read
+// straight into the Fetch's chunks, so followers see bytes as they arrive.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "metrics/metrics.hpp"
@@ -15,17 +38,34 @@
 
 namespace hlscache {
 
+// What a route lookup decided for one request (exposed for tests and the bench).
+struct RouteChoice {
+  std::string group;               // empty: no route
+  std::vector<HostPort> hosts;     // candidate order: ring order, ejected hosts last
+};
+
 class OriginTier final : public Source {
  public:
   OriginTier(ConfigPtr config, Metrics& metrics);
   ~OriginTier() override;
-  boost::asio::awaitable<void> fetch(SourceRequest request, FetchPtr into) override;
 
-  const HostPort& pick_host(const std::string& key) const;
+  // Starts DNS re-resolution and active health checks (if configured) on `io`.
+  void start(boost::asio::io_context& io);
+  // Swaps in new groups and routes (config reload); in-flight fetches finish on the old ones.
+  void reconfigure(const ConfigPtr& config);
+
+  boost::asio::awaitable<void> fetch(SourceRequest request, FetchPtr into) override;
+  void collect_metrics(std::string& out) const override;
+
+  RouteChoice route(const std::string& target, const std::string& key) const;
+
+  // The hash key of a request under a group's hash mode ("stream": the route prefix
+  // plus the first path component after it, "/live/" + "demo/720p/seg_1.ts" -> "/live/demo").
+  static std::string stream_key(std::string_view path, std::string_view prefix);
 
  private:
   struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace hlscache

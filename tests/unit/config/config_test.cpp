@@ -84,7 +84,7 @@ timeouts:
 
 TEST(Config, MissingRequiredPieces) {
   EXPECT_NE(errors_of("threads: 2\nlisten: [{address: '127.0.0.1:1'}]\n").find("role: is required"), std::string::npos);
-  EXPECT_NE(errors_of("role: edge\nlisten: [{address: '127.0.0.1:1'}]\n").find("needs at least one upstream host"),
+  EXPECT_NE(errors_of("role: edge\nlisten: [{address: '127.0.0.1:1'}]\n").find("needs upstream.hosts or upstream.groups"),
             std::string::npos);
   EXPECT_NE(errors_of("role: local\nlisten: [{address: '127.0.0.1:1'}]\n").find("needs at least one stream"),
             std::string::npos);
@@ -222,4 +222,102 @@ upstream: {hosts: ['127.0.0.1:9000']}
   EXPECT_NE(e.find("http2.max_frame_bytes"), std::string::npos) << e;
   EXPECT_NE(e.find("http2.max_concurrent_streams"), std::string::npos) << e;
   EXPECT_NE(e.find("http2.reset_rate"), std::string::npos) << e;
+}
+
+// --- upstream groups, routes, health (issue: tiers) ---
+
+TEST(ConfigUpstream, HostsAloneIsOneGroupRoutedAtRoot) {
+  auto r = load("role: edge\nlisten: [{address: '127.0.0.1:0'}]\nupstream: {hosts: ['127.0.0.1:9000', '127.0.0.1:9001']}\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const auto& u = (*r)->upstream;
+  ASSERT_EQ(u.groups.size(), 1u);
+  EXPECT_EQ(u.groups[0].name, "default");
+  EXPECT_EQ(u.groups[0].hosts.size(), 2u);
+  EXPECT_EQ(u.groups[0].hash, HashKey::segment);
+  ASSERT_EQ(u.routes.size(), 1u);
+  EXPECT_EQ(u.routes[0].prefix, "/");
+  EXPECT_EQ(u.retries, 2u);
+  EXPECT_EQ(u.health.fail_threshold, 3u);
+}
+
+TEST(ConfigUpstream, IssueExampleGroupsAndRoutes) {
+  auto r = load(R"(role: edge
+listen: [{address: '127.0.0.1:0'}]
+upstream:
+  groups:
+    origin: { hosts: [127.0.0.1:9101, {address: 127.0.0.1:9102, weight: 3}], hash: segment }
+    pop:    { hosts: [127.0.0.1:9201, 127.0.0.1:9202], hash: stream }
+    k8s:    { dns: 'origin.hls.svc.cluster.local:8080', dns_interval: 5s }
+  routes:
+    - { prefix: /live/, group: origin }
+    - { prefix: /live/pop/, group: pop }
+    - { prefix: /k/, group: k8s }
+  retries: 1
+  health: { fail_threshold: 2, eject_base: 1s, eject_max: 8s, check_interval: 500ms, check_path: /readyz }
+)");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const auto& u = (*r)->upstream;
+  ASSERT_EQ(u.groups.size(), 3u);
+  const auto* origin = u.group("origin");
+  ASSERT_TRUE(origin);
+  ASSERT_EQ(origin->hosts.size(), 2u);
+  EXPECT_EQ(origin->hosts[1].weight, 3u);
+  EXPECT_EQ(u.group("pop")->hash, HashKey::stream);
+  ASSERT_TRUE(u.group("k8s")->dns);
+  EXPECT_EQ(u.group("k8s")->dns->host, "origin.hls.svc.cluster.local");
+  EXPECT_EQ(u.group("k8s")->dns_interval, 5s);
+  ASSERT_EQ(u.routes.size(), 3u);
+  EXPECT_EQ(u.routes[0].prefix, "/live/pop/");  // longest first
+  EXPECT_EQ(u.retries, 1u);
+  EXPECT_EQ(u.health.fail_threshold, 2u);
+  EXPECT_EQ(u.health.check_interval, 500ms);
+  EXPECT_EQ(u.health.check_path, "/readyz");
+  // The normalized YAML loads back to the same thing.
+  auto again = load_config_string((*r)->to_yaml(), "again.yaml");
+  ASSERT_TRUE(again.ok()) << again.error().message << "\n" << (*r)->to_yaml();
+  EXPECT_EQ((*again)->to_yaml(), (*r)->to_yaml());
+}
+
+TEST(ConfigUpstream, ErrorsNameKeyAndLine) {
+  auto e = errors_of(R"(role: edge
+listen: [{address: '127.0.0.1:0'}]
+upstream:
+  groups:
+    origin: { hosts: [127.0.0.1:9101], hash: url }
+    empty: { hash: segment }
+  routes:
+    - { prefix: live/, group: origin }
+    - { prefix: /x/, group: nowhere }
+)");
+  EXPECT_NE(e.find("t.yaml:5:46: upstream.groups.origin.hash: 'url' is not one of segment, stream"), std::string::npos) << e;
+  EXPECT_NE(e.find("upstream.groups.empty: a group needs hosts: or dns:"), std::string::npos) << e;
+  EXPECT_NE(e.find("t.yaml:8:17: upstream.routes[0].prefix: must start with '/'"), std::string::npos) << e;
+  EXPECT_NE(e.find("unknown group 'nowhere'"), std::string::npos) << e;
+}
+
+TEST(ConfigUpstream, HostsAndGroupsTogetherIsAnError) {
+  auto e = errors_of("role: edge\nlisten: [{address: '127.0.0.1:0'}]\nupstream:\n  hosts: ['127.0.0.1:1']\n  groups: {o: {hosts: ['127.0.0.1:2']}}\n");
+  EXPECT_NE(e.find("upstream.hosts: give either hosts:"), std::string::npos) << e;
+}
+
+TEST(ConfigUpstream, SeveralGroupsNeedRoutes) {
+  auto e = errors_of("role: edge\nlisten: [{address: '127.0.0.1:0'}]\nupstream:\n  groups: {a: {hosts: ['127.0.0.1:1']}, b: {hosts: ['127.0.0.1:2']}}\n");
+  EXPECT_NE(e.find("upstream.routes: with more than one group"), std::string::npos) << e;
+  auto one = load("role: edge\nlisten: [{address: '127.0.0.1:0'}]\nupstream:\n  groups: {a: {hosts: ['127.0.0.1:1']}}\n");
+  ASSERT_TRUE(one.ok()) << one.error().message;
+  ASSERT_EQ((*one)->upstream.routes.size(), 1u);
+  EXPECT_EQ((*one)->upstream.routes[0].prefix, "/");
+}
+
+TEST(ConfigUpstream, DuplicateHostAndBadHealthAreErrors) {
+  auto e = errors_of(R"(role: edge
+listen: [{address: '127.0.0.1:0'}]
+upstream:
+  groups:
+    o: { hosts: [127.0.0.1:1, 127.0.0.1:1] }
+  health: { eject_base: 10s, eject_max: 1s, check_path: healthz }
+)");
+  EXPECT_NE(e.find("host 127.0.0.1:1 is listed twice"), std::string::npos) << e;
+  EXPECT_NE(e.find("upstream.health.eject_max: must not be shorter than eject_base"), std::string::npos) << e;
+  EXPECT_NE(e.find("upstream.health.check_path: must start with '/'"), std::string::npos) << e;
 }
