@@ -19,6 +19,15 @@ namespace hlscache {
 using config_detail::YamlReader;
 using namespace std::chrono_literals;
 
+const char* to_string(UpstreamProtocol p) noexcept {
+  switch (p) {
+    case UpstreamProtocol::http1: return "http1";
+    case UpstreamProtocol::h2c: return "h2c";
+    case UpstreamProtocol::h2: return "h2";
+  }
+  return "?";
+}
+
 const char* to_string(Role r) noexcept {
   switch (r) {
     case Role::edge: return "edge";
@@ -227,8 +236,8 @@ void read_health(YamlReader& r, const YAML::Node& n, const std::string& path, He
 }
 
 void read_upstream(YamlReader& r, const YAML::Node& n, const std::string& path, UpstreamConfig& u) {
-  bool has_groups = false, has_routes = false;
-  YAML::Node routes_node;
+  bool has_groups = false, has_routes = false, has_tls = false;
+  YAML::Node routes_node, tls_node;
   r.map(n, path, {
       {"hosts", [&](auto& v, auto& p) {
          u.hosts.clear();
@@ -274,7 +283,27 @@ void read_upstream(YamlReader& r, const YAML::Node& n, const std::string& path, 
       {"retries", [&](auto& v, auto& p) { r.read(v, p, u.retries, 0, 16); }},
       {"health", [&](auto& v, auto& p) { read_health(r, v, p, u.health); }},
       {"pool_per_thread", [&](auto& v, auto& p) { r.read(v, p, u.pool_per_thread, 0, 100'000); }},
+      {"protocol", [&](auto& v, auto& p) {
+         std::string s;
+         r.read(v, p, s);
+         if (s == "http1") u.protocol = UpstreamProtocol::http1;
+         else if (s == "h2c") u.protocol = UpstreamProtocol::h2c;
+         else if (s == "h2") u.protocol = UpstreamProtocol::h2;
+         else r.error(v, p, fmt::format("'{}' is not one of http1, h2c, h2", s));
+       }},
+      {"tls", [&](auto& v, auto& p) {
+         has_tls = true;
+         tls_node = v;
+         r.map(v, p, {
+             {"ca_file", [&](auto& tv, auto& tp) { r.read(tv, tp, u.tls.ca_file); }},
+             {"verify", [&](auto& tv, auto& tp) { r.read(tv, tp, u.tls.verify); }},
+             {"server_name", [&](auto& tv, auto& tp) { r.read(tv, tp, u.tls.server_name); }},
+         });
+       }},
+      {"h2_connections_per_host", [&](auto& v, auto& p) { r.read(v, p, u.h2_connections_per_host, 1, 64); }},
   });
+  if (has_tls && u.protocol != UpstreamProtocol::h2)
+    r.error(tls_node, path + ".tls", "applies to protocol: h2 (TLS with ALPN h2); HTTPS/1.1 upstreams are not supported");
   if (!n.IsMap()) return;
   if (!u.hosts.empty() && has_groups) {
     r.error(n, path + ".hosts", "give either hosts: (one group at /) or groups: with routes:, not both");

@@ -132,13 +132,26 @@ struct HealthConfig {
   std::string check_path = "/healthz";
 };
 
+enum class UpstreamProtocol { http1, h2c, h2 };  // h2c: HTTP/2 prior knowledge; h2: TLS with ALPN h2
+const char* to_string(UpstreamProtocol p) noexcept;
+
+// Certificate checks for protocol h2 (HTTPS to the next tier or an origin).
+struct UpstreamTlsConfig {
+  std::string ca_file;      // PEM CA bundle; empty: the system's default CAs
+  bool verify = true;       // check the chain and the host name (off only for tests and closed networks)
+  std::string server_name;  // SNI and the name checked; empty: each host's own name
+};
+
 struct UpstreamConfig {
   std::vector<HostPort> hosts;          // shorthand: one group "default" routed at "/"
   std::vector<UpstreamGroup> groups;    // resolved: `hosts` alone becomes groups[0] = "default"
   std::vector<UpstreamRoute> routes;    // resolved: sorted longest prefix first
   std::uint32_t retries = 2;            // extra hosts tried on connect error, timeout or 5xx before any byte went out
   HealthConfig health;
-  std::uint32_t pool_per_thread = 64;   // idle keep-alive connections kept per thread and host
+  std::uint32_t pool_per_thread = 64;   // idle keep-alive connections kept per thread and host (http1)
+  UpstreamProtocol protocol = UpstreamProtocol::http1;
+  UpstreamTlsConfig tls;                // protocol h2 only
+  std::uint32_t h2_connections_per_host = 4;  // h2c/h2: multiplexed connections per thread and host, at most
   const UpstreamGroup* group(std::string_view name) const;
 };
 

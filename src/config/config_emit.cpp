@@ -121,6 +121,12 @@ std::string Config::to_yaml() const {
   e << YAML::Key << "check_path" << YAML::Value << upstream.health.check_path;
   e << YAML::EndMap;
   e << YAML::Key << "pool_per_thread" << YAML::Value << upstream.pool_per_thread;
+  e << YAML::Key << "protocol" << YAML::Value << hlscache::to_string(upstream.protocol);
+  if (upstream.protocol == UpstreamProtocol::h2)
+    e << YAML::Key << "tls" << YAML::Value << YAML::BeginMap << YAML::Key << "ca_file" << YAML::Value
+      << upstream.tls.ca_file << YAML::Key << "verify" << YAML::Value << upstream.tls.verify << YAML::Key
+      << "server_name" << YAML::Value << upstream.tls.server_name << YAML::EndMap;
+  e << YAML::Key << "h2_connections_per_host" << YAML::Value << upstream.h2_connections_per_host;
   e << YAML::EndMap;
 
   e << YAML::Key << "logging" << YAML::Value << YAML::BeginMap;

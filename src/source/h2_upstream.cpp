@@ -564,7 +564,6 @@ asio::awaitable<Result<std::shared_ptr<H2UpstreamResponse>>> H2Upstream::request
   auto st = (*conn)->submit(req, scheme, authority);
   if (!st)
     co_return upstream_error(Errc::protocol, fmt::format("{}: cannot submit the request", req.host.to_string()));
-  if (impl->metrics) impl->metrics->upstream_requests.fetch_add(1, std::memory_order_relaxed);
   auto response = std::make_shared<Response>(*conn, st);
   while (!st->head_done && !st->error) {
     if (SteadyClock::now() >= req.first_byte_deadline) {

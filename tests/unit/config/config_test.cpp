@@ -321,3 +321,37 @@ upstream:
   EXPECT_NE(e.find("upstream.health.eject_max: must not be shorter than eject_base"), std::string::npos) << e;
   EXPECT_NE(e.find("upstream.health.check_path: must start with '/'"), std::string::npos) << e;
 }
+
+TEST(ConfigUpstream, Http2ProtocolAndTls) {
+  auto r = load(R"(role: edge
+listen: [{address: 127.0.0.1:0}]
+upstream:
+  hosts: [origin.example:443]
+  protocol: h2
+  tls: {ca_file: /etc/ssl/ca.pem, server_name: origin.example}
+  h2_connections_per_host: 2
+)");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const auto& u = (*r)->upstream;
+  EXPECT_EQ(u.protocol, UpstreamProtocol::h2);
+  EXPECT_EQ(u.tls.ca_file, "/etc/ssl/ca.pem");
+  EXPECT_TRUE(u.tls.verify) << "verification is on by default";
+  EXPECT_EQ(u.tls.server_name, "origin.example");
+  EXPECT_EQ(u.h2_connections_per_host, 2u);
+  std::string y = (*r)->to_yaml();
+  auto again = load(y);
+  ASSERT_TRUE(again.ok()) << again.error().message << "\n" << y;
+  EXPECT_EQ((*again)->to_yaml(), y);
+
+  auto plain = load("role: edge\nlisten: [{address: '127.0.0.1:0'}]\nupstream: {hosts: ['127.0.0.1:9000']}\n");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ((*plain)->upstream.protocol, UpstreamProtocol::http1);
+
+  auto e = errors_of(R"(role: edge
+listen: [{address: 127.0.0.1:0}]
+upstream: {hosts: ['127.0.0.1:9000'], protocol: h3, tls: {verify: false}, h2_connections_per_host: 0}
+)");
+  EXPECT_NE(e.find("upstream.protocol: 'h3' is not one of http1, h2c, h2"), std::string::npos) << e;
+  EXPECT_NE(e.find("upstream.tls: applies to protocol: h2"), std::string::npos) << e;
+  EXPECT_NE(e.find("upstream.h2_connections_per_host"), std::string::npos) << e;
+}
