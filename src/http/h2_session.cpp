@@ -63,6 +63,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection<Stream>> {
     last_refill_ = SteadyClock::now();
   }
   ~H2Connection() {
+    connections_.remove(&handle_);  // run() did already unless its frame was destroyed mid-way (shutdown)
     if (session_ != nullptr) nghttp2_session_del(session_);
   }
 

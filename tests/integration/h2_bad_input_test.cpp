@@ -147,3 +147,65 @@ TEST_F(H2Test, PeerThatNeverReadsIsDisconnectedAtTheSendTimeout) {
 
 }  // namespace
 }  // namespace hlscache::test
+
+namespace hlscache::test {
+namespace {
+
+// RFC 9113 §5.1.2 lets the server treat a stream over its acknowledged limit as a
+// stream error (REFUSED_STREAM) or a PROTOCOL_ERROR; nghttp2 ends the connection.
+TEST_F(H2Test, AStreamOverTheAcknowledgedConcurrencyLimitEndsTheConnection) {
+  OriginReply held;
+  held.body = "x";
+  held.hold = "h";
+  for (const char* p : {"/live/s/h1.ts", "/live/s/h2.ts", "/live/s/h3.ts"}) origin_.set(p, held);
+  start("max_concurrent_streams: 2");
+  h2::RawClient c(port_);
+  ASSERT_TRUE(c.start());
+  ASSERT_TRUE(c.read_until(h2::kSettings, 5s).has_value());  // read (and acknowledge) the server's SETTINGS
+  std::string three;
+  for (std::uint32_t id : {1u, 3u, 5u})
+    three += h2::frame(h2::kHeaders, h2::kEndHeaders | h2::kEndStream, id,
+                       h2::request_block("/live/s/h" + std::to_string((id + 1) / 2) + ".ts"));
+  ASSERT_TRUE(c.send(three));
+  bool refused = false;
+  for (;;) {
+    auto f = c.read_frame(5s);
+    if (!f) break;
+    if (f->type == h2::kRstStream && f->stream == 5) refused = f->payload == std::string("\0\0\0\x07", 4);
+    if (f->type == h2::kGoaway) refused = f->goaway_error() == h2::kProtocolError;
+    if (refused) break;
+  }
+  EXPECT_TRUE(refused) << "stream 5 must be refused (RST_STREAM REFUSED_STREAM or GOAWAY PROTOCOL_ERROR)";
+  origin_.release("h");
+  expect_serves_another_connection(port_);
+}
+
+TEST_F(H2Test, IdleConnectionGetsGoawayAndIsClosed) {
+  start({}, "idle: 500ms");
+  h2::RawClient c(port_);
+  ASSERT_TRUE(c.start());
+  const auto t0 = std::chrono::steady_clock::now();
+  auto g = c.read_until(h2::kGoaway, 5s);
+  ASSERT_TRUE(g.has_value());
+  EXPECT_EQ(g->goaway_error(), h2::kNoError);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 400ms);
+  EXPECT_FALSE(c.read_frame(3s).has_value());
+  EXPECT_TRUE(c.closed());
+}
+
+TEST_F(H2Test, HeadOverH2HasTheLengthAndNoBody) {
+  H2_REQUIRE_TOOLS();
+  OriginReply r;
+  r.body = std::string(5000, 'z');
+  origin_.set("/live/s/head.ts", r);
+  start();
+  auto out = run_command({"curl", "-sS", "--max-time", "10", "--http2-prior-knowledge", "-I",
+                          "http://127.0.0.1:" + std::to_string(port_) + "/live/s/head.ts"},
+                         std::chrono::seconds(15));
+  EXPECT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_NE(out.out.find("HTTP/2 200"), std::string::npos) << out.out;
+  EXPECT_NE(out.out.find("content-length: 5000"), std::string::npos) << out.out;
+}
+
+}  // namespace
+}  // namespace hlscache::test
