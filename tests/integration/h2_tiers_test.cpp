@@ -82,3 +82,52 @@ TEST(H2Tiers, EdgeH2OverTlsToOriginH2cToLocalPlaysWithFfmpeg) {
 
 }  // namespace
 }  // namespace hlscache::test
+
+namespace hlscache::test {
+namespace {
+
+// The HTTP/2 upstream keeps the ring's failover and health rules: with one upstream
+// that accepts connections and never answers (no SETTINGS, no response), every fetch
+// whose first host is that one times out at upstream_first_byte and is retried on
+// the next host; the silent host is ejected after health.fail_threshold failures.
+TEST(H2Tiers, H2UpstreamFailsOverFromASilentHostAndEjectsIt) {
+  FakeOrigin origin;
+  for (int i = 0; i < 12; ++i) {
+    OriginReply r;
+    r.body = "segment " + std::to_string(i);
+    origin.set("/live/f/seg_" + std::to_string(i) + ".ts", r);
+  }
+  // The middle tier: a daemon with an h2c listener in front of FakeOrigin.
+  Daemon mid = Daemon::start(fmt::format("role: origin\nthreads: 1\nlisten: [{{address: 127.0.0.1:0, http2: true}}]\n"
+                                         "upstream: {{hosts: ['127.0.0.1:{}']}}\n",
+                                         origin.port()));
+  ASSERT_TRUE(mid.running()) << mid.error();
+  SilentListener silent;
+  ASSERT_NE(silent.port(), 0);
+  Daemon edge = Daemon::start(fmt::format(
+      "role: edge\nthreads: 1\nlisten: [{{address: 127.0.0.1:0}}]\n"
+      "timeouts: {{upstream_first_byte: 300ms, upstream_connect: 300ms}}\n"
+      "upstream:\n  hosts: ['127.0.0.1:{}', '127.0.0.1:{}']\n  protocol: h2c\n  retries: 1\n"
+      "  health: {{fail_threshold: 2, eject_base: 30s}}\n",
+      silent.port(), mid.port()));
+  ASSERT_TRUE(edge.running()) << edge.error();
+  for (int i = 0; i < 12; ++i) {
+    auto r = get(edge.port(), "/live/f/seg_" + std::to_string(i) + ".ts", {}, 5s);
+    EXPECT_EQ(r.status, 200) << r.describe();
+    EXPECT_EQ(r.body, "segment " + std::to_string(i));
+  }
+  EXPECT_GE(edge_metric(edge.port(), "hlscache_upstream_retries_total").value_or(0), 1)
+      << "some keys hash to the silent host first";
+  const std::string silent_id = "127.0.0.1:" + std::to_string(silent.port());
+  auto metrics = get(edge.port(), "/metrics").body;
+  EXPECT_NE(metrics.find("hlscache_upstream_host_up{group=\"default\",host=\"" + silent_id + "\"} 0"),
+            std::string::npos)
+      << "the silent host is ejected\n" << metrics;
+  for (Daemon* d : {&edge, &mid}) {
+    auto st = d->stop(SIGTERM, 10s);
+    EXPECT_TRUE(st.exited && st.code == 0) << st.describe() << "\n" << d->log();
+  }
+}
+
+}  // namespace
+}  // namespace hlscache::test
