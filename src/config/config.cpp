@@ -19,6 +19,15 @@ namespace hlscache {
 using config_detail::YamlReader;
 using namespace std::chrono_literals;
 
+const char* to_string(UpstreamProtocol p) noexcept {
+  switch (p) {
+    case UpstreamProtocol::http1: return "http1";
+    case UpstreamProtocol::h2c: return "h2c";
+    case UpstreamProtocol::h2: return "h2";
+  }
+  return "?";
+}
+
 const char* to_string(Role r) noexcept {
   switch (r) {
     case Role::edge: return "edge";
@@ -44,13 +53,64 @@ namespace {
 
 constexpr Millis kMaxTimeout = 24h;
 
+void read_certificate(YamlReader& r, const YAML::Node& n, const std::string& path, TlsCertificate& c) {
+  r.map(n, path, {
+      {"cert", [&](auto& v, auto& p) { r.read(v, p, c.cert); }},
+      {"key", [&](auto& v, auto& p) { r.read(v, p, c.key); }},
+  });
+  if (n.IsMap() && (c.cert.empty() || c.key.empty())) r.error(n, path, "a certificate needs both cert: and key: files");
+}
+
+// tls: {cert: F, key: F} (one certificate) or tls: {certificates: [{cert, key}, ...]} (SNI);
+// both forms may be combined, the top-level pair then being the default.
+void read_tls(YamlReader& r, const YAML::Node& n, const std::string& path, TlsConfig& t) {
+  TlsCertificate top;
+  r.map(n, path, {
+      {"cert", [&](auto& v, auto& p) { r.read(v, p, top.cert); }},
+      {"key", [&](auto& v, auto& p) { r.read(v, p, top.key); }},
+      {"certificates", [&](auto& v, auto& p) {
+         r.seq(v, p, [&](const YAML::Node& e, const std::string& ep) {
+           TlsCertificate c;
+           read_certificate(r, e, ep, c);
+           t.certificates.push_back(c);
+         });
+       }},
+  });
+  if (!n.IsMap()) return;
+  if (top.cert.empty() != top.key.empty()) r.error(n, path, "give both cert: and key:");
+  if (!top.cert.empty()) t.certificates.insert(t.certificates.begin(), top);
+  if (t.certificates.empty()) r.error(n, path, "needs cert: and key:, or certificates: [{cert, key}, ...]");
+}
+
 void read_listener(YamlReader& r, const YAML::Node& n, const std::string& path, ListenerConfig& l) {
   bool have_address = false;
   r.map(n, path, {
       {"address", [&](auto& v, auto& p) { r.read_hostport(v, p, l.address); have_address = true; }},
       {"http2", [&](auto& v, auto& p) { r.read(v, p, l.http2); }},
+      {"tls", [&](auto& v, auto& p) { TlsConfig t; read_tls(r, v, p, t); l.tls = t; }},
   });
   if (n.IsMap() && !have_address) r.error(n, path, "needs an address: host:port");
+}
+
+void read_http2(YamlReader& r, const YAML::Node& n, const std::string& path, Http2Config& h) {
+  auto bytes32 = [&r](std::uint32_t& field, std::uint64_t min, std::uint64_t max) {
+    return [&r, &field, min, max](const YAML::Node& v, const std::string& p) {
+      std::uint64_t b = field;
+      r.read_bytes(v, p, b, min, max);
+      field = static_cast<std::uint32_t>(b);
+    };
+  };
+  r.map(n, path, {
+      {"max_concurrent_streams", [&](auto& v, auto& p) { r.read(v, p, h.max_concurrent_streams, 1, 100'000); }},
+      {"max_header_list_bytes", bytes32(h.max_header_list_bytes, 1024, 1 << 20)},
+      // RFC 9113 §6.5.2: windows up to 2^31-1, frames 2^14..2^24-1.
+      {"initial_window_bytes", bytes32(h.initial_window_bytes, 1024, (1u << 31) - 1)},
+      {"connection_window_bytes", bytes32(h.connection_window_bytes, 65535, (1u << 31) - 1)},
+      {"max_frame_bytes", bytes32(h.max_frame_bytes, 1 << 14, (1 << 24) - 1)},
+      {"reset_burst", [&](auto& v, auto& p) { r.read(v, p, h.reset_burst, 1, 1'000'000); }},
+      {"reset_rate", [&](auto& v, auto& p) { r.read(v, p, h.reset_rate, 1, 1'000'000); }},
+      {"max_continuations", [&](auto& v, auto& p) { r.read(v, p, h.max_continuations, 1, 1000); }},
+  });
 }
 
 void read_limits(YamlReader& r, const YAML::Node& n, const std::string& path, LimitsConfig& l) {
@@ -177,8 +237,8 @@ void read_health(YamlReader& r, const YAML::Node& n, const std::string& path, He
 }
 
 void read_upstream(YamlReader& r, const YAML::Node& n, const std::string& path, UpstreamConfig& u) {
-  bool has_groups = false, has_routes = false;
-  YAML::Node routes_node;
+  bool has_groups = false, has_routes = false, has_tls = false;
+  YAML::Node routes_node, tls_node;
   r.map(n, path, {
       {"hosts", [&](auto& v, auto& p) {
          u.hosts.clear();
@@ -224,7 +284,27 @@ void read_upstream(YamlReader& r, const YAML::Node& n, const std::string& path, 
       {"retries", [&](auto& v, auto& p) { r.read(v, p, u.retries, 0, 16); }},
       {"health", [&](auto& v, auto& p) { read_health(r, v, p, u.health); }},
       {"pool_per_thread", [&](auto& v, auto& p) { r.read(v, p, u.pool_per_thread, 0, 100'000); }},
+      {"protocol", [&](auto& v, auto& p) {
+         std::string s;
+         r.read(v, p, s);
+         if (s == "http1") u.protocol = UpstreamProtocol::http1;
+         else if (s == "h2c") u.protocol = UpstreamProtocol::h2c;
+         else if (s == "h2") u.protocol = UpstreamProtocol::h2;
+         else r.error(v, p, fmt::format("'{}' is not one of http1, h2c, h2", s));
+       }},
+      {"tls", [&](auto& v, auto& p) {
+         has_tls = true;
+         tls_node = v;
+         r.map(v, p, {
+             {"ca_file", [&](auto& tv, auto& tp) { r.read(tv, tp, u.tls.ca_file); }},
+             {"verify", [&](auto& tv, auto& tp) { r.read(tv, tp, u.tls.verify); }},
+             {"server_name", [&](auto& tv, auto& tp) { r.read(tv, tp, u.tls.server_name); }},
+         });
+       }},
+      {"h2_connections_per_host", [&](auto& v, auto& p) { r.read(v, p, u.h2_connections_per_host, 1, 64); }},
   });
+  if (has_tls && u.protocol != UpstreamProtocol::h2)
+    r.error(tls_node, path + ".tls", "applies to protocol: h2 (TLS with ALPN h2); HTTPS/1.1 upstreams are not supported");
   if (!n.IsMap()) return;
   if (!u.hosts.empty() && has_groups) {
     r.error(n, path + ".hosts", "give either hosts: (one group at /) or groups: with routes:, not both");
@@ -433,6 +513,7 @@ Result<ConfigPtr> parse(const std::string& text, const std::string& name) {
            cfg->listen.push_back(l);
          });
        }},
+      {"http2", [&](auto& v, auto& p) { read_http2(r, v, p, cfg->http2); }},
       {"limits", [&](auto& v, auto& p) { read_limits(r, v, p, cfg->limits); }},
       {"timeouts", [&](auto& v, auto& p) { read_timeouts(r, v, p, cfg->timeouts); }},
       {"cache", [&](auto& v, auto& p) { read_cache(r, v, p, cfg->cache); }},
@@ -463,8 +544,8 @@ Result<ConfigPtr> parse(const std::string& text, const std::string& name) {
       if (!s.name.empty() && !names.insert(s.name).second)
         r.error(root["streams"], "streams", fmt::format("stream name '{}' is used twice", s.name));
     std::set<std::string> addrs;
-    for (const auto& l : cfg->listen)
-      if (!addrs.insert(l.address.to_string()).second)
+    for (const auto& l : cfg->listen)  // port 0 (an ephemeral port each) may repeat
+      if (l.address.port != 0 && !addrs.insert(l.address.to_string()).second)
         r.error(root["listen"], "listen", fmt::format("address {} is listed twice", l.address.to_string()));
   }
   if (!r.errors().empty()) {

@@ -24,9 +24,35 @@ struct HostPort {
   std::string to_string() const;  // "host:port", "[v6]:port"
 };
 
+// One certificate chain and its private key (PEM files). Several on a TLS
+// listener are chosen by the client's SNI against each certificate's names.
+struct TlsCertificate {
+  std::string cert;  // PEM: leaf first, then intermediates
+  std::string key;   // PEM private key
+};
+
+struct TlsConfig {
+  std::vector<TlsCertificate> certificates;  // the first is the default (no SNI / no match)
+};
+
 struct ListenerConfig {
   HostPort address;
-  bool http2 = false;  // accepted now; served once HTTP/2 lands (issue: HTTP/2 and TLS)
+  // Clear listener: HTTP/2 with prior knowledge (h2c) beside HTTP/1.1, told apart by the
+  // connection preface. TLS listener: ALPN offers h2 before http/1.1.
+  bool http2 = false;
+  std::optional<TlsConfig> tls;  // set: this listener speaks TLS 1.2/1.3 only
+};
+
+// HTTP/2 settings and protections, shared by every listener with http2: true.
+struct Http2Config {
+  std::uint32_t max_concurrent_streams = 256;     // SETTINGS_MAX_CONCURRENT_STREAMS; more: RST_STREAM REFUSED_STREAM
+  std::uint32_t max_header_list_bytes = 16 * 1024;  // SETTINGS_MAX_HEADER_LIST_SIZE; over it: 431
+  std::uint32_t initial_window_bytes = 1 << 20;   // SETTINGS_INITIAL_WINDOW_SIZE (request bodies we buffer per stream)
+  std::uint32_t connection_window_bytes = 4 << 20;  // connection-level receive window
+  std::uint32_t max_frame_bytes = 16 * 1024;      // SETTINGS_MAX_FRAME_SIZE we accept
+  std::uint32_t reset_burst = 200;                // rapid reset: RST_STREAMs allowed at once ...
+  std::uint32_t reset_rate = 100;                 // ... and per second after; over it: GOAWAY ENHANCE_YOUR_CALM
+  std::uint32_t max_continuations = 8;            // CONTINUATION frames per header block; over it: GOAWAY
 };
 
 struct LimitsConfig {
@@ -107,13 +133,26 @@ struct HealthConfig {
   std::string check_path = "/healthz";
 };
 
+enum class UpstreamProtocol { http1, h2c, h2 };  // h2c: HTTP/2 prior knowledge; h2: TLS with ALPN h2
+const char* to_string(UpstreamProtocol p) noexcept;
+
+// Certificate checks for protocol h2 (HTTPS to the next tier or an origin).
+struct UpstreamTlsConfig {
+  std::string ca_file;      // PEM CA bundle; empty: the system's default CAs
+  bool verify = true;       // check the chain and the host name (off only for tests and closed networks)
+  std::string server_name;  // SNI and the name checked; empty: each host's own name
+};
+
 struct UpstreamConfig {
   std::vector<HostPort> hosts;          // shorthand: one group "default" routed at "/"
   std::vector<UpstreamGroup> groups;    // resolved: `hosts` alone becomes groups[0] = "default"
   std::vector<UpstreamRoute> routes;    // resolved: sorted longest prefix first
   std::uint32_t retries = 2;            // extra hosts tried on connect error, timeout or 5xx before any byte went out
   HealthConfig health;
-  std::uint32_t pool_per_thread = 64;   // idle keep-alive connections kept per thread and host
+  std::uint32_t pool_per_thread = 64;   // idle keep-alive connections kept per thread and host (http1)
+  UpstreamProtocol protocol = UpstreamProtocol::http1;
+  UpstreamTlsConfig tls;                // protocol h2 only
+  std::uint32_t h2_connections_per_host = 4;  // h2c/h2: multiplexed connections per thread and host, at most
   const UpstreamGroup* group(std::string_view name) const;
 };
 
@@ -162,6 +201,7 @@ struct Config {
   Role role = Role::edge;
   std::uint32_t threads = 0;  // resolved: never 0 after load
   std::vector<ListenerConfig> listen;
+  Http2Config http2;
   LimitsConfig limits;
   TimeoutsConfig timeouts;
   CacheConfig cache;

@@ -20,10 +20,31 @@ std::string Config::to_yaml() const {
   e << YAML::Key << "status_page" << YAML::Value << status_page;
   e << YAML::Key << "assets_dir" << YAML::Value << assets_dir;
   e << YAML::Key << "listen" << YAML::Value << YAML::BeginSeq;
-  for (const auto& l : listen)
+  for (const auto& l : listen) {
     e << YAML::BeginMap << YAML::Key << "address" << YAML::Value << l.address.to_string() << YAML::Key << "http2"
-      << YAML::Value << l.http2 << YAML::EndMap;
+      << YAML::Value << l.http2;
+    if (l.tls) {
+      e << YAML::Key << "tls" << YAML::Value << YAML::BeginMap << YAML::Key << "certificates" << YAML::Value
+        << YAML::BeginSeq;
+      for (const auto& c : l.tls->certificates)
+        e << YAML::Flow << YAML::BeginMap << YAML::Key << "cert" << YAML::Value << c.cert << YAML::Key << "key"
+          << YAML::Value << c.key << YAML::EndMap;
+      e << YAML::EndSeq << YAML::EndMap;
+    }
+    e << YAML::EndMap;
+  }
   e << YAML::EndSeq;
+
+  e << YAML::Key << "http2" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "max_concurrent_streams" << YAML::Value << http2.max_concurrent_streams;
+  e << YAML::Key << "max_header_list_bytes" << YAML::Value << bytes(http2.max_header_list_bytes);
+  e << YAML::Key << "initial_window_bytes" << YAML::Value << bytes(http2.initial_window_bytes);
+  e << YAML::Key << "connection_window_bytes" << YAML::Value << bytes(http2.connection_window_bytes);
+  e << YAML::Key << "max_frame_bytes" << YAML::Value << bytes(http2.max_frame_bytes);
+  e << YAML::Key << "reset_burst" << YAML::Value << http2.reset_burst;
+  e << YAML::Key << "reset_rate" << YAML::Value << http2.reset_rate;
+  e << YAML::Key << "max_continuations" << YAML::Value << http2.max_continuations;
+  e << YAML::EndMap;
 
   e << YAML::Key << "limits" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "max_connections" << YAML::Value << limits.max_connections;
@@ -103,6 +124,12 @@ std::string Config::to_yaml() const {
   e << YAML::Key << "check_path" << YAML::Value << upstream.health.check_path;
   e << YAML::EndMap;
   e << YAML::Key << "pool_per_thread" << YAML::Value << upstream.pool_per_thread;
+  e << YAML::Key << "protocol" << YAML::Value << hlscache::to_string(upstream.protocol);
+  if (upstream.protocol == UpstreamProtocol::h2)
+    e << YAML::Key << "tls" << YAML::Value << YAML::BeginMap << YAML::Key << "ca_file" << YAML::Value
+      << upstream.tls.ca_file << YAML::Key << "verify" << YAML::Value << upstream.tls.verify << YAML::Key
+      << "server_name" << YAML::Value << upstream.tls.server_name << YAML::EndMap;
+  e << YAML::Key << "h2_connections_per_host" << YAML::Value << upstream.h2_connections_per_host;
   e << YAML::EndMap;
 
   e << YAML::Key << "logging" << YAML::Value << YAML::BeginMap;
@@ -150,7 +177,8 @@ std::string Config::to_yaml() const {
 
 std::string Config::summary() const {
   std::string listeners;
-  for (const auto& l : listen) listeners += (listeners.empty() ? "" : ",") + l.address.to_string();
+  for (const auto& l : listen)
+    listeners += (listeners.empty() ? "" : ",") + l.address.to_string() + (l.tls ? "+tls" : "") + (l.http2 ? "+h2" : "");
   std::string ups;
   for (const auto& g : upstream.groups) {
     std::string members;

@@ -2,10 +2,12 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
+#include <cstring>
 #include <spdlog/spdlog.h>
 
 #include "http/wire.hpp"
@@ -54,9 +56,10 @@ std::string framing_problem(const http::request_parser<http::empty_body>::value_
 }
 
 // Streams a request body through Beast's buffer_body into a fixed buffer.
+template <class Stream>
 class H1RequestBody final : public RequestBody {
  public:
-  H1RequestBody(beast::tcp_stream& stream, beast::flat_buffer& buffer, http::request_parser<http::empty_body>&& p)
+  H1RequestBody(Stream& stream, beast::flat_buffer& buffer, http::request_parser<http::empty_body>&& p)
       : stream_(stream), buffer_(buffer), parser_(std::move(p)) {
     parser_.body_limit(boost::none);  // a live stream has no length bound; the idle deadline bounds it in time
   }
@@ -67,7 +70,7 @@ class H1RequestBody final : public RequestBody {
       body.data = data_;
       body.size = sizeof data_;
       body.more = true;
-      stream_.expires_after(idle);
+      tcp_layer(stream_).expires_after(idle);
       auto [ec, n] = co_await http::async_read_some(stream_, buffer_, parser_, kTuple);
       (void)n;
       std::size_t got = sizeof data_ - body.size;
@@ -81,23 +84,29 @@ class H1RequestBody final : public RequestBody {
   bool done() const override { return parser_.is_done(); }
 
  private:
-  beast::tcp_stream& stream_;
+  Stream& stream_;
   beast::flat_buffer& buffer_;
   http::request_parser<http::buffer_body> parser_;
   char data_[64 * 1024];
 };
 
+template <class Stream>
 class H1Connection {
  public:
-  H1Connection(tcp::socket socket, const SessionEnv& env, ConnectionSet& connections)
-      : stream_(std::move(socket)), env_(env), config_(env.current_config()), cfg_(*config_), connections_(connections) {
+  H1Connection(Stream stream, std::string_view prefix, const SessionEnv& env, ConnectionSet& connections)
+      : stream_(std::move(stream)), env_(env), config_(env.current_config()), cfg_(*config_), connections_(connections) {
     beast::error_code ec;
-    remote_ = stream_.socket().remote_endpoint(ec).address();
-    stream_.socket().set_option(tcp::no_delay(true), ec);
+    remote_ = lowest_socket(stream_).remote_endpoint(ec).address();
+    lowest_socket(stream_).set_option(tcp::no_delay(true), ec);
+    if (!prefix.empty()) {
+      auto room = buffer_.prepare(prefix.size());
+      std::memcpy(room.data(), prefix.data(), prefix.size());
+      buffer_.commit(prefix.size());
+    }
     handle_.close = [this] {
       beast::error_code ignored;
-      stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-      stream_.socket().close(ignored);
+      lowest_socket(stream_).shutdown(tcp::socket::shutdown_both, ignored);
+      lowest_socket(stream_).close(ignored);
     };
     connections_.add(&handle_);
   }
@@ -113,7 +122,7 @@ class H1Connection {
   asio::awaitable<bool> write_buffers(std::vector<asio::const_buffer>& bufs);
   asio::awaitable<bool> write_slices(std::vector<ChunkSlice>& slices, bool chunked);
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   const SessionEnv& env_;
   const ConfigPtr config_;  // this connection's snapshot: a reload applies to the connections after it
   const Config& cfg_;
@@ -128,10 +137,11 @@ class H1Connection {
   std::vector<ChunkSlice> slices_;
 };
 
-asio::awaitable<bool> H1Connection::wait_for_request(bool first) {
+template <class Stream>
+asio::awaitable<bool> H1Connection<Stream>::wait_for_request(bool first) {
   // Between requests the idle deadline applies; the header-read deadline starts with the first byte.
   if (buffer_.size() > 0) co_return true;
-  stream_.expires_after(first ? cfg_.timeouts.header_read : cfg_.timeouts.idle);
+  tcp_layer(stream_).expires_after(first ? cfg_.timeouts.header_read : cfg_.timeouts.idle);
   auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), kTuple);
   if (ec) co_return false;
   buffer_.commit(n);
@@ -142,7 +152,8 @@ asio::awaitable<bool> H1Connection::wait_for_request(bool first) {
 // header_limit only bounds the part of the header not yet consumed (complete fields
 // are consumed as they are parsed), so a header sent in small pieces would otherwise
 // pass limits.max_header_bytes.
-asio::awaitable<beast::error_code> H1Connection::read_header(http::request_parser<http::empty_body>& parser) {
+template <class Stream>
+asio::awaitable<beast::error_code> H1Connection<Stream>::read_header(http::request_parser<http::empty_body>& parser) {
   const std::size_t limit = cfg_.limits.max_header_bytes;
   std::size_t consumed = 0;
   for (;;) {
@@ -157,7 +168,7 @@ asio::awaitable<beast::error_code> H1Connection::read_header(http::request_parse
     }
     auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), kTuple);
     buffer_.commit(n);
-    if (ec == asio::error::eof) {
+    if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
       if (!parser.got_some()) co_return http::error::end_of_stream;
       beast::error_code eof_ec;
       parser.put_eof(eof_ec);
@@ -167,7 +178,8 @@ asio::awaitable<beast::error_code> H1Connection::read_header(http::request_parse
   }
 }
 
-asio::awaitable<void> H1Connection::send_error(int status, std::string_view detail) {
+template <class Stream>
+asio::awaitable<void> H1Connection<Stream>::send_error(int status, std::string_view detail) {
   env_.metrics->bad_requests.fetch_add(1, std::memory_order_relaxed);
   Response resp = Response::error(status, detail);
   RequestContext none;  // the request could not be parsed: log it as "-"
@@ -179,10 +191,11 @@ asio::awaitable<void> H1Connection::send_error(int status, std::string_view deta
   none.remote = remote_;
   co_await write_response(resp, none, /*keep_alive=*/false, /*http10=*/false);
   beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  lowest_socket(stream_).shutdown(tcp::socket::shutdown_send, ec);
 }
 
-asio::awaitable<void> H1Connection::run() {
+template <class Stream>
+asio::awaitable<void> H1Connection<Stream>::run() {
   bool first = true;
   for (;;) {
     // Awaits are statements of their own throughout: GCC 12 miscompiles some awaits inside conditions.
@@ -196,13 +209,13 @@ asio::awaitable<void> H1Connection::run() {
     // length (H1RequestBody). Other routes are held to max_request_body below.
     parser.body_limit(boost::none);
     parser.eager(false);
-    stream_.expires_after(cfg_.timeouts.header_read);
+    tcp_layer(stream_).expires_after(cfg_.timeouts.header_read);
     beast::error_code ec = co_await read_header(parser);
     if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
       co_return co_await send_error(431, "request header block too large");
     if (ec == beast::error::timeout) co_return co_await send_error(408, "request header not received in time");
     if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::operation_aborted ||
-        ec == asio::error::connection_reset)
+        ec == asio::error::connection_reset || ec == asio::ssl::error::stream_truncated)
       co_return;
     if (ec) co_return co_await send_error(400, ec.message());
 
@@ -229,13 +242,13 @@ asio::awaitable<void> H1Connection::run() {
     bool keep_alive = req.keep_alive() && !env_.drain->draining.load(std::memory_order_relaxed);
 
     // Bodies stream to ingest routes; elsewhere they are read and dropped, bounded.
-    std::unique_ptr<H1RequestBody> streaming;
+    std::unique_ptr<H1RequestBody<Stream>> streaming;
     const bool ingest = (ctx.method == Method::put || ctx.method == Method::post) &&
                         ctx.path().substr(0, 8) == "/ingest/";
     if (!ingest && parser.content_length().value_or(0) > cfg_.limits.max_request_body)
       co_return co_await send_error(413, "request body too large");
     if (ingest && !parser.is_done()) {
-      streaming = std::make_unique<H1RequestBody>(stream_, buffer_, std::move(parser));
+      streaming = std::make_unique<H1RequestBody<Stream>>(stream_, buffer_, std::move(parser));
       ctx.body = streaming.get();
     } else if (!parser.is_done()) {
       http::request_parser<http::string_body> body_parser(std::move(parser));
@@ -261,21 +274,23 @@ asio::awaitable<void> H1Connection::run() {
     handle_.busy = false;
     if (!ok || !keep_alive) {
       beast::error_code ignored;
-      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      lowest_socket(stream_).shutdown(tcp::socket::shutdown_send, ignored);
       co_return;
     }
   }
 }
 
-asio::awaitable<bool> H1Connection::write_buffers(std::vector<asio::const_buffer>& bufs) {
-  stream_.expires_after(cfg_.timeouts.send);
+template <class Stream>
+asio::awaitable<bool> H1Connection<Stream>::write_buffers(std::vector<asio::const_buffer>& bufs) {
+  tcp_layer(stream_).expires_after(cfg_.timeouts.send);
   auto [ec, n] = co_await asio::async_write(stream_, bufs, whole_writes, kTuple);
   bufs.clear();
   co_return !ec;
 }
 
 // Writes published slices in batches, each batch under its own send deadline.
-asio::awaitable<bool> H1Connection::write_slices(std::vector<ChunkSlice>& slices, bool chunked) {
+template <class Stream>
+asio::awaitable<bool> H1Connection<Stream>::write_slices(std::vector<ChunkSlice>& slices, bool chunked) {
   auto& bufs = bufs_;  // the connection's; write_buffers() leaves it empty
   bufs.clear();
   std::string chunk_header;
@@ -300,7 +315,8 @@ asio::awaitable<bool> H1Connection::write_slices(std::vector<ChunkSlice>& slices
   co_return true;
 }
 
-asio::awaitable<bool> H1Connection::write_response(Response& resp, const RequestContext& req, bool keep_alive,
+template <class Stream>
+asio::awaitable<bool> H1Connection<Stream>::write_response(Response& resp, const RequestContext& req, bool keep_alive,
                                                    bool http10) {
   const bool head_only = req.method == Method::head;
   const bool no_body = head_only || resp.status == 304 || resp.status == 204;
@@ -385,8 +401,16 @@ asio::awaitable<bool> H1Connection::write_response(Response& resp, const Request
 
 }  // namespace
 
-asio::awaitable<void> run_h1_session(tcp::socket socket, const SessionEnv& env, ConnectionSet& connections) {
-  H1Connection conn(std::move(socket), env, connections);
+asio::awaitable<void> run_h1_session(TcpStream stream, std::string_view prefix, const SessionEnv& env,
+                                     ConnectionSet& connections) {
+  ProtocolScope counted(*env.metrics, Metrics::Protocol::http1);
+  H1Connection<TcpStream> conn(std::move(stream), prefix, env, connections);
+  co_await conn.run();
+}
+
+asio::awaitable<void> run_h1_session(TlsStream stream, const SessionEnv& env, ConnectionSet& connections) {
+  ProtocolScope counted(*env.metrics, Metrics::Protocol::http1);
+  H1Connection<TlsStream> conn(std::move(stream), {}, env, connections);
   co_await conn.run();
 }
 

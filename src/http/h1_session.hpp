@@ -6,13 +6,17 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/ip/tcp.hpp>
+
+#include <string_view>
 
 #include "http/session_env.hpp"
+#include "http/streams.hpp"
 
 namespace hlscache {
 
-boost::asio::awaitable<void> run_h1_session(boost::asio::ip::tcp::socket socket, const SessionEnv& env,
+// `prefix`: bytes already read from the connection (while looking for an HTTP/2 preface).
+boost::asio::awaitable<void> run_h1_session(TcpStream stream, std::string_view prefix, const SessionEnv& env,
                                             ConnectionSet& connections);
+boost::asio::awaitable<void> run_h1_session(TlsStream stream, const SessionEnv& env, ConnectionSet& connections);
 
 }  // namespace hlscache

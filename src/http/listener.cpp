@@ -10,10 +10,13 @@
 #include <sys/socket.h>
 
 #include "http/h1_session.hpp"
+#include "http/h2_session.hpp"
+#include "http/tls.hpp"
 
 namespace hlscache {
 
 namespace asio = boost::asio;
+namespace beast = boost::beast;
 using asio::ip::tcp;
 
 Status check_port_free(asio::io_context& io, const tcp::endpoint& ep) {
@@ -64,26 +67,68 @@ asio::awaitable<void> refuse(tcp::socket socket, int retry_after_s) {
   co_return;
 }
 
-asio::awaitable<void> serve(tcp::socket socket, const SessionEnv& env, ConnectionSet& connections) {
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+asio::awaitable<void> serve_tls(tcp::socket socket, TlsStore& tls, bool http2, const SessionEnv& env,
+                                ConnectionSet& connections) {
+  auto contexts = tls.current();  // this connection keeps the certificates it started with
+  TlsStream stream(std::move(socket), contexts->context());
+  tcp_layer(stream).expires_after(env.config->timeouts.header_read);
+  auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kTuple);
+  if (ec) {
+    // No common protocol version, cipher or ALPN protocol (the alert is already sent), a bad hello, a timeout.
+    env.metrics->tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+    spdlog::debug("TLS handshake failed: {}", ec.message());
+    beast::error_code ignored;
+    lowest_socket(stream).close(ignored);
+    co_return;
+  }
+  env.metrics->connections_tls.fetch_add(1, std::memory_order_relaxed);
+  if (http2 && alpn_selected_h2(stream.native_handle()))
+    co_await run_h2_session(std::move(stream), env, connections);
+  else
+    co_await run_h1_session(std::move(stream), env, connections);
+}
+
+// h2c with prior knowledge: read until the bytes either are the whole preface or
+// stop matching it (an HTTP/1.1 request line differs at its first byte).
+asio::awaitable<void> serve_clear_h2(tcp::socket socket, const SessionEnv& env, ConnectionSet& connections) {
+  TcpStream stream(std::move(socket));
+  std::string prefix;
+  char buf[32];
+  stream.expires_after(env.config->timeouts.header_read);
+  while (prefix.size() < kH2Preface.size() && kH2Preface.substr(0, prefix.size()) == prefix) {
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(buf, kH2Preface.size() - prefix.size()), kTuple);
+    if (ec) co_return;  // closed or silent before saying anything
+    prefix.append(buf, n);
+  }
+  if (prefix == kH2Preface)
+    co_await run_h2_session(std::move(stream), prefix, env, connections);
+  else
+    co_await run_h1_session(std::move(stream), prefix, env, connections);
+}
+
+asio::awaitable<void> serve(tcp::socket socket, const ListenerSpec& spec, const SessionEnv& env,
+                            ConnectionSet& connections) {
+  // By protocol it is counted by the session that speaks it (ProtocolScope).
   struct Active {
     Metrics& m;
-    std::size_t p = static_cast<std::size_t>(Metrics::Protocol::http1);
-    explicit Active(Metrics& metrics) : m(metrics) {
-      m.connections_active.fetch_add(1);
-      m.connections_by_protocol[p].fetch_add(1, std::memory_order_relaxed);
-      m.active_by_protocol[p].fetch_add(1, std::memory_order_relaxed);
-    }
-    ~Active() {
-      m.connections_active.fetch_sub(1);
-      m.active_by_protocol[p].fetch_sub(1, std::memory_order_relaxed);
-    }
+    explicit Active(Metrics& metrics) : m(metrics) { m.connections_active.fetch_add(1); }
+    ~Active() { m.connections_active.fetch_sub(1); }
   } active(*env.metrics);
-  co_await run_h1_session(std::move(socket), env, connections);
+  const bool http2 = spec.config != nullptr && spec.config->http2;
+  if (spec.tls != nullptr)
+    co_await serve_tls(std::move(socket), *spec.tls, http2, env, connections);
+  else if (http2)
+    co_await serve_clear_h2(std::move(socket), env, connections);
+  else
+    co_await run_h1_session(TcpStream(std::move(socket)), {}, env, connections);
 }
 
 }  // namespace
 
-asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, const SessionEnv& env, ConnectionSet& connections) {
+asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, const ListenerSpec& spec, const SessionEnv& env,
+                                  ConnectionSet& connections) {
   auto ex = co_await asio::this_coro::executor;
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
@@ -109,7 +154,7 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, const SessionEnv& env
       asio::co_spawn(ex, refuse(std::move(socket), env.load->retry_after_seconds()), asio::detached);
       continue;
     }
-    asio::co_spawn(ex, serve(std::move(socket), env, connections), [](std::exception_ptr e) {
+    asio::co_spawn(ex, serve(std::move(socket), spec, env, connections), [](std::exception_ptr e) {
       if (!e) return;
       try {
         std::rethrow_exception(e);

@@ -16,6 +16,16 @@
 
 namespace hlscache {
 
+class TlsStore;
+
+// What a listening address serves: TLS or clear, and whether HTTP/2 is offered
+// (ALPN h2 on TLS; prior-knowledge h2c beside HTTP/1.1 on clear, told apart by
+// the 24-byte connection preface).
+struct ListenerSpec {
+  const ListenerConfig* config = nullptr;
+  TlsStore* tls = nullptr;  // set on TLS listeners
+};
+
 // SO_REUSEPORT would let us join another process's listeners on the same port
 // (same user) and silently split its traffic: before binding a fixed port, check
 // that a plain bind (without SO_REUSEPORT) to it succeeds.
@@ -24,7 +34,7 @@ Status check_port_free(boost::asio::io_context& io, const boost::asio::ip::tcp::
 Result<boost::asio::ip::tcp::acceptor> open_acceptor(boost::asio::io_context& io,
                                                      const boost::asio::ip::tcp::endpoint& ep);
 
-boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor, const SessionEnv& env,
-                                         ConnectionSet& connections);
+boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor, const ListenerSpec& spec,
+                                         const SessionEnv& env, ConnectionSet& connections);
 
 }  // namespace hlscache

@@ -23,7 +23,8 @@ struct DrainState {
 };
 
 struct ConnectionHandle {
-  std::function<void()> close;  // cancels the connection's I/O
+  std::function<void()> close;  // cancels the connection's I/O (HTTP/2: GOAWAY, then close once flushed)
+  std::function<void()> drain;  // optional: tell the peer no new requests will be taken (HTTP/2 GOAWAY)
   bool busy = false;            // a request is being answered
 };
 
@@ -32,8 +33,10 @@ class ConnectionSet {
   void add(ConnectionHandle* h) { set_.insert(h); }
   void remove(ConnectionHandle* h) { set_.erase(h); }
   void close_idle() {
-    for (auto* h : std::unordered_set<ConnectionHandle*>(set_))
+    for (auto* h : std::unordered_set<ConnectionHandle*>(set_)) {
+      if (h->drain) h->drain();
       if (!h->busy) h->close();
+    }
   }
   void close_all() {
     for (auto* h : std::unordered_set<ConnectionHandle*>(set_)) h->close();

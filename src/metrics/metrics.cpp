@@ -111,6 +111,21 @@ std::string Metrics::render() const {
                 fmt::format("protocol=\"{}\"", protocol_name(static_cast<Protocol>(p))),
                 static_cast<double>(active_by_protocol[p].load(std::memory_order_relaxed)));
 
+  prom_family(out, "hlscache_tls_connections_total", "counter", "TLS handshakes completed.");
+  prom_sample(out, "hlscache_tls_connections_total", "", load(connections_tls));
+  prom_family(out, "hlscache_tls_handshake_failures_total", "counter",
+              "TLS handshakes that failed (no common protocol or cipher, bad client hello, timeout).");
+  prom_sample(out, "hlscache_tls_handshake_failures_total", "", load(tls_handshake_failures));
+  prom_family(out, "hlscache_h2_streams_total", "counter", "HTTP/2 streams (requests) received.");
+  prom_sample(out, "hlscache_h2_streams_total", "", load(h2_streams));
+  prom_family(out, "hlscache_h2_resets_received_total", "counter", "HTTP/2 RST_STREAM frames received from clients.");
+  prom_sample(out, "hlscache_h2_resets_received_total", "", load(h2_resets_received));
+  prom_family(out, "hlscache_h2_goaways_sent_total", "counter", "HTTP/2 GOAWAY frames sent.");
+  prom_sample(out, "hlscache_h2_goaways_sent_total", "", load(h2_goaways_sent));
+  prom_family(out, "hlscache_h2_protocol_errors_total", "counter",
+              "HTTP/2 connections ended by a protocol error or a protection limit (rapid reset, CONTINUATION flood).");
+  prom_sample(out, "hlscache_h2_protocol_errors_total", "", load(h2_protocol_errors));
+
   prom_family(out, "hlscache_requests_total", "counter", "Responses sent, by status class.");
   for (std::size_t c = 1; c < requests_by_class.size(); ++c)
     prom_sample(out, "hlscache_requests_total", fmt::format("code=\"{}xx\"", c), load(requests_by_class[c]));

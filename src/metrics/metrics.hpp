@@ -64,6 +64,13 @@ struct Metrics {
   static const char* protocol_name(Protocol p) noexcept;
   std::array<Counter, static_cast<std::size_t>(Protocol::count)> connections_by_protocol{};
   std::array<std::atomic<std::int64_t>, static_cast<std::size_t>(Protocol::count)> active_by_protocol{};
+  Counter connections_tls{0};        // TLS handshakes completed
+  Counter tls_handshake_failures{0};
+
+  alignas(64) Counter h2_streams{0};       // HTTP/2 requests (streams) answered or refused
+  Counter h2_resets_received{0};           // RST_STREAM frames from clients
+  Counter h2_goaways_sent{0};
+  Counter h2_protocol_errors{0};           // connections ended by a malformed frame or a protection limit
 
   alignas(64) std::array<Counter, 6> requests_by_class{};  // index = status / 100 (0 unused)
   std::array<Counter, static_cast<std::size_t>(CacheResult::count)> requests_by_cache{};
@@ -108,6 +115,22 @@ struct Metrics {
  private:
   mutable std::mutex collectors_mutex_;
   std::vector<Collector> collectors_;
+};
+
+// Counts a connection under the protocol it turned out to speak, for as long as it lives.
+class ProtocolScope {
+ public:
+  ProtocolScope(Metrics& m, Metrics::Protocol p) : m_(m), i_(static_cast<std::size_t>(p)) {
+    m_.connections_by_protocol[i_].fetch_add(1, std::memory_order_relaxed);
+    m_.active_by_protocol[i_].fetch_add(1, std::memory_order_relaxed);
+  }
+  ~ProtocolScope() { m_.active_by_protocol[i_].fetch_sub(1, std::memory_order_relaxed); }
+  ProtocolScope(const ProtocolScope&) = delete;
+  ProtocolScope& operator=(const ProtocolScope&) = delete;
+
+ private:
+  Metrics& m_;
+  std::size_t i_;
 };
 
 // Helpers for collectors: one family header + samples.

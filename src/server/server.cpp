@@ -51,6 +51,18 @@ Status Server::start() {
     return st.error();
   for (std::uint32_t i = 0; i < config_->threads; ++i) workers_.push_back(std::make_unique<Worker>());
 
+  specs_.reserve(config_->listen.size());
+  for (const auto& l : config_->listen) {
+    ListenerSpec spec{&l, nullptr};
+    if (l.tls) {
+      auto store = std::make_unique<TlsStore>(*l.tls, l.http2, l.address.to_string());
+      if (auto st = store->load(); !st) return st.error();
+      spec.tls = store.get();
+      tls_.push_back(std::move(store));
+    }
+    specs_.push_back(spec);
+  }
+
   // Resolve each listener once; port 0 becomes the ephemeral port the first bind got.
   for (const auto& l : config_->listen) {
     boost::system::error_code ec;
@@ -81,14 +93,20 @@ Status Server::start() {
   asio::co_spawn(control_, roll_load(), asio::detached);
 
   for (auto& w : workers_) {
-    for (auto& a : w->acceptors) asio::co_spawn(w->io, accept_loop(a, env_, w->connections), asio::detached);
+    for (std::size_t i = 0; i < w->acceptors.size(); ++i)
+      asio::co_spawn(w->io, accept_loop(w->acceptors[i], specs_[i], env_, w->connections), asio::detached);
     w->thread = std::thread([io = &w->io] {
       auto guard = asio::make_work_guard(*io);
       io->run();
     });
   }
-  for (const auto& ep : endpoints_)
-    spdlog::info("listening on http://{}:{}/", ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string(), ep.port());
+  for (std::size_t i = 0; i < endpoints_.size(); ++i) {
+    const auto& ep = endpoints_[i];
+    const auto& l = config_->listen[i];
+    spdlog::info("listening on {}://{}:{}/{}", l.tls ? "https" : "http",
+                 ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string(), ep.port(),
+                 l.http2 ? (l.tls ? " (HTTP/2 by ALPN, HTTP/1.1)" : " (HTTP/1.1, h2c prior knowledge)") : "");
+  }
   return Ok{};
 }
 
@@ -96,7 +114,11 @@ void Server::wait_signals() {
   reload_signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     if (sig == SIGHUP) {
+      // The config, then the certificate files: new handshakes use them, open
+      // connections keep theirs. Certificates are re-read even when the config reload
+      // is refused (a rotation does not wait on an unrelated edit).
       (void)reload();
+      (void)reload_tls();
     } else if (sig == SIGUSR1) {
       if (auto st = access_log_.reopen(); !st)
         spdlog::error("SIGUSR1: {}", st.error().message);
@@ -143,8 +165,6 @@ Status Server::reload() {
   spdlog::set_level(spdlog::level::from_str(cfg->logging.level));
   load_.reconfigure(cfg->load.interval, cfg->load.admit_max_predicted_rps);
   role_->reconfigure(cfg);  // cache handler rules; the source's reconfigure() (upstream groups, routes)
-  // TLS certificates: the HTTP/2+TLS listener's reload_tls() plugs in here (reload hook list):
-  //   for (auto& tls : tls_contexts_) tls->reload_tls(*cfg);
   live_.set(cfg);  // new connections, admin requests and accept-time limits see it from now on
   config_ = cfg;
   // At warn so the line shows whatever logging.level now says.
@@ -180,6 +200,20 @@ void Server::begin_drain() {
         control_.stop();
       },
       asio::detached);
+}
+
+Status Server::reload_tls() {
+  Status result = Ok{};
+  for (auto& store : tls_) {
+    if (auto st = store->load(); !st) {
+      spdlog::error("TLS listener {}: reload failed, keeping the current certificates: {}", store->name(),
+                    st.error().message);
+      result = st.error();
+    } else {
+      spdlog::info("TLS listener {}: certificates reloaded", store->name());
+    }
+  }
+  return result;
 }
 
 int Server::wait() {

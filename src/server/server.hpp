@@ -2,7 +2,7 @@
 // and the sessions they accept; role wiring (which media handler answers misses);
 // SIGTERM/SIGINT drain: stop accepting, close idle connections, let in-flight
 // responses finish until timeouts.drain, then stop. SIGHUP reloads the config
-// (reload()), SIGUSR1 reopens the access log. A control thread (wait()) runs the
+// (reload()) and the TLS certificates (reload_tls()), SIGUSR1 reopens the access log. A control thread (wait()) runs the
 // signals, the drain timer and the load estimator's interval timer.
 #pragma once
 
@@ -17,8 +17,10 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "http/listener.hpp"
 #include "http/router.hpp"
 #include "http/session_env.hpp"
+#include "http/tls.hpp"
 
 namespace hlscache {
 
@@ -35,6 +37,10 @@ class Server {
   // Re-reads the config file; applies it unless restart_required() objects (then the
   // running config stays and a log line says why). Returns what it did, for the log.
   Status reload();
+  // Re-reads every TLS listener's certificate and key files (SIGHUP): new handshakes
+  // use them, open connections keep theirs; a listener whose files fail to load keeps
+  // its current certificates (the error is logged and returned).
+  Status reload_tls();
   std::vector<boost::asio::ip::tcp::endpoint> endpoints() const { return endpoints_; }
 
  private:
@@ -61,6 +67,8 @@ class Server {
   std::unique_ptr<Handler> admin_;
   SessionEnv env_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::unique_ptr<TlsStore>> tls_;  // one per TLS listener
+  std::vector<ListenerSpec> specs_;             // one per config listener, in order
   boost::asio::io_context control_{1};  // signals and the drain timer
   // SIGTERM/SIGINT are caught from start() on: once the daemon says it is listening
   // (--ports-file), a signal drains it instead of killing it.

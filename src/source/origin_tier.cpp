@@ -21,6 +21,7 @@
 #include <unordered_map>
 
 #include "cache/freshness.hpp"
+#include "source/h2_upstream.hpp"
 #include "source/hash_ring.hpp"
 
 namespace hlscache {
@@ -400,6 +401,7 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
   // host and ends here, completed or failed.
   asio::awaitable<Attempt> attempt(const Config& cfg, const SourceRequest& req, const FetchPtr& into, HostState& host,
                                    TimePoint deadline, bool last) {
+    if (cfg.upstream.protocol != UpstreamProtocol::http1) co_return co_await attempt_h2(cfg, req, into, host, deadline, last);
     const std::string head = request_head(cfg, req, host.address);
     metrics.upstream_requests.fetch_add(1, std::memory_order_relaxed);
     host.requests.fetch_add(1, std::memory_order_relaxed);
@@ -502,6 +504,74 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
     metrics.upstream_bytes.fetch_add(received, std::memory_order_relaxed);
     into->complete();
     if (parser->keep_alive()) give_back(cfg, host.pool_key, std::move(conn));
+    co_return Attempt::done;
+  }
+
+  // This thread's HTTP/2 client (h2c or h2 upstreams): its connections multiplex every
+  // fetch of this thread to a host. Made on first use, with the settings of that moment.
+  H2Upstream& h2_client(const Config& cfg, const asio::any_io_executor& ex) {
+    thread_local std::unordered_map<const Impl*, std::unique_ptr<H2Upstream>> clients;
+    auto& c = clients[this];
+    if (!c) {
+      H2UpstreamSettings s;
+      s.tls = cfg.upstream.protocol == UpstreamProtocol::h2;
+      s.verify = cfg.upstream.tls.verify;
+      s.ca_file = cfg.upstream.tls.ca_file;
+      s.server_name = cfg.upstream.tls.server_name;
+      s.connect_timeout = cfg.timeouts.upstream_connect;
+      s.max_connections_per_host = cfg.upstream.h2_connections_per_host;
+      c = std::make_unique<H2Upstream>(ex, s, &metrics);
+    }
+    return *c;
+  }
+
+  // attempt() over HTTP/2: the same outcomes, retry rules, health accounting and deadlines.
+  asio::awaitable<Attempt> attempt_h2(const Config& cfg, const SourceRequest& req, const FetchPtr& into,
+                                      HostState& host, TimePoint deadline, bool last) {
+    metrics.upstream_requests.fetch_add(1, std::memory_order_relaxed);
+    host.requests.fetch_add(1, std::memory_order_relaxed);
+    const TimePoint started = SteadyClock::now();
+    auto give_up = [&](Error e) -> Attempt {
+      record_failure(host, cfg.upstream.health, e.message);
+      if (!last) {
+        spdlog::info("upstream {} {}: {}; trying the next host", host.group, host.id, e.message);
+        return Attempt::retry;
+      }
+      fail(into, std::move(e));
+      return Attempt::done;
+    };
+    H2UpstreamRequest r;
+    r.host = host.address;
+    r.target = req.target;
+    r.headers = req.headers;
+    r.headers.emplace_back("via", fmt::format("2 {}", cfg.server_name));
+    if (!req.client_address.empty()) r.headers.emplace_back("x-forwarded-for", req.client_address);
+    r.first_byte_deadline = std::min(deadline, started + cfg.timeouts.upstream_first_byte);
+    auto& client = h2_client(cfg, co_await asio::this_coro::executor);
+    auto response = co_await client.request(std::move(r));
+    if (!response) co_return give_up(std::move(response).error());
+    auto& resp = **response;
+    const int status = resp.head().status;
+    host.first_byte.observe(std::chrono::duration<double>(SteadyClock::now() - started).count());
+    if (status >= 500 && !last) {
+      resp.cancel();
+      co_return give_up(upstream_error(Errc::upstream_status, fmt::format("{} {}: status {}", host.id, req.target, status)));
+    }
+    if (status >= 500) record_failure(host, cfg.upstream.health, fmt::format("status {}", status));
+    else record_success(host);
+    into->set_head(resp.head());
+    const std::uint64_t before = into->published();
+    Status body = co_await resp.read_body_into(*into, cfg.timeouts.upstream_idle, deadline);
+    const std::uint64_t received = into->published() - before;
+    metrics.upstream_bytes.fetch_add(received, std::memory_order_relaxed);
+    if (!body) {
+      Error e = body.error();
+      e.message = fmt::format("{} {}: body cut after {} bytes: {}", host.id, req.target, received, e.message);
+      if (e.code != Errc::too_large) record_failure(host, cfg.upstream.health, e.message);
+      fail(into, std::move(e));
+      co_return Attempt::done;
+    }
+    into->complete();
     co_return Attempt::done;
   }
 

@@ -7,9 +7,9 @@ packages=(
   build-essential cmake pkg-config git
   libboost1.81-dev libnghttp2-dev libssl-dev libspdlog-dev libfmt-dev libyaml-cpp-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  ffmpeg curl
+  ffmpeg curl openssl nghttp2-client  # nghttp2-client: nghttp and h2load for the HTTP/2 tests
   prometheus   # promtool: the /metrics exposition test (tests/integration/admin_ops_test.cpp)
-  openssl npm chromium   # the status page: hls.js comes through npm; its test drives headless Chromium
+  npm chromium   # the status page: hls.js comes through npm; its test drives headless Chromium
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -147,6 +147,86 @@ TEST(Config, NormalizedYamlReloadsToTheSameConfig) {
   EXPECT_NE(y.find("header_read: 10s"), std::string::npos) << y;
 }
 
+TEST(Config, TlsListenersAndHttp2Settings) {
+  auto r = load(R"(
+role: edge
+listen:
+  - {address: 127.0.0.1:8443, http2: true, tls: {cert: a.pem, key: a.key}}
+  - address: 127.0.0.1:8444
+    tls:
+      cert: default.pem
+      key: default.key
+      certificates:
+        - {cert: b.pem, key: b.key}
+  - {address: 127.0.0.1:8080, http2: true}
+http2:
+  max_concurrent_streams: 1000
+  max_header_list_bytes: 32KiB
+  initial_window_bytes: 256KiB
+  connection_window_bytes: 8MiB
+  max_frame_bytes: 64KiB
+  reset_burst: 50
+  reset_rate: 10
+  max_continuations: 4
+upstream: {hosts: [127.0.0.1:9000]}
+)");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const Config& c = **r;
+  ASSERT_EQ(c.listen.size(), 3u);
+  ASSERT_TRUE(c.listen[0].tls);
+  ASSERT_EQ(c.listen[0].tls->certificates.size(), 1u);
+  EXPECT_EQ(c.listen[0].tls->certificates[0].cert, "a.pem");
+  EXPECT_EQ(c.listen[0].tls->certificates[0].key, "a.key");
+  ASSERT_TRUE(c.listen[1].tls);
+  ASSERT_EQ(c.listen[1].tls->certificates.size(), 2u);
+  EXPECT_EQ(c.listen[1].tls->certificates[0].cert, "default.pem") << "the top-level pair is the default";
+  EXPECT_EQ(c.listen[1].tls->certificates[1].key, "b.key");
+  EXPECT_FALSE(c.listen[1].http2);
+  EXPECT_FALSE(c.listen[2].tls);
+  EXPECT_EQ(c.http2.max_concurrent_streams, 1000u);
+  EXPECT_EQ(c.http2.max_header_list_bytes, 32u * 1024);
+  EXPECT_EQ(c.http2.initial_window_bytes, 256u * 1024);
+  EXPECT_EQ(c.http2.connection_window_bytes, 8u << 20);
+  EXPECT_EQ(c.http2.max_frame_bytes, 64u * 1024);
+  EXPECT_EQ(c.http2.reset_burst, 50u);
+  EXPECT_EQ(c.http2.reset_rate, 10u);
+  EXPECT_EQ(c.http2.max_continuations, 4u);
+
+  // The normalized form keeps all of it.
+  std::string y = c.to_yaml();
+  auto again = load(y);
+  ASSERT_TRUE(again.ok()) << again.error().message << "\n" << y;
+  EXPECT_EQ((*again)->to_yaml(), y);
+  EXPECT_EQ((*again)->listen[1].tls->certificates.size(), 2u);
+  EXPECT_NE(y.find("max_concurrent_streams: 1000"), std::string::npos) << y;
+}
+
+TEST(Config, Http2DefaultsAndBadTlsValues) {
+  auto ok = load("role: edge\nlisten: [{address: '127.0.0.1:8080'}]\nupstream: {hosts: ['127.0.0.1:9000']}\n");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ((*ok)->http2.max_concurrent_streams, 256u);
+  EXPECT_EQ((*ok)->http2.max_frame_bytes, 16u * 1024);
+  EXPECT_FALSE((*ok)->listen[0].tls);
+
+  auto e = errors_of(R"(role: edge
+listen:
+  - {address: 127.0.0.1:1, tls: {cert: a.pem}}
+  - {address: 127.0.0.1:2, tls: {}}
+  - {address: 127.0.0.1:3, tls: {certificates: [{cert: x.pem}]}}
+  - {address: 127.0.0.1:4, tls: {cert: a.pem, key: a.key, ciphers: all}}
+http2: {max_frame_bytes: 1KiB, max_concurrent_streams: 0, reset_rate: -1}
+upstream: {hosts: ['127.0.0.1:9000']}
+)");
+  EXPECT_NE(e.find("t.yaml:3:"), std::string::npos) << e;
+  EXPECT_NE(e.find("listen[0].tls: give both cert: and key:"), std::string::npos) << e;
+  EXPECT_NE(e.find("listen[1].tls: needs cert: and key:"), std::string::npos) << e;
+  EXPECT_NE(e.find("listen[2].tls.certificates[0]: a certificate needs both"), std::string::npos) << e;
+  EXPECT_NE(e.find("listen[3].tls.ciphers"), std::string::npos) << e;
+  EXPECT_NE(e.find("http2.max_frame_bytes"), std::string::npos) << e;
+  EXPECT_NE(e.find("http2.max_concurrent_streams"), std::string::npos) << e;
+  EXPECT_NE(e.find("http2.reset_rate"), std::string::npos) << e;
+}
+
 // --- upstream groups, routes, health (issue: tiers) ---
 
 TEST(ConfigUpstream, HostsAloneIsOneGroupRoutedAtRoot) {
@@ -372,4 +452,38 @@ TEST(Config, StatusPageIsOnByDefaultAndCanBeTurnedOff) {
   EXPECT_NE(e.find("t.yaml:4:14: status_page:"), std::string::npos) << e;
   e = errors_of(base + "assets_dir: ''\n");
   EXPECT_NE(e.find("assets_dir: must not be empty"), std::string::npos) << e;
+}
+
+TEST(ConfigUpstream, Http2ProtocolAndTls) {
+  auto r = load(R"(role: edge
+listen: [{address: 127.0.0.1:0}]
+upstream:
+  hosts: [origin.example:443]
+  protocol: h2
+  tls: {ca_file: /etc/ssl/ca.pem, server_name: origin.example}
+  h2_connections_per_host: 2
+)");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const auto& u = (*r)->upstream;
+  EXPECT_EQ(u.protocol, UpstreamProtocol::h2);
+  EXPECT_EQ(u.tls.ca_file, "/etc/ssl/ca.pem");
+  EXPECT_TRUE(u.tls.verify) << "verification is on by default";
+  EXPECT_EQ(u.tls.server_name, "origin.example");
+  EXPECT_EQ(u.h2_connections_per_host, 2u);
+  std::string y = (*r)->to_yaml();
+  auto again = load(y);
+  ASSERT_TRUE(again.ok()) << again.error().message << "\n" << y;
+  EXPECT_EQ((*again)->to_yaml(), y);
+
+  auto plain = load("role: edge\nlisten: [{address: '127.0.0.1:0'}]\nupstream: {hosts: ['127.0.0.1:9000']}\n");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ((*plain)->upstream.protocol, UpstreamProtocol::http1);
+
+  auto e = errors_of(R"(role: edge
+listen: [{address: 127.0.0.1:0}]
+upstream: {hosts: ['127.0.0.1:9000'], protocol: h3, tls: {verify: false}, h2_connections_per_host: 0}
+)");
+  EXPECT_NE(e.find("upstream.protocol: 'h3' is not one of http1, h2c, h2"), std::string::npos) << e;
+  EXPECT_NE(e.find("upstream.tls: applies to protocol: h2"), std::string::npos) << e;
+  EXPECT_NE(e.find("upstream.h2_connections_per_host"), std::string::npos) << e;
 }
