@@ -3,6 +3,8 @@
 #include <sys/resource.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -10,8 +12,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
 #include <fmt/format.h>
@@ -44,6 +44,30 @@ std::uint64_t micros(Clock::duration d) {
 
 class Viewer;
 
+// A Beast body that counts the bytes of a response body and keeps none of them: the
+// parser hands it views into the bytes the socket delivered, so a segment costs one
+// recv into the thread's scratch buffer and no copy.
+struct CountingBody {
+  using value_type = std::uint64_t;
+  class reader {
+   public:
+    template <bool isRequest, class Fields>
+    reader(http::header<isRequest, Fields>&, value_type& n) : n_(n) {}
+    void init(const boost::optional<std::uint64_t>&, beast::error_code& ec) { ec = {}; }
+    template <class ConstBufferSequence>
+    std::size_t put(const ConstBufferSequence& buffers, beast::error_code& ec) {
+      ec = {};
+      const std::size_t n = asio::buffer_size(buffers);
+      n_ += n;
+      return n;
+    }
+    void finish(beast::error_code& ec) { ec = {}; }
+
+   private:
+    value_type& n_;
+  };
+};
+
 // One thread's share: its io_context, its viewers and their statistics.
 struct Worker {
   asio::io_context io{1};
@@ -53,7 +77,11 @@ struct Worker {
   std::atomic<unsigned> connected{0}, playing{0};
   bool stopping = false;  // set on the worker's thread
   std::vector<std::unique_ptr<Viewer>> viewers;
-  std::array<char, 64 * 1024> scratch{};  // segment bodies are counted, not kept: one sink per thread
+  // Every recv of this thread's viewers lands here and is parsed before the next
+  // suspension (a viewer reads only after its socket is readable, without yielding in
+  // between), so one buffer serves all of them; only the unparsed tail of a partial
+  // header or chunk line is copied out, into the viewer's `pending_`.
+  std::vector<char> scratch = std::vector<char>(256 * 1024);
 
   template <class F>
   void record(F&& f) {
@@ -72,7 +100,7 @@ class Viewer {
   Viewer(Worker& w, const Options& o, const Target& t, const tcp::resolver::results_type& endpoints,
          Clock::time_point origin, Clock::time_point join_at, std::uint64_t seed)
       : w_(w), o_(o), t_(t), endpoints_(endpoints), origin_(origin), join_at_(join_at), rng_(seed),
-        playback_(o.start_buffer), stream_(w.io), buf_(16 * 1024), timer_(w.io) {
+        playback_(o.start_buffer), socket_(w.io), timer_(w.io) {
     host_header_ = (t.host.find(':') != std::string::npos ? "[" + t.host + "]" : t.host) +
                    (t.port == "80" ? "" : ":" + t.port);
   }
@@ -82,8 +110,20 @@ class Viewer {
   void stop() {  // on the worker's thread
     beast::error_code ec;
     timer_.cancel();
-    stream_.socket().close(ec);
+    socket_.close(ec);
     drop_connection();
+  }
+
+  // Called by the worker's sweep (a few times a second): a request past its deadline is
+  // ended by closing the socket, which completes the pending wait with an error. One
+  // sweep per thread instead of a timer armed per read keeps a read cheap.
+  void check_deadline(Clock::time_point now) {
+    if (in_flight_ && now >= deadline_) {
+      timed_out_ = true;
+      in_flight_ = false;
+      beast::error_code ec;
+      socket_.close(ec);
+    }
   }
 
   PlaybackModel& playback() { return playback_; }
@@ -116,6 +156,8 @@ class Viewer {
     co_return !w_.stopping;
   }
 
+  template <class Parser>
+  asio::awaitable<beast::error_code> read_response(Parser& p, Clock::time_point t0, Fetch& f);
   asio::awaitable<Fetch> get(const std::string& path, bool keep_body);
   asio::awaitable<Fetch> get_once(const std::string& path, bool keep_body, bool& reused);
   asio::awaitable<std::optional<MediaPlaylist>> load_playlist(const std::string& path, std::string* master_pick);
@@ -127,23 +169,88 @@ class Viewer {
   Clock::time_point origin_, join_at_;
   std::mt19937_64 rng_;
   PlaybackModel playback_;
-  beast::tcp_stream stream_;
-  beast::flat_buffer buf_;
+  tcp::socket socket_;
   asio::steady_timer timer_;
   std::string host_header_;
+  std::string request_;   // the request being sent (reused)
+  std::string pending_;   // received, not yet parsed (a partial header or chunk line)
   bool connected_ = false;
+  bool in_flight_ = false;  // a request is under way: deadline_ applies
+  bool timed_out_ = false;  // the sweep closed the socket at deadline_
+  Clock::time_point deadline_{};
 };
+
+// Reads one response into `p`: recv straight into the thread's scratch buffer whenever
+// the socket is readable, feed the bytes to the parser (a CountingBody parser keeps none
+// of them), and wait for readability again only when the socket has nothing more.
+template <class Parser>
+asio::awaitable<beast::error_code> Viewer::read_response(Parser& p, Clock::time_point t0, Fetch& f) {
+  auto& scratch = w_.scratch;
+  for (;;) {
+    beast::error_code ec;
+    const std::size_t n = socket_.read_some(asio::buffer(scratch), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      auto [wec] = co_await socket_.async_wait(tcp::socket::wait_read, kTuple);
+      if (timed_out_) co_return beast::error::timeout;
+      if (wec) co_return wec;
+      continue;
+    }
+    if (ec == asio::error::eof) {
+      if (!pending_.empty()) co_return http::error::partial_message;
+      p.put_eof(ec);  // fine for a body delimited by the end of the connection
+      if (!ec && !p.is_done()) ec = http::error::partial_message;
+      co_return ec;
+    }
+    if (ec) co_return ec;
+    // Parse from the scratch buffer, or from pending_ when a partial line waits there.
+    const char* data = scratch.data();
+    std::size_t len = n;
+    if (!pending_.empty()) {
+      pending_.append(scratch.data(), n);
+      data = pending_.data();
+      len = pending_.size();
+    }
+    std::size_t used = 0;
+    while (used < len && !p.is_done()) {
+      const std::size_t k = p.put(asio::const_buffer(data + used, len - used), ec);
+      used += k;
+      if (ec == http::error::need_more) {
+        ec = {};
+        break;
+      }
+      if (ec) co_return ec;
+      if (f.ttfb == Clock::duration{} && p.is_header_done()) f.ttfb = Clock::now() - t0;
+      if (k == 0) break;
+    }
+    if (data == pending_.data()) {
+      pending_.erase(0, used);
+    } else {
+      pending_.assign(data + used, len - used);
+    }
+    if (p.is_done()) {
+      // Bytes after the response were not asked for (no pipelining): the connection
+      // is out of step; finish this response and do not reuse it.
+      if (!pending_.empty()) {
+        pending_.clear();
+        co_return http::error::end_of_stream;
+      }
+      co_return beast::error_code{};
+    }
+  }
+}
 
 asio::awaitable<Viewer::Fetch> Viewer::get_once(const std::string& path, bool keep_body, bool& reused) {
   Fetch f;
   const auto timeout = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.timeout_s));
   const auto t0 = Clock::now();
   auto fail = [&](const beast::error_code& ec) {
+    in_flight_ = false;
     f.stopped = w_.stopping;
     f.transport_error = true;
     f.error = ec == beast::error::timeout ? ErrorKind::timeout : ErrorKind::read;
     beast::error_code ignored;
-    stream_.socket().close(ignored);
+    socket_.close(ignored);
+    pending_.clear();
     drop_connection();
   };
   reused = connected_;
@@ -151,24 +258,39 @@ asio::awaitable<Viewer::Fetch> Viewer::get_once(const std::string& path, bool ke
     f.stopped = true;
     co_return f;
   }
-  stream_.expires_after(timeout);
+  deadline_ = t0 + timeout;
+  timed_out_ = false;
+  in_flight_ = true;
   if (!connected_) {
-    buf_.clear();
-    auto [ec, ep] = co_await stream_.async_connect(endpoints_, kTuple);
+    pending_.clear();
+    auto [ec, ep] = co_await asio::async_connect(socket_, endpoints_, kTuple);
+    if (timed_out_) ec = beast::error::timeout;
     if (ec) {
       fail(ec);
       if (ec != beast::error::timeout) f.error = ErrorKind::connect;
       co_return f;
     }
-    stream_.socket().set_option(tcp::no_delay(true));
+    beast::error_code ignored;
+    socket_.set_option(tcp::no_delay(true), ignored);
+    socket_.non_blocking(true, ignored);
     connected_ = true;
     w_.connected.fetch_add(1, std::memory_order_relaxed);
   }
-  http::request<http::empty_body> req{http::verb::get, path, 11};
-  req.set(http::field::host, host_header_);
-  req.set(http::field::user_agent, "hlsload/" HLSCACHE_VERSION);
+  request_.clear();
+  fmt::format_to(std::back_inserter(request_), "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: hlsload/" HLSCACHE_VERSION "\r\n\r\n",
+                 path, host_header_);
   {
-    auto [ec, n] = co_await http::async_write(stream_, req, kTuple);
+    // A request is ~100 bytes: the socket takes it at once; wait only if it does not.
+    beast::error_code ec;
+    std::size_t sent = socket_.write_some(asio::buffer(request_), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      ec = {};
+      sent = 0;
+    }
+    if (!ec && sent < request_.size()) {
+      auto [wec, n] = co_await asio::async_write(socket_, asio::buffer(request_.data() + sent, request_.size() - sent), kTuple);
+      ec = timed_out_ ? beast::error::timeout : wec;
+    }
     if (ec) {
       fail(ec);
       co_return f;
@@ -177,51 +299,39 @@ asio::awaitable<Viewer::Fetch> Viewer::get_once(const std::string& path, bool ke
   bool keep_alive = true;
   if (keep_body) {
     http::response_parser<http::string_body> p;
+    p.eager(true);
     p.body_limit(8 * 1024 * 1024);
-    auto [ec, n] = co_await http::async_read_header(stream_, buf_, p, kTuple);
-    if (ec) {
+    const beast::error_code ec = co_await read_response(p, t0, f);
+    if (p.is_header_done()) reused = false;  // the server answered: not a stale keep-alive connection
+    if (ec && !p.is_done()) {
       fail(ec);
       co_return f;
     }
-    reused = false;  // the server answered: not a stale keep-alive connection
-    f.ttfb = Clock::now() - t0;
-    auto [ec2, n2] = co_await http::async_read(stream_, buf_, p, kTuple);
-    if (ec2) {
-      fail(ec2);
-      co_return f;
-    }
     f.status = p.get().result_int();
-    keep_alive = p.keep_alive();
+    keep_alive = !ec && p.keep_alive();
     f.body = std::move(p.get().body());
     f.bytes = f.body.size();
   } else {
-    http::response_parser<http::buffer_body> p;
+    http::response_parser<CountingBody> p;
+    p.eager(true);
     p.body_limit(boost::none);
-    auto [ec, n] = co_await http::async_read_header(stream_, buf_, p, kTuple);
-    if (ec) {
+    p.get().body() = 0;
+    const beast::error_code ec = co_await read_response(p, t0, f);
+    if (p.is_header_done()) reused = false;
+    f.bytes = p.get().body();
+    if (ec && !p.is_done()) {
       fail(ec);
       co_return f;
     }
-    reused = false;
-    f.ttfb = Clock::now() - t0;
-    while (!p.is_done()) {
-      p.get().body().data = w_.scratch.data();
-      p.get().body().size = w_.scratch.size();
-      auto [ec2, n2] = co_await http::async_read(stream_, buf_, p, kTuple);
-      if (ec2 == http::error::need_buffer) ec2 = {};
-      if (ec2) {
-        fail(ec2);
-        co_return f;
-      }
-      f.bytes += w_.scratch.size() - p.get().body().size;
-    }
     f.status = p.get().result_int();
-    keep_alive = p.keep_alive();
+    keep_alive = !ec && p.keep_alive();
   }
+  in_flight_ = false;
   f.ttlb = Clock::now() - t0;
   if (!keep_alive) {
     beast::error_code ignored;
-    stream_.socket().close(ignored);
+    socket_.close(ignored);
+    pending_.clear();
     drop_connection();
   }
   if (f.status == 200) {
@@ -357,6 +467,16 @@ asio::awaitable<void> Viewer::run() {
   }
 }
 
+asio::awaitable<void> sweep_deadlines(Worker& w) {
+  asio::steady_timer timer(w.io);
+  while (!w.stopping) {
+    timer.expires_after(std::chrono::milliseconds(100));
+    co_await timer.async_wait(kTuple);
+    const auto now = Clock::now();
+    for (auto& v : w.viewers) v->check_deadline(now);
+  }
+}
+
 }  // namespace
 
 std::uint64_t raise_fd_limit() {
@@ -414,6 +534,8 @@ RunResult run_load(const Options& o, const std::function<void(const Progress&)>&
     w.viewers.push_back(std::make_unique<Viewer>(w, o, o.targets[ti], endpoints[ti], origin, join, o.seed * 1000003 + i));
     asio::co_spawn(w.io, w.viewers.back()->run(), asio::detached);
   }
+  for (auto& w : workers)  // per-thread request deadlines (Viewer::check_deadline)
+    asio::co_spawn(w->io, sweep_deadlines(*w), asio::detached);
   std::vector<std::thread> pool;
   for (auto& w : workers) pool.emplace_back([&w] { w->io.run(); });
 
