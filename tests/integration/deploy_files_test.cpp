@@ -106,6 +106,19 @@ TEST(DeployFiles, EveryHlscacheConfigPassesCheckConfig) {
   }
 }
 
+// The example configs at the top of config/ (the README's, the load test's) pass too.
+TEST(DeployFiles, ExampleConfigsPassCheckConfig) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(kSource / "config"))
+    if (e.is_regular_file() && e.path().extension() == ".yaml") names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"edge.yaml", "load-test.yaml", "local.yaml", "origin.yaml"}));
+  for (const auto& n : names) {
+    auto r = run_hlscache({"--check-config", (kSource / "config" / n).string()});
+    EXPECT_EQ(r.exit_code, 0) << "config/" << n << " is rejected:\n" << r.err;
+  }
+}
+
 TEST(DeployFiles, DocExamplesPassCheckConfig) {
   const std::string doc = read_file((kSource / "docs/deployment.md").string());
   ASSERT_FALSE(doc.empty());
