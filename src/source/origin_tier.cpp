@@ -395,6 +395,25 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
 
   enum class Attempt { done, retry };
 
+  // Every attempt, whatever the protocol: counted on the host; returns when it started.
+  TimePoint count_attempt(HostState& host) {
+    metrics.upstream_requests.fetch_add(1, std::memory_order_relaxed);
+    host.requests.fetch_add(1, std::memory_order_relaxed);
+    return SteadyClock::now();
+  }
+
+  // A failure before the head was published: counts against the host's health, then
+  // either lets the caller try the next host or, on the last attempt, fails the fetch.
+  Attempt fail_attempt(const Config& cfg, const FetchPtr& into, HostState& host, bool last, Error e) {
+    record_failure(host, cfg.upstream.health, e.message);
+    if (!last) {
+      spdlog::info("upstream {} {}: {}; trying the next host", host.group, host.id, e.message);
+      return Attempt::retry;
+    }
+    fail(into, std::move(e));
+    return Attempt::done;
+  }
+
   // One exchange with `host`. Before the head is published to the Fetch, a failure
   // (connect, timeout, protocol, or a 5xx status) returns Attempt::retry unless this
   // is the last attempt; once the head is published the fetch is committed to this
@@ -403,19 +422,8 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
                                    TimePoint deadline, bool last) {
     if (cfg.upstream.protocol != UpstreamProtocol::http1) co_return co_await attempt_h2(cfg, req, into, host, deadline, last);
     const std::string head = request_head(cfg, req, host.address);
-    metrics.upstream_requests.fetch_add(1, std::memory_order_relaxed);
-    host.requests.fetch_add(1, std::memory_order_relaxed);
-    const TimePoint started = SteadyClock::now();
-
-    auto give_up = [&](Error e) -> Attempt {
-      record_failure(host, cfg.upstream.health, e.message);
-      if (!last) {
-        spdlog::info("upstream {} {}: {}; trying the next host", host.group, host.id, e.message);
-        return Attempt::retry;
-      }
-      fail(into, std::move(e));
-      return Attempt::done;
-    };
+    const TimePoint started = count_attempt(host);
+    auto give_up = [&](Error e) { return fail_attempt(cfg, into, host, last, std::move(e)); };
 
     std::unique_ptr<Connection> conn;
     std::optional<http::response_parser<http::buffer_body>> parser;
@@ -528,18 +536,8 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
   // attempt() over HTTP/2: the same outcomes, retry rules, health accounting and deadlines.
   asio::awaitable<Attempt> attempt_h2(const Config& cfg, const SourceRequest& req, const FetchPtr& into,
                                       HostState& host, TimePoint deadline, bool last) {
-    metrics.upstream_requests.fetch_add(1, std::memory_order_relaxed);
-    host.requests.fetch_add(1, std::memory_order_relaxed);
-    const TimePoint started = SteadyClock::now();
-    auto give_up = [&](Error e) -> Attempt {
-      record_failure(host, cfg.upstream.health, e.message);
-      if (!last) {
-        spdlog::info("upstream {} {}: {}; trying the next host", host.group, host.id, e.message);
-        return Attempt::retry;
-      }
-      fail(into, std::move(e));
-      return Attempt::done;
-    };
+    const TimePoint started = count_attempt(host);
+    auto give_up = [&](Error e) { return fail_attempt(cfg, into, host, last, std::move(e)); };
     H2UpstreamRequest r;
     r.host = host.address;
     r.target = req.target;

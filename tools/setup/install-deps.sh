@@ -9,8 +9,11 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   ffmpeg curl openssl nghttp2-client  # nghttp2-client: nghttp and h2load for the HTTP/2 tests
   prometheus   # promtool: the /metrics exposition test (tests/integration/admin_ops_test.cpp)
-  npm chromium   # the status page: hls.js comes through npm; its test drives headless Chromium
+  chromium       # the status page's test drives headless Chromium
 )
+# hls.js for the status page comes through npm. Debian's npm package needs Debian's
+# nodejs; a machine with another Node.js (NodeSource's bundles its own npm) keeps it.
+command -v npm >/dev/null || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
