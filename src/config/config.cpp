@@ -22,6 +22,7 @@ using namespace std::chrono_literals;
 const char* to_string(UpstreamProtocol p) noexcept {
   switch (p) {
     case UpstreamProtocol::http1: return "http1";
+    case UpstreamProtocol::https: return "https";
     case UpstreamProtocol::h2c: return "h2c";
     case UpstreamProtocol::h2: return "h2";
   }
@@ -288,9 +289,10 @@ void read_upstream(YamlReader& r, const YAML::Node& n, const std::string& path, 
          std::string s;
          r.read(v, p, s);
          if (s == "http1") u.protocol = UpstreamProtocol::http1;
+         else if (s == "https") u.protocol = UpstreamProtocol::https;
          else if (s == "h2c") u.protocol = UpstreamProtocol::h2c;
          else if (s == "h2") u.protocol = UpstreamProtocol::h2;
-         else r.error(v, p, fmt::format("'{}' is not one of http1, h2c, h2", s));
+         else r.error(v, p, fmt::format("'{}' is not one of http1, https, h2c, h2", s));
        }},
       {"tls", [&](auto& v, auto& p) {
          has_tls = true;
@@ -303,8 +305,8 @@ void read_upstream(YamlReader& r, const YAML::Node& n, const std::string& path, 
        }},
       {"h2_connections_per_host", [&](auto& v, auto& p) { r.read(v, p, u.h2_connections_per_host, 1, 64); }},
   });
-  if (has_tls && u.protocol != UpstreamProtocol::h2)
-    r.error(tls_node, path + ".tls", "applies to protocol: h2 (TLS with ALPN h2); HTTPS/1.1 upstreams are not supported");
+  if (has_tls && !u.tls_upstream())
+    r.error(tls_node, path + ".tls", "applies to protocol: https (HTTP/1.1 over TLS) or h2 (TLS with ALPN h2)");
   if (!n.IsMap()) return;
   if (!u.hosts.empty() && has_groups) {
     r.error(n, path + ".hosts", "give either hosts: (one group at /) or groups: with routes:, not both");

@@ -133,10 +133,10 @@ struct HealthConfig {
   std::string check_path = "/healthz";
 };
 
-enum class UpstreamProtocol { http1, h2c, h2 };  // h2c: HTTP/2 prior knowledge; h2: TLS with ALPN h2
+enum class UpstreamProtocol { http1, https, h2c, h2 };  // https: HTTP/1.1 over TLS; h2c: HTTP/2 prior knowledge; h2: TLS with ALPN h2
 const char* to_string(UpstreamProtocol p) noexcept;
 
-// Certificate checks for protocol h2 (HTTPS to the next tier or an origin).
+// Certificate checks for protocols https and h2 (TLS to the next tier or an origin).
 struct UpstreamTlsConfig {
   std::string ca_file;      // PEM CA bundle; empty: the system's default CAs
   bool verify = true;       // check the chain and the host name (off only for tests and closed networks)
@@ -151,8 +151,10 @@ struct UpstreamConfig {
   HealthConfig health;
   std::uint32_t pool_per_thread = 64;   // idle keep-alive connections kept per thread and host (http1)
   UpstreamProtocol protocol = UpstreamProtocol::http1;
-  UpstreamTlsConfig tls;                // protocol h2 only
+  UpstreamTlsConfig tls;                // protocols https and h2
   std::uint32_t h2_connections_per_host = 4;  // h2c/h2: multiplexed connections per thread and host, at most
+  bool tls_upstream() const { return protocol == UpstreamProtocol::https || protocol == UpstreamProtocol::h2; }
+  bool h2_upstream() const { return protocol == UpstreamProtocol::h2c || protocol == UpstreamProtocol::h2; }
   const UpstreamGroup* group(std::string_view name) const;
 };
 

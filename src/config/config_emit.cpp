@@ -125,7 +125,7 @@ std::string Config::to_yaml() const {
   e << YAML::EndMap;
   e << YAML::Key << "pool_per_thread" << YAML::Value << upstream.pool_per_thread;
   e << YAML::Key << "protocol" << YAML::Value << hlscache::to_string(upstream.protocol);
-  if (upstream.protocol == UpstreamProtocol::h2)
+  if (upstream.tls_upstream())
     e << YAML::Key << "tls" << YAML::Value << YAML::BeginMap << YAML::Key << "ca_file" << YAML::Value
       << upstream.tls.ca_file << YAML::Key << "verify" << YAML::Value << upstream.tls.verify << YAML::Key
       << "server_name" << YAML::Value << upstream.tls.server_name << YAML::EndMap;

@@ -9,7 +9,9 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -19,6 +21,11 @@
 #include <mutex>
 #include <set>
 #include <unordered_map>
+#include <variant>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "cache/freshness.hpp"
 #include "source/h2_upstream.hpp"
@@ -37,15 +44,77 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::uint32_t kMaxUpstreamHeader = 64 * 1024;
 constexpr std::size_t kUpstreamReadBytes = 64 * 1024;
 
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// One upstream HTTP/1.1 connection, in clear text or over TLS (protocol: https).
 struct Connection {
   // Beast reads the socket into `buffer` before the parser moves body bytes into the
   // Fetch, asking for max(512, free capacity) bytes per read. Left at the few hundred
   // bytes the header needed, a 1 MiB body arrives in ~2000 reads, each a commit that
   // wakes every follower; with room reserved each read takes up to 64 KiB.
-  explicit Connection(const asio::any_io_executor& ex) : stream(ex) { buffer.reserve(kUpstreamReadBytes); }
-  beast::tcp_stream stream;
+  template <class S>
+  explicit Connection(S s) : stream(std::move(s)) { buffer.reserve(kUpstreamReadBytes); }
+  std::variant<PlainStream, TlsStream> stream;
   beast::flat_buffer buffer;
+  beast::tcp_stream& tcp() {
+    return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); }, stream);
+  }
 };
+
+template <class S, class Parser>
+asio::awaitable<beast::error_code> write_and_read_head_on(S& s, beast::flat_buffer& buffer, const std::string& head,
+                                                          Parser& parser) {
+  auto [wec, wn] = co_await asio::async_write(s, asio::buffer(head), kTuple);
+  (void)wn;
+  if (wec) co_return wec;
+  auto [rec, rn] = co_await http::async_read_header(s, buffer, parser, kTuple);
+  (void)rn;
+  co_return rec;
+}
+
+// Sends the request head and reads the response head, whatever the transport.
+template <class Parser>
+asio::awaitable<beast::error_code> write_and_read_head(Connection& c, const std::string& head, Parser& parser) {
+  if (auto* tls = std::get_if<TlsStream>(&c.stream)) co_return co_await write_and_read_head_on(*tls, c.buffer, head, parser);
+  co_return co_await write_and_read_head_on(std::get<PlainStream>(c.stream), c.buffer, head, parser);
+}
+
+template <class Parser>
+asio::awaitable<beast::error_code> read_some(Connection& c, Parser& parser) {
+  if (auto* tls = std::get_if<TlsStream>(&c.stream)) {
+    auto [ec, n] = co_await http::async_read_some(*tls, c.buffer, parser, kTuple);
+    (void)n;
+    co_return ec;
+  }
+  auto [ec, n] = co_await http::async_read_some(std::get<PlainStream>(c.stream), c.buffer, parser, kTuple);
+  (void)n;
+  co_return ec;
+}
+
+// The client context for protocol https: TLS 1.2+, ALPN http/1.1, the chain verified
+// against upstream.tls.ca_file (or the system's CAs) unless verify is off.
+Result<std::shared_ptr<asio::ssl::context>> make_https_context(const UpstreamTlsConfig& t) {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  SSL_CTX* raw = ctx->native_handle();
+  SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION);
+  static const unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  SSL_CTX_set_alpn_protos(raw, kAlpn, sizeof kAlpn);
+  if (!t.verify) {
+    SSL_CTX_set_verify(raw, SSL_VERIFY_NONE, nullptr);
+    return ctx;
+  }
+  SSL_CTX_set_verify(raw, SSL_VERIFY_PEER, nullptr);
+  const int ok = t.ca_file.empty() ? SSL_CTX_set_default_verify_paths(raw)
+                                   : SSL_CTX_load_verify_locations(raw, t.ca_file.c_str(), nullptr);
+  if (ok != 1) {
+    char buf[256];
+    ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
+    return Error::make(ErrorSource::config, Errc::invalid_argument,
+                       fmt::format("upstream.tls.ca_file {}: {}", t.ca_file.empty() ? "(system)" : t.ca_file, buf));
+  }
+  return ctx;
+}
 
 // Idle keep-alive connections of this thread, per (tier, host). A fetch runs on one
 // io_context thread from start to end, so a thread-local pool needs no lock.
@@ -59,7 +128,7 @@ Error upstream_error(Errc code, std::string msg, bool retryable = true) {
 Errc classify(const beast::error_code& ec) {
   if (ec == beast::error::timeout) return Errc::timeout;
   if (ec == http::error::partial_message || ec == asio::error::eof || ec == http::error::end_of_stream ||
-      ec == asio::error::connection_reset)
+      ec == asio::error::connection_reset || ec == asio::ssl::error::stream_truncated)
     return Errc::truncated;
   return Errc::protocol;
 }
@@ -125,6 +194,8 @@ using GroupPtr = std::shared_ptr<GroupRuntime>;
 // Routes and groups of one config generation.
 struct Routing {
   ConfigPtr config;
+  std::shared_ptr<asio::ssl::context> https;  // protocol https: the client context
+  std::string https_error;                    // ...or why there is none
   std::vector<std::pair<std::string, GroupPtr>> routes;  // longest prefix first
   std::vector<GroupPtr> groups;
 
@@ -171,6 +242,11 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
   std::shared_ptr<const Routing> build_routing(const ConfigPtr& config, const Routing* previous) {
     auto r = std::make_shared<Routing>();
     r->config = config;
+    if (config->upstream.protocol == UpstreamProtocol::https) {
+      auto ctx = make_https_context(config->upstream.tls);
+      if (ctx) r->https = std::move(*ctx);
+      else spdlog::error("{}", (r->https_error = ctx.error().message));
+    }
     for (const auto& gc : config->upstream.groups) {
       auto g = std::make_shared<GroupRuntime>();
       g->config = gc;
@@ -311,10 +387,11 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
 
   asio::awaitable<void> check_host(std::shared_ptr<Impl> self, HostStatePtr h) {
     (void)self;  // keeps the tier alive while the check runs
-    auto cfg = routing.load()->config;
+    auto r = routing.load();
+    auto cfg = r->config;
     h->checks.fetch_add(1, std::memory_order_relaxed);
     const TimePoint deadline = SteadyClock::now() + cfg->timeouts.upstream_connect + cfg->timeouts.upstream_first_byte;
-    auto conn = co_await connect(*cfg, h->address, deadline);
+    auto conn = co_await connect(*r, h->address, deadline);
     std::string why;
     int status = 0;
     if (!conn) {
@@ -323,17 +400,10 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
       auto& c = **conn;
       const std::string req = fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: {}-health\r\nConnection: close\r\n\r\n",
                                           cfg->upstream.health.check_path, h->address.to_string(), cfg->server_name);
-      c.stream.expires_after(remaining(deadline, cfg->timeouts.upstream_first_byte));
-      auto [wec, wn] = co_await asio::async_write(c.stream, asio::buffer(req), kTuple);
-      (void)wn;
+      c.tcp().expires_after(remaining(deadline, cfg->timeouts.upstream_first_byte));
       http::response_parser<http::empty_body> parser;
       parser.skip(true);
-      beast::error_code ec = wec;
-      if (!ec) {
-        auto [rec, rn] = co_await http::async_read_header(c.stream, c.buffer, parser, kTuple);
-        (void)rn;
-        ec = rec;
-      }
+      const beast::error_code ec = co_await write_and_read_head(c, req, parser);
       if (ec) why = ec.message();
       else status = static_cast<int>(parser.get().result_int());
     }
@@ -352,6 +422,11 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
     return std::max<Duration>(std::chrono::milliseconds(1), std::min<Duration>(left, cap));
   }
 
+  // Clear and TLS connections to one host are pooled apart (a reload may switch).
+  static PoolKey pool_key(const HostState& host, const Routing& r) {
+    return r.config->upstream.protocol == UpstreamProtocol::https ? host.pool_key + "|tls" : host.pool_key;
+  }
+
   static std::unique_ptr<Connection> take_pooled(const PoolKey& key) {
     auto it = t_pools.find(key);
     if (it == t_pools.end() || it->second.empty()) return nullptr;
@@ -365,14 +440,17 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
     if (pool.size() < cfg.upstream.pool_per_thread && c->buffer.size() == 0) pool.push_back(std::move(c));
   }
 
-  asio::awaitable<Result<std::unique_ptr<Connection>>> connect(const Config& cfg, const HostPort& host, TimePoint deadline) {
+  // A new connection to `host`: TCP, then for protocol https the TLS handshake (SNI,
+  // the certificate checked against the host's name or upstream.tls.server_name).
+  asio::awaitable<Result<std::unique_ptr<Connection>>> connect(const Routing& r, const HostPort& host, TimePoint deadline) {
+    const Config& cfg = *r.config;
     auto ex = co_await asio::this_coro::executor;
-    auto conn = std::make_unique<Connection>(ex);
+    beast::tcp_stream tcp_s(ex);
     tcp::resolver resolver(ex);
     auto [rec, results] = co_await resolver.async_resolve(host.host, std::to_string(host.port), kTuple);
     if (rec) co_return upstream_error(Errc::connect_failed, fmt::format("resolve {}: {}", host.to_string(), rec.message()));
-    conn->stream.expires_after(remaining(deadline, cfg.timeouts.upstream_connect));
-    auto [cec, ep] = co_await conn->stream.async_connect(results, kTuple);
+    tcp_s.expires_after(remaining(deadline, cfg.timeouts.upstream_connect));
+    auto [cec, ep] = co_await tcp_s.async_connect(results, kTuple);
     (void)ep;
     if (cec)
       co_return upstream_error(cec == beast::error::timeout ? Errc::timeout : Errc::connect_failed,
@@ -380,8 +458,30 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
                                            cec == beast::error::timeout ? "timed out" : cec.message()));
     metrics.upstream_connects.fetch_add(1, std::memory_order_relaxed);
     beast::error_code ignored;
-    conn->stream.socket().set_option(tcp::no_delay(true), ignored);
-    co_return conn;
+    tcp_s.socket().set_option(tcp::no_delay(true), ignored);
+    if (cfg.upstream.protocol != UpstreamProtocol::https) co_return std::make_unique<Connection>(std::move(tcp_s));
+
+    if (!r.https) co_return upstream_error(Errc::connect_failed, r.https_error, false);
+    TlsStream s(std::move(tcp_s), *r.https);
+    const std::string name = cfg.upstream.tls.server_name.empty() ? host.host : cfg.upstream.tls.server_name;
+    boost::system::error_code aec;
+    (void)asio::ip::make_address(name, aec);
+    const bool is_ip = !aec;
+    if (!is_ip) SSL_set_tlsext_host_name(s.native_handle(), name.c_str());
+    if (cfg.upstream.tls.verify) {
+      if (is_ip) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s.native_handle()), name.c_str());
+      else SSL_set1_host(s.native_handle(), name.c_str());
+    }
+    beast::get_lowest_layer(s).expires_after(remaining(deadline, cfg.timeouts.upstream_connect));
+    auto [hec] = co_await s.async_handshake(asio::ssl::stream_base::client, kTuple);
+    if (hec) {
+      std::string why = hec == beast::error::timeout ? "timed out" : hec.message();
+      const long vr = SSL_get_verify_result(s.native_handle());
+      if (vr != X509_V_OK) why = fmt::format("certificate verification failed: {}", X509_verify_cert_error_string(vr));
+      co_return upstream_error(hec == beast::error::timeout ? Errc::timeout : Errc::connect_failed,
+                               fmt::format("TLS {}: {}", host.to_string(), why));
+    }
+    co_return std::make_unique<Connection>(std::move(s));
   }
 
   static std::string request_head(const Config& cfg, const SourceRequest& req, const HostPort& host) {
@@ -418,9 +518,10 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
   // (connect, timeout, protocol, or a 5xx status) returns Attempt::retry unless this
   // is the last attempt; once the head is published the fetch is committed to this
   // host and ends here, completed or failed.
-  asio::awaitable<Attempt> attempt(const Config& cfg, const SourceRequest& req, const FetchPtr& into, HostState& host,
-                                   TimePoint deadline, bool last) {
-    if (cfg.upstream.protocol != UpstreamProtocol::http1) co_return co_await attempt_h2(cfg, req, into, host, deadline, last);
+  asio::awaitable<Attempt> attempt(const Routing& routing, const SourceRequest& req, const FetchPtr& into,
+                                   HostState& host, TimePoint deadline, bool last) {
+    const Config& cfg = *routing.config;
+    if (cfg.upstream.h2_upstream()) co_return co_await attempt_h2(cfg, req, into, host, deadline, last);
     const std::string head = request_head(cfg, req, host.address);
     const TimePoint started = count_attempt(host);
     auto give_up = [&](Error e) { return fail_attempt(cfg, into, host, last, std::move(e)); };
@@ -428,29 +529,23 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
     std::unique_ptr<Connection> conn;
     std::optional<http::response_parser<http::buffer_body>> parser;
     for (int round = 0; round < 2; ++round) {
-      conn = take_pooled(host.pool_key);
+      conn = take_pooled(pool_key(host, routing));
       const bool reused = conn != nullptr;
       if (!conn) {
-        auto c = co_await connect(cfg, host.address, deadline);
+        auto c = co_await connect(routing, host.address, deadline);
         if (!c) co_return give_up(std::move(c).error());
         conn = std::move(*c);
       }
-      conn->stream.expires_after(remaining(deadline, cfg.timeouts.upstream_first_byte));
-      auto [wec, wn] = co_await asio::async_write(conn->stream, asio::buffer(head), kTuple);
-      (void)wn;
+      conn->tcp().expires_after(remaining(deadline, cfg.timeouts.upstream_first_byte));
       parser.emplace();
       parser->header_limit(kMaxUpstreamHeader);
       parser->body_limit(boost::none);  // the Fetch enforces limits.max_object_bytes
-      beast::error_code ec = wec;
-      if (!ec) {
-        auto [rec, rn] = co_await http::async_read_header(conn->stream, conn->buffer, *parser, kTuple);
-        (void)rn;
-        ec = rec;
-      }
+      const beast::error_code ec = co_await write_and_read_head(*conn, head, *parser);
       if (!ec) break;
       // A pooled connection the upstream closed while idle: retry once on a new one.
       const bool stale_pooled = reused && (ec == http::error::end_of_stream || ec == asio::error::eof ||
-                                           ec == asio::error::connection_reset || ec == asio::error::broken_pipe);
+                                           ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+                                           ec == asio::ssl::error::stream_truncated);
       if (stale_pooled && round == 0) continue;
       const Errc code = ec == beast::error::timeout ? Errc::timeout : Errc::protocol;
       co_return give_up(upstream_error(code, fmt::format("{} {}: {}", host.id, req.target,
@@ -493,9 +588,8 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
       res.body().data = ptr;
       res.body().size = room;
       res.body().more = true;
-      conn->stream.expires_after(remaining(deadline, cfg.timeouts.upstream_idle));
-      auto [ec, n] = co_await http::async_read_some(conn->stream, conn->buffer, *parser, kTuple);
-      (void)n;
+      conn->tcp().expires_after(remaining(deadline, cfg.timeouts.upstream_idle));
+      const beast::error_code ec = co_await read_some(*conn, *parser);
       std::size_t got = room - res.body().size;
       received += got;
       into->commit(got);
@@ -511,7 +605,7 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
     }
     metrics.upstream_bytes.fetch_add(received, std::memory_order_relaxed);
     into->complete();
-    if (parser->keep_alive()) give_back(cfg, host.pool_key, std::move(conn));
+    if (parser->keep_alive()) give_back(cfg, pool_key(host, routing), std::move(conn));
     co_return Attempt::done;
   }
 
@@ -696,7 +790,7 @@ asio::awaitable<void> OriginTier::fetch(SourceRequest request, FetchPtr into) {
   for (std::size_t i = 0; i < attempts; ++i) {
     const bool last = i + 1 == attempts || SteadyClock::now() >= deadline;
     if (i > 0) impl->retries.fetch_add(1, std::memory_order_relaxed);
-    const auto outcome = co_await impl->attempt(cfg, request, into, *hosts[i], deadline, last);
+    const auto outcome = co_await impl->attempt(*routing, request, into, *hosts[i], deadline, last);
     if (outcome == Impl::Attempt::done) co_return;
   }
 }

@@ -483,7 +483,14 @@ upstream:
 listen: [{address: 127.0.0.1:0}]
 upstream: {hosts: ['127.0.0.1:9000'], protocol: h3, tls: {verify: false}, h2_connections_per_host: 0}
 )");
-  EXPECT_NE(e.find("upstream.protocol: 'h3' is not one of http1, h2c, h2"), std::string::npos) << e;
-  EXPECT_NE(e.find("upstream.tls: applies to protocol: h2"), std::string::npos) << e;
+  EXPECT_NE(e.find("upstream.protocol: 'h3' is not one of http1, https, h2c, h2"), std::string::npos) << e;
+  EXPECT_NE(e.find("upstream.tls: applies to protocol: https (HTTP/1.1 over TLS) or h2"), std::string::npos) << e;
+  auto https = load("role: edge\nlisten: [{address: '127.0.0.1:0'}]\n"
+                    "upstream: {hosts: ['origin.example:443'], protocol: https, tls: {ca_file: /etc/ca.pem}}\n");
+  ASSERT_TRUE(https.ok()) << https.error().message;
+  EXPECT_EQ((*https)->upstream.protocol, UpstreamProtocol::https);
+  EXPECT_TRUE((*https)->upstream.tls_upstream());
+  EXPECT_FALSE((*https)->upstream.h2_upstream());
+  EXPECT_NE((*https)->to_yaml().find("ca_file: /etc/ca.pem"), std::string::npos) << (*https)->to_yaml();
   EXPECT_NE(e.find("upstream.h2_connections_per_host"), std::string::npos) << e;
 }
