@@ -90,17 +90,16 @@ std::string Metrics::render() const {
   std::string out;
   out.reserve(4096);
   auto load = [](const Counter& c) { return static_cast<double>(c.load(std::memory_order_relaxed)); };
+  // A family with one unlabelled sample.
+  auto single = [&out](const char* name, const char* type, const char* help, double value) {
+    prom_family(out, name, type, help);
+    prom_sample(out, name, "", value);
+  };
 
-  prom_family(out, "hlscache_connections_accepted_total", "counter", "Client connections accepted.");
-  prom_sample(out, "hlscache_connections_accepted_total", "", load(connections_accepted));
-  prom_family(out, "hlscache_connections_refused_total", "counter",
-              "Client connections refused because limits.max_connections was reached.");
-  prom_sample(out, "hlscache_connections_refused_total", "", load(connections_refused));
-  prom_family(out, "hlscache_connections_shed_total", "counter",
-              "New connections answered 503 by admission control (predicted load above load.admit_max_predicted_rps).");
-  prom_sample(out, "hlscache_connections_shed_total", "", load(connections_shed));
-  prom_family(out, "hlscache_connections_active", "gauge", "Client connections open now.");
-  prom_sample(out, "hlscache_connections_active", "", static_cast<double>(connections_active.load()));
+  single("hlscache_connections_accepted_total", "counter", "Client connections accepted.", load(connections_accepted));
+  single("hlscache_connections_refused_total", "counter", "Client connections refused because limits.max_connections was reached.", load(connections_refused));
+  single("hlscache_connections_shed_total", "counter", "New connections answered 503 by admission control (predicted load above load.admit_max_predicted_rps).", load(connections_shed));
+  single("hlscache_connections_active", "gauge", "Client connections open now.", static_cast<double>(connections_active.load()));
   prom_family(out, "hlscache_connections_by_protocol_total", "counter", "Client connections served, by protocol.");
   for (std::size_t p = 0; p < connections_by_protocol.size(); ++p)
     prom_sample(out, "hlscache_connections_by_protocol_total",
@@ -111,20 +110,12 @@ std::string Metrics::render() const {
                 fmt::format("protocol=\"{}\"", protocol_name(static_cast<Protocol>(p))),
                 static_cast<double>(active_by_protocol[p].load(std::memory_order_relaxed)));
 
-  prom_family(out, "hlscache_tls_connections_total", "counter", "TLS handshakes completed.");
-  prom_sample(out, "hlscache_tls_connections_total", "", load(connections_tls));
-  prom_family(out, "hlscache_tls_handshake_failures_total", "counter",
-              "TLS handshakes that failed (no common protocol or cipher, bad client hello, timeout).");
-  prom_sample(out, "hlscache_tls_handshake_failures_total", "", load(tls_handshake_failures));
-  prom_family(out, "hlscache_h2_streams_total", "counter", "HTTP/2 streams (requests) received.");
-  prom_sample(out, "hlscache_h2_streams_total", "", load(h2_streams));
-  prom_family(out, "hlscache_h2_resets_received_total", "counter", "HTTP/2 RST_STREAM frames received from clients.");
-  prom_sample(out, "hlscache_h2_resets_received_total", "", load(h2_resets_received));
-  prom_family(out, "hlscache_h2_goaways_sent_total", "counter", "HTTP/2 GOAWAY frames sent.");
-  prom_sample(out, "hlscache_h2_goaways_sent_total", "", load(h2_goaways_sent));
-  prom_family(out, "hlscache_h2_protocol_errors_total", "counter",
-              "HTTP/2 connections ended by a protocol error or a protection limit (rapid reset, CONTINUATION flood).");
-  prom_sample(out, "hlscache_h2_protocol_errors_total", "", load(h2_protocol_errors));
+  single("hlscache_tls_connections_total", "counter", "TLS handshakes completed.", load(connections_tls));
+  single("hlscache_tls_handshake_failures_total", "counter", "TLS handshakes that failed (no common protocol or cipher, bad client hello, timeout).", load(tls_handshake_failures));
+  single("hlscache_h2_streams_total", "counter", "HTTP/2 streams (requests) received.", load(h2_streams));
+  single("hlscache_h2_resets_received_total", "counter", "HTTP/2 RST_STREAM frames received from clients.", load(h2_resets_received));
+  single("hlscache_h2_goaways_sent_total", "counter", "HTTP/2 GOAWAY frames sent.", load(h2_goaways_sent));
+  single("hlscache_h2_protocol_errors_total", "counter", "HTTP/2 connections ended by a protocol error or a protection limit (rapid reset, CONTINUATION flood).", load(h2_protocol_errors));
 
   prom_family(out, "hlscache_requests_total", "counter", "Responses sent, by status class.");
   for (std::size_t c = 1; c < requests_by_class.size(); ++c)
@@ -145,23 +136,17 @@ std::string Metrics::render() const {
                   fmt::format("code=\"{}\",cache=\"{}\"", code, to_string(static_cast<CacheResult>(r))),
                   static_cast<double>(v));
     }
-  prom_family(out, "hlscache_response_bytes_total", "counter", "Response body bytes sent to clients.");
-  prom_sample(out, "hlscache_response_bytes_total", "", load(bytes_out));
+  single("hlscache_response_bytes_total", "counter", "Response body bytes sent to clients.", load(bytes_out));
   prom_family(out, "hlscache_response_bytes_by_cache_total", "counter", "Response body bytes sent, by cache result.");
   for (std::size_t r = 0; r < kResults; ++r)
     prom_sample(out, "hlscache_response_bytes_by_cache_total",
                 fmt::format("cache=\"{}\"", to_string(static_cast<CacheResult>(r))), load(bytes_by_cache[r]));
-  prom_family(out, "hlscache_bad_requests_total", "counter", "Malformed or over-limit requests answered 4xx.");
-  prom_sample(out, "hlscache_bad_requests_total", "", load(bad_requests));
+  single("hlscache_bad_requests_total", "counter", "Malformed or over-limit requests answered 4xx.", load(bad_requests));
 
-  prom_family(out, "hlscache_upstream_requests_total", "counter", "Requests sent upstream.");
-  prom_sample(out, "hlscache_upstream_requests_total", "", load(upstream_requests));
-  prom_family(out, "hlscache_upstream_errors_total", "counter", "Upstream fetches that failed.");
-  prom_sample(out, "hlscache_upstream_errors_total", "", load(upstream_errors));
-  prom_family(out, "hlscache_upstream_bytes_total", "counter", "Body bytes received from upstream.");
-  prom_sample(out, "hlscache_upstream_bytes_total", "", load(upstream_bytes));
-  prom_family(out, "hlscache_upstream_connects_total", "counter", "New upstream connections opened.");
-  prom_sample(out, "hlscache_upstream_connects_total", "", load(upstream_connects));
+  single("hlscache_upstream_requests_total", "counter", "Requests sent upstream.", load(upstream_requests));
+  single("hlscache_upstream_errors_total", "counter", "Upstream fetches that failed.", load(upstream_errors));
+  single("hlscache_upstream_bytes_total", "counter", "Body bytes received from upstream.", load(upstream_bytes));
+  single("hlscache_upstream_connects_total", "counter", "New upstream connections opened.", load(upstream_connects));
 
   std::lock_guard lock(collectors_mutex_);
   for (const auto& c : collectors_) c(out);

@@ -23,6 +23,7 @@
 #include <unordered_map>
 
 #include "core/strings.hpp"
+#include "source/tls_client.hpp"
 
 namespace hlscache {
 
@@ -434,32 +435,16 @@ struct H2Upstream::Impl {
   asio::any_io_executor ex;
   H2UpstreamSettings settings;
   Metrics* metrics;
-  std::optional<asio::ssl::context> tls;
+  std::shared_ptr<asio::ssl::context> tls;
   std::string tls_error;
   std::map<std::string, std::vector<std::shared_ptr<Conn>>> conns;  // by host:port
   std::size_t opened = 0;
 
   void init_tls() {
     if (!settings.tls || tls || !tls_error.empty()) return;
-    asio::ssl::context ctx(asio::ssl::context::tls_client);
-    SSL_CTX* raw = ctx.native_handle();
-    SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION);
-    static const unsigned char kAlpn[] = {2, 'h', '2'};
-    SSL_CTX_set_alpn_protos(raw, kAlpn, sizeof kAlpn);
-    if (settings.verify) {
-      SSL_CTX_set_verify(raw, SSL_VERIFY_PEER, nullptr);
-      const int ok = settings.ca_file.empty() ? SSL_CTX_set_default_verify_paths(raw)
-                                              : SSL_CTX_load_verify_locations(raw, settings.ca_file.c_str(), nullptr);
-      if (ok != 1) {
-        char buf[256];
-        ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
-        tls_error = fmt::format("CA file {}: {}", settings.ca_file, buf);
-        return;
-      }
-    } else {
-      SSL_CTX_set_verify(raw, SSL_VERIFY_NONE, nullptr);
-    }
-    tls.emplace(std::move(ctx));
+    auto ctx = make_tls_client_context(settings.verify, settings.ca_file, std::string_view("\x02h2", 3));
+    if (ctx) tls = std::move(*ctx);
+    else tls_error = ctx.error().message;
   }
 
   asio::awaitable<Result<std::shared_ptr<Conn>>> connect(const HostPort& host) {
@@ -487,21 +472,10 @@ struct H2Upstream::Impl {
     if (!tls) co_return upstream_error(Errc::invalid_argument, tls_error, false);
     beast::ssl_stream<beast::tcp_stream> s(std::move(tcp_s), *tls);
     const std::string name = settings.server_name.empty() ? host.host : settings.server_name;
-    boost::system::error_code aec;
-    asio::ip::make_address(name, aec);
-    const bool is_ip = !aec;
-    if (!is_ip) SSL_set_tlsext_host_name(s.native_handle(), name.c_str());
-    if (settings.verify) {
-      if (is_ip)
-        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s.native_handle()), name.c_str());
-      else
-        SSL_set1_host(s.native_handle(), name.c_str());
-    }
+    prepare_tls_client(s.native_handle(), name, settings.verify);
     auto [hec] = co_await s.async_handshake(asio::ssl::stream_base::client, kTuple);
     if (hec) {
-      std::string why = hec.message();
-      const long vr = SSL_get_verify_result(s.native_handle());
-      if (vr != X509_V_OK) why = fmt::format("certificate verification failed: {}", X509_verify_cert_error_string(vr));
+      const std::string why = tls_handshake_error(s.native_handle(), hec);
       co_return upstream_error(Errc::io, fmt::format("{}: TLS handshake: {}", id, why));
     }
     const unsigned char* alpn = nullptr;

@@ -23,13 +23,10 @@
 #include <unordered_map>
 #include <variant>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-
 #include "cache/freshness.hpp"
 #include "source/h2_upstream.hpp"
 #include "source/hash_ring.hpp"
+#include "source/tls_client.hpp"
 
 namespace hlscache {
 
@@ -92,29 +89,6 @@ asio::awaitable<beast::error_code> read_some(Connection& c, Parser& parser) {
   co_return ec;
 }
 
-// The client context for protocol https: TLS 1.2+, ALPN http/1.1, the chain verified
-// against upstream.tls.ca_file (or the system's CAs) unless verify is off.
-Result<std::shared_ptr<asio::ssl::context>> make_https_context(const UpstreamTlsConfig& t) {
-  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
-  SSL_CTX* raw = ctx->native_handle();
-  SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION);
-  static const unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
-  SSL_CTX_set_alpn_protos(raw, kAlpn, sizeof kAlpn);
-  if (!t.verify) {
-    SSL_CTX_set_verify(raw, SSL_VERIFY_NONE, nullptr);
-    return ctx;
-  }
-  SSL_CTX_set_verify(raw, SSL_VERIFY_PEER, nullptr);
-  const int ok = t.ca_file.empty() ? SSL_CTX_set_default_verify_paths(raw)
-                                   : SSL_CTX_load_verify_locations(raw, t.ca_file.c_str(), nullptr);
-  if (ok != 1) {
-    char buf[256];
-    ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
-    return Error::make(ErrorSource::config, Errc::invalid_argument,
-                       fmt::format("upstream.tls.ca_file {}: {}", t.ca_file.empty() ? "(system)" : t.ca_file, buf));
-  }
-  return ctx;
-}
 
 // Idle keep-alive connections of this thread, per (tier, host). A fetch runs on one
 // io_context thread from start to end, so a thread-local pool needs no lock.
@@ -243,7 +217,8 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
     auto r = std::make_shared<Routing>();
     r->config = config;
     if (config->upstream.protocol == UpstreamProtocol::https) {
-      auto ctx = make_https_context(config->upstream.tls);
+      const auto& t = config->upstream.tls;
+      auto ctx = make_tls_client_context(t.verify, t.ca_file, std::string_view("\x08http/1.1", 9));
       if (ctx) r->https = std::move(*ctx);
       else spdlog::error("{}", (r->https_error = ctx.error().message));
     }
@@ -464,20 +439,11 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
     if (!r.https) co_return upstream_error(Errc::connect_failed, r.https_error, false);
     TlsStream s(std::move(tcp_s), *r.https);
     const std::string name = cfg.upstream.tls.server_name.empty() ? host.host : cfg.upstream.tls.server_name;
-    boost::system::error_code aec;
-    (void)asio::ip::make_address(name, aec);
-    const bool is_ip = !aec;
-    if (!is_ip) SSL_set_tlsext_host_name(s.native_handle(), name.c_str());
-    if (cfg.upstream.tls.verify) {
-      if (is_ip) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s.native_handle()), name.c_str());
-      else SSL_set1_host(s.native_handle(), name.c_str());
-    }
+    prepare_tls_client(s.native_handle(), name, cfg.upstream.tls.verify);
     beast::get_lowest_layer(s).expires_after(remaining(deadline, cfg.timeouts.upstream_connect));
     auto [hec] = co_await s.async_handshake(asio::ssl::stream_base::client, kTuple);
     if (hec) {
-      std::string why = hec == beast::error::timeout ? "timed out" : hec.message();
-      const long vr = SSL_get_verify_result(s.native_handle());
-      if (vr != X509_V_OK) why = fmt::format("certificate verification failed: {}", X509_verify_cert_error_string(vr));
+      const std::string why = hec == beast::error::timeout ? "timed out" : tls_handshake_error(s.native_handle(), hec);
       co_return upstream_error(hec == beast::error::timeout ? Errc::timeout : Errc::connect_failed,
                                fmt::format("TLS {}: {}", host.to_string(), why));
     }
