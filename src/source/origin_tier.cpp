@@ -21,11 +21,12 @@
 #include <mutex>
 #include <set>
 #include <unordered_map>
-#include <variant>
 
 #include "cache/freshness.hpp"
 #include "source/h2_upstream.hpp"
+#include "source/h1_connection.hpp"
 #include "source/hash_ring.hpp"
+#include "source/upstream_host.hpp"
 #include "source/tls_client.hpp"
 
 namespace hlscache {
@@ -37,63 +38,11 @@ using asio::ip::tcp;
 
 namespace {
 
-constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+using h1_upstream::Connection;
+using h1_upstream::kTuple;
+using h1_upstream::TlsStream;
 constexpr std::uint32_t kMaxUpstreamHeader = 64 * 1024;
-constexpr std::size_t kUpstreamReadBytes = 64 * 1024;
 
-using PlainStream = beast::tcp_stream;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
-
-// One upstream HTTP/1.1 connection, in clear text or over TLS (protocol: https).
-struct Connection {
-  // Beast reads the socket into `buffer` before the parser moves body bytes into the
-  // Fetch, asking for max(512, free capacity) bytes per read. Left at the few hundred
-  // bytes the header needed, a 1 MiB body arrives in ~2000 reads, each a commit that
-  // wakes every follower; with room reserved each read takes up to 64 KiB.
-  template <class S>
-  explicit Connection(S s) : stream(std::move(s)) { buffer.reserve(kUpstreamReadBytes); }
-  std::variant<PlainStream, TlsStream> stream;
-  beast::flat_buffer buffer;
-  beast::tcp_stream& tcp() {
-    return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); }, stream);
-  }
-};
-
-template <class S, class Parser>
-asio::awaitable<beast::error_code> write_and_read_head_on(S& s, beast::flat_buffer& buffer, const std::string& head,
-                                                          Parser& parser) {
-  auto [wec, wn] = co_await asio::async_write(s, asio::buffer(head), kTuple);
-  (void)wn;
-  if (wec) co_return wec;
-  auto [rec, rn] = co_await http::async_read_header(s, buffer, parser, kTuple);
-  (void)rn;
-  co_return rec;
-}
-
-// Sends the request head and reads the response head, whatever the transport.
-template <class Parser>
-asio::awaitable<beast::error_code> write_and_read_head(Connection& c, const std::string& head, Parser& parser) {
-  if (auto* tls = std::get_if<TlsStream>(&c.stream)) co_return co_await write_and_read_head_on(*tls, c.buffer, head, parser);
-  co_return co_await write_and_read_head_on(std::get<PlainStream>(c.stream), c.buffer, head, parser);
-}
-
-template <class Parser>
-asio::awaitable<beast::error_code> read_some(Connection& c, Parser& parser) {
-  if (auto* tls = std::get_if<TlsStream>(&c.stream)) {
-    auto [ec, n] = co_await http::async_read_some(*tls, c.buffer, parser, kTuple);
-    (void)n;
-    co_return ec;
-  }
-  auto [ec, n] = co_await http::async_read_some(std::get<PlainStream>(c.stream), c.buffer, parser, kTuple);
-  (void)n;
-  co_return ec;
-}
-
-
-// Idle keep-alive connections of this thread, per (tier, host). A fetch runs on one
-// io_context thread from start to end, so a thread-local pool needs no lock.
-using PoolKey = std::string;
-thread_local std::unordered_map<PoolKey, std::vector<std::unique_ptr<Connection>>> t_pools;
 
 Error upstream_error(Errc code, std::string msg, bool retryable = true) {
   return Error::make(ErrorSource::upstream, code, std::move(msg), retryable);
@@ -107,30 +56,6 @@ Errc classify(const beast::error_code& ec) {
   return Errc::protocol;
 }
 
-std::int64_t to_ns(TimePoint t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
-
-// One upstream host of one group: health and counters, shared by every thread and
-// kept across ring rebuilds.
-struct HostState {
-  HostState(std::string g, HostPort a, const void* tier)
-      : group(std::move(g)), address(std::move(a)), id(address.to_string()),
-        pool_key(fmt::format("{}|{}|{}", fmt::ptr(tier), group, id)) {}
-  const std::string group;
-  const HostPort address;
-  const std::string id;
-  const PoolKey pool_key;
-
-  std::atomic<std::uint32_t> consecutive_failures{0};
-  std::atomic<std::uint32_t> ejection_streak{0};    // ejections since the last success
-  std::atomic<std::int64_t> ejected_until_ns{0};    // steady clock; 0: not ejected
-  Counter requests{0}, failures{0}, ejections{0}, checks{0}, check_failures{0};
-  Histogram first_byte{Histogram::latency_seconds_buckets()};  // request sent -> response head
-
-  bool ejected(TimePoint now) const { return ejected_until_ns.load(std::memory_order_relaxed) > to_ns(now); }
-};
-using HostStatePtr = std::shared_ptr<HostState>;
 
 // An immutable membership snapshot: the ring and the state of each member.
 struct Membership {
@@ -304,40 +229,6 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
 
   // --- health ---------------------------------------------------------------
 
-  void record_success(HostState& h) {
-    h.consecutive_failures.store(0, std::memory_order_relaxed);
-    if (h.ejection_streak.load(std::memory_order_relaxed) != 0 && !h.ejected(SteadyClock::now())) {
-      h.ejection_streak.store(0, std::memory_order_relaxed);
-      h.ejected_until_ns.store(0, std::memory_order_relaxed);
-      spdlog::info("upstream {} {}: healthy again", h.group, h.id);
-    }
-  }
-
-  void record_failure(HostState& h, const HealthConfig& cfg, const std::string& why) {
-    h.failures.fetch_add(1, std::memory_order_relaxed);
-    const std::uint32_t n = h.consecutive_failures.fetch_add(1, std::memory_order_relaxed) + 1;
-    if (n < cfg.fail_threshold) return;
-    const TimePoint now = SteadyClock::now();
-    std::int64_t until = h.ejected_until_ns.load(std::memory_order_relaxed);
-    if (until > to_ns(now)) return;  // already ejected
-    const std::uint32_t streak = std::min<std::uint32_t>(h.ejection_streak.load(std::memory_order_relaxed), 20);
-    const Millis capped = std::min(Millis(cfg.eject_base.count() << streak), cfg.eject_max);
-    const Duration period = std::chrono::duration_cast<Duration>(capped);
-    // One thread wins the ejection; the others see it done.
-    if (!h.ejected_until_ns.compare_exchange_strong(until, to_ns(now + period))) return;
-    h.ejection_streak.fetch_add(1, std::memory_order_relaxed);
-    h.ejections.fetch_add(1, std::memory_order_relaxed);
-    spdlog::warn("upstream {} {}: ejected for {} ms after {} consecutive failures (last: {})", h.group, h.id,
-                 std::chrono::duration_cast<std::chrono::milliseconds>(period).count(), n, why);
-  }
-
-  void mark_checked_healthy(HostState& h) {
-    h.consecutive_failures.store(0, std::memory_order_relaxed);
-    if (h.ejected_until_ns.exchange(0, std::memory_order_relaxed) != 0 || h.ejection_streak.load() != 0)
-      spdlog::info("upstream {} {}: health check passed, back on the ring", h.group, h.id);
-    h.ejection_streak.store(0, std::memory_order_relaxed);
-  }
-
   static asio::awaitable<void> health_loop(std::weak_ptr<Impl> self_weak, std::weak_ptr<GroupRuntime> group_weak) {
     auto ex = co_await asio::this_coro::executor;
     asio::steady_timer timer(ex);
@@ -378,15 +269,15 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
       c.tcp().expires_after(remaining(deadline, cfg->timeouts.upstream_first_byte));
       http::response_parser<http::empty_body> parser;
       parser.skip(true);
-      const beast::error_code ec = co_await write_and_read_head(c, req, parser);
+      const beast::error_code ec = co_await h1_upstream::write_and_read_head(c, req, parser);
       if (ec) why = ec.message();
       else status = static_cast<int>(parser.get().result_int());
     }
     if (status >= 200 && status < 300) {
-      mark_checked_healthy(*h);
+      h->mark_checked_healthy();
     } else {
       h->check_failures.fetch_add(1, std::memory_order_relaxed);
-      record_failure(*h, cfg->upstream.health, why.empty() ? fmt::format("health check answered {}", status) : "health check: " + why);
+      h->record_failure(cfg->upstream.health, why.empty() ? fmt::format("health check answered {}", status) : "health check: " + why);
     }
   }
 
@@ -398,21 +289,8 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
   }
 
   // Clear and TLS connections to one host are pooled apart (a reload may switch).
-  static PoolKey pool_key(const HostState& host, const Routing& r) {
+  static std::string pool_key(const HostState& host, const Routing& r) {
     return r.config->upstream.protocol == UpstreamProtocol::https ? host.pool_key + "|tls" : host.pool_key;
-  }
-
-  static std::unique_ptr<Connection> take_pooled(const PoolKey& key) {
-    auto it = t_pools.find(key);
-    if (it == t_pools.end() || it->second.empty()) return nullptr;
-    auto c = std::move(it->second.back());
-    it->second.pop_back();
-    return c;
-  }
-
-  static void give_back(const Config& cfg, const PoolKey& key, std::unique_ptr<Connection> c) {
-    auto& pool = t_pools[key];
-    if (pool.size() < cfg.upstream.pool_per_thread && c->buffer.size() == 0) pool.push_back(std::move(c));
   }
 
   // A new connection to `host`: TCP, then for protocol https the TLS handshake (SNI,
@@ -471,7 +349,7 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
   // A failure before the head was published: counts against the host's health, then
   // either lets the caller try the next host or, on the last attempt, fails the fetch.
   Attempt fail_attempt(const Config& cfg, const FetchPtr& into, HostState& host, bool last, Error e) {
-    record_failure(host, cfg.upstream.health, e.message);
+    host.record_failure(cfg.upstream.health, e.message);
     if (!last) {
       spdlog::info("upstream {} {}: {}; trying the next host", host.group, host.id, e.message);
       return Attempt::retry;
@@ -495,7 +373,7 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
     std::unique_ptr<Connection> conn;
     std::optional<http::response_parser<http::buffer_body>> parser;
     for (int round = 0; round < 2; ++round) {
-      conn = take_pooled(pool_key(host, routing));
+      conn = h1_upstream::take_pooled(pool_key(host, routing));
       const bool reused = conn != nullptr;
       if (!conn) {
         auto c = co_await connect(routing, host.address, deadline);
@@ -506,7 +384,7 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
       parser.emplace();
       parser->header_limit(kMaxUpstreamHeader);
       parser->body_limit(boost::none);  // the Fetch enforces limits.max_object_bytes
-      const beast::error_code ec = co_await write_and_read_head(*conn, head, *parser);
+      const beast::error_code ec = co_await h1_upstream::write_and_read_head(*conn, head, *parser);
       if (!ec) break;
       // A pooled connection the upstream closed while idle: retry once on a new one.
       const bool stale_pooled = reused && (ec == http::error::end_of_stream || ec == asio::error::eof ||
@@ -525,8 +403,8 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
       // The connection is dropped with the unread body: cheaper than draining it.
       co_return give_up(upstream_error(Errc::upstream_status, fmt::format("{} {}: status {}", host.id, req.target, status)));
     }
-    if (status >= 500) record_failure(host, cfg.upstream.health, fmt::format("status {}", status));
-    else record_success(host);
+    if (status >= 500) host.record_failure(cfg.upstream.health, fmt::format("status {}", status));
+    else host.record_success();
 
     ResponseHead rh;
     rh.status = status;
@@ -555,7 +433,7 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
       res.body().size = room;
       res.body().more = true;
       conn->tcp().expires_after(remaining(deadline, cfg.timeouts.upstream_idle));
-      const beast::error_code ec = co_await read_some(*conn, *parser);
+      const beast::error_code ec = co_await h1_upstream::read_some(*conn, *parser);
       std::size_t got = room - res.body().size;
       received += got;
       into->commit(got);
@@ -564,14 +442,14 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
         const Errc code = SteadyClock::now() >= deadline ? Errc::timeout : classify(ec);
         Error e = upstream_error(code, fmt::format("{} {}: body cut after {} bytes: {}", host.id, req.target, received,
                                                    ec.message()));
-        record_failure(host, cfg.upstream.health, e.message);
+        host.record_failure(cfg.upstream.health, e.message);
         fail(into, std::move(e));
         co_return Attempt::done;
       }
     }
     metrics.upstream_bytes.fetch_add(received, std::memory_order_relaxed);
     into->complete();
-    if (parser->keep_alive()) give_back(cfg, pool_key(host, routing), std::move(conn));
+    if (parser->keep_alive()) h1_upstream::give_back(pool_key(host, routing), std::move(conn), cfg.upstream.pool_per_thread);
     co_return Attempt::done;
   }
 
@@ -615,8 +493,8 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
       resp.cancel();
       co_return give_up(upstream_error(Errc::upstream_status, fmt::format("{} {}: status {}", host.id, req.target, status)));
     }
-    if (status >= 500) record_failure(host, cfg.upstream.health, fmt::format("status {}", status));
-    else record_success(host);
+    if (status >= 500) host.record_failure(cfg.upstream.health, fmt::format("status {}", status));
+    else host.record_success();
     into->set_head(resp.head());
     const std::uint64_t before = into->published();
     Status body = co_await resp.read_body_into(*into, cfg.timeouts.upstream_idle, deadline);
@@ -625,7 +503,7 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
     if (!body) {
       Error e = body.error();
       e.message = fmt::format("{} {}: body cut after {} bytes: {}", host.id, req.target, received, e.message);
-      if (e.code != Errc::too_large) record_failure(host, cfg.upstream.health, e.message);
+      if (e.code != Errc::too_large) host.record_failure(cfg.upstream.health, e.message);
       fail(into, std::move(e));
       co_return Attempt::done;
     }

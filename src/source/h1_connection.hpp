@@ -1,0 +1,85 @@
+// The HTTP/1.1 connection OriginTier uses towards an upstream host, in clear text or
+// over TLS (upstream.protocol: https), the two exchanges it needs whatever the
+// transport (request head out + response head in; the next piece of a body), and this
+// thread's pool of idle keep-alive connections.
+#pragma once
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <variant>
+
+namespace hlscache::h1_upstream {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+inline constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+inline constexpr std::size_t kUpstreamReadBytes = 64 * 1024;
+
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// One upstream HTTP/1.1 connection, in clear text or over TLS (protocol: https).
+struct Connection {
+  // Beast reads the socket into `buffer` before the parser moves body bytes into the
+  // Fetch, asking for max(512, free capacity) bytes per read. Left at the few hundred
+  // bytes the header needed, a 1 MiB body arrives in ~2000 reads, each a commit that
+  // wakes every follower; with room reserved each read takes up to 64 KiB.
+  template <class S>
+  explicit Connection(S s) : stream(std::move(s)) { buffer.reserve(kUpstreamReadBytes); }
+  std::variant<PlainStream, TlsStream> stream;
+  beast::flat_buffer buffer;
+  beast::tcp_stream& tcp() {
+    return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); }, stream);
+  }
+};
+
+template <class S, class Parser>
+asio::awaitable<beast::error_code> write_and_read_head_on(S& s, beast::flat_buffer& buffer, const std::string& head,
+                                                          Parser& parser) {
+  auto [wec, wn] = co_await asio::async_write(s, asio::buffer(head), kTuple);
+  (void)wn;
+  if (wec) co_return wec;
+  auto [rec, rn] = co_await http::async_read_header(s, buffer, parser, kTuple);
+  (void)rn;
+  co_return rec;
+}
+
+// Sends the request head and reads the response head, whatever the transport.
+template <class Parser>
+asio::awaitable<beast::error_code> write_and_read_head(Connection& c, const std::string& head, Parser& parser) {
+  if (auto* tls = std::get_if<TlsStream>(&c.stream)) co_return co_await write_and_read_head_on(*tls, c.buffer, head, parser);
+  co_return co_await write_and_read_head_on(std::get<PlainStream>(c.stream), c.buffer, head, parser);
+}
+
+template <class Parser>
+asio::awaitable<beast::error_code> read_some(Connection& c, Parser& parser) {
+  if (auto* tls = std::get_if<TlsStream>(&c.stream)) {
+    auto [ec, n] = co_await http::async_read_some(*tls, c.buffer, parser, kTuple);
+    (void)n;
+    co_return ec;
+  }
+  auto [ec, n] = co_await http::async_read_some(std::get<PlainStream>(c.stream), c.buffer, parser, kTuple);
+  (void)n;
+  co_return ec;
+}
+
+// Idle keep-alive connections of this thread, per pool key (tier, group, host,
+// transport). A fetch runs on one io_context thread from start to end, so the pool
+// needs no lock.
+std::unique_ptr<Connection> take_pooled(const std::string& key);
+// Keeps `c` for reuse if the pool has room (`max`) and nothing unread is buffered.
+void give_back(const std::string& key, std::unique_ptr<Connection> c, std::size_t max);
+
+}  // namespace hlscache::h1_upstream
