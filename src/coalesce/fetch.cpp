@@ -16,14 +16,14 @@ asio::awaitable<Status> Fetch::suspend(std::unique_lock<std::mutex>& lock, TimeP
   co_return Error::make(ErrorSource::upstream, Errc::timeout, "follower waited too long for the upstream fetch");
 }
 
-void Fetch::set_head(ResponseHead head) {
+void Fetch::set_head(ResponseHead head, Wake wake) {
   std::unique_lock lock(mu_);
   if (phase_ != Phase::head_pending) return;
   if (head.content_length && *head.content_length > 0)
     next_chunk_capacity_ = static_cast<std::size_t>(std::min<std::uint64_t>(*head.content_length, Chunk::kDefaultCapacity));
   head_ = std::move(head);
   phase_ = Phase::streaming;
-  waiters_.notify_all(lock);
+  if (wake == Wake::now) waiters_.notify_all(lock);
 }
 
 std::pair<char*, std::size_t> Fetch::writable() {
@@ -44,11 +44,18 @@ std::pair<char*, std::size_t> Fetch::writable() {
   return {c.bytes.get() + c.size, room};
 }
 
-void Fetch::commit(std::size_t n) {
-  if (n == 0) return;
+void Fetch::commit(std::size_t n, Wake wake) {
+  if (n == 0 && wake == Wake::later) return;
   std::unique_lock lock(mu_);
-  chunks_.back().size += n;
-  published_ += n;
+  if (n > 0) {
+    chunks_.back().size += n;
+    published_ += n;
+  }
+  if (wake == Wake::now) waiters_.notify_all(lock);
+}
+
+void Fetch::announce() {
+  std::unique_lock lock(mu_);
   waiters_.notify_all(lock);
 }
 

@@ -33,12 +33,19 @@ class Fetch final : public BodyStream, public std::enable_shared_from_this<Fetch
       : created_(created), follower_wait_(follower_wait), max_body_(max_body) {}
 
   // --- writer side (the fetch task) ---
-  void set_head(ResponseHead head);
+  // Whether publishing wakes the waiting readers now, or the writer already holds more
+  // bytes (a socket with data ready) and calls announce() once it has published them:
+  // a follower woken per 64 KiB read makes a send per read (32 per 1 MiB segment in a
+  // herd) where one gather write of what is there would do. complete() and fail()
+  // always wake.
+  enum class Wake { now, later };
+  void set_head(ResponseHead head, Wake wake = Wake::now);
   // Free space at the end of the body to read into (allocating a chunk when full);
   // then commit(n) publishes n bytes written there. Returns an empty span once the
   // body would exceed max_body (the writer must fail the fetch).
   std::pair<char*, std::size_t> writable();
-  void commit(std::size_t n);
+  void commit(std::size_t n, Wake wake = Wake::now);
+  void announce();  // wakes the readers for what set_head/commit published with Wake::later
   void append(std::string_view bytes);  // writable + copy + commit, for small in-process bodies
   void append_chunk(const Chunk& chunk);  // publishes an existing immutable chunk without copying it
   void complete();

@@ -120,7 +120,7 @@ class H1Connection {
   asio::awaitable<void> send_error(int status, std::string_view detail);
   asio::awaitable<bool> write_response(Response& resp, const RequestContext& req, bool keep_alive, bool http10);
   asio::awaitable<bool> write_buffers(std::vector<asio::const_buffer>& bufs);
-  asio::awaitable<bool> write_slices(std::vector<ChunkSlice>& slices, bool chunked);
+  asio::awaitable<bool> write_slices(std::vector<ChunkSlice>& slices, bool chunked, std::string_view prefix = {});
 
   Stream stream_;
   const SessionEnv& env_;
@@ -288,14 +288,20 @@ asio::awaitable<bool> H1Connection<Stream>::write_buffers(std::vector<asio::cons
   co_return !ec;
 }
 
-// Writes published slices in batches, each batch under its own send deadline.
+// Writes published slices in batches, each batch under its own send deadline;
+// `prefix` (a response head not yet sent) goes out in front of the first batch.
 template <class Stream>
-asio::awaitable<bool> H1Connection<Stream>::write_slices(std::vector<ChunkSlice>& slices, bool chunked) {
+asio::awaitable<bool> H1Connection<Stream>::write_slices(std::vector<ChunkSlice>& slices, bool chunked,
+                                                         std::string_view prefix) {
   auto& bufs = bufs_;  // the connection's; write_buffers() leaves it empty
   bufs.clear();
   std::string chunk_header;
   std::size_t i = 0;
   while (i < slices.size()) {
+    if (!prefix.empty()) {
+      bufs.emplace_back(asio::buffer(prefix));
+      prefix = {};
+    }
     std::uint64_t batch_bytes = 0;
     std::size_t start = i;
     while (i < slices.size() && i - start < kMaxBuffersPerWrite && batch_bytes < kMaxBytesPerWrite) {
@@ -366,31 +372,54 @@ asio::awaitable<bool> H1Connection<Stream>::write_response(Response& resp, const
     long long framing = sb.length ? static_cast<long long>(*sb.length) : (http10 ? kCloseDelimited : kChunked);
     if (framing == kCloseDelimited) keep_alive = false;
     serialize_h1_head(head_, resp, cfg_.server_name, framing, keep_alive, http10);
-    bufs.emplace_back(asio::buffer(head_));
-    ok = co_await write_buffers(bufs);
+    // The head goes out with the body bytes already published (one gather write for
+    // a follower woken when the whole segment is in), or alone if there are none yet.
+    std::string_view unsent_head = head_;
     std::uint64_t offset = 0;
     auto& slices = slices_;
+    bool fetch_failed = false;
+    if (no_body) {
+      bufs.emplace_back(asio::buffer(head_));
+      unsent_head = {};
+      ok = co_await write_buffers(bufs);
+    }
     while (ok && !no_body) {
       slices.clear();
       StreamState st = sb.stream->poll(offset, slices);
       for (const auto& sl : slices) offset += sl.end - sl.begin;
       if (!slices.empty()) {
-        const bool sent = co_await write_slices(slices, framing == kChunked);
+        const bool sent = co_await write_slices(slices, framing == kChunked, unsent_head);
         ok = sent;
+        unsent_head = {};
+      } else if (!unsent_head.empty() && st == StreamState::more) {
+        bufs.emplace_back(asio::buffer(unsent_head));
+        unsent_head = {};
+        ok = co_await write_buffers(bufs);
       }
       if (!ok) break;
       if (st == StreamState::complete) {
-        if (framing == kChunked) {
-          bufs.emplace_back(asio::buffer("0\r\n\r\n", 5));
-          ok = co_await write_buffers(bufs);
-        }
+        if (!unsent_head.empty()) bufs.emplace_back(asio::buffer(unsent_head));  // an empty body
+        unsent_head = {};
+        if (framing == kChunked) bufs.emplace_back(asio::buffer("0\r\n\r\n", 5));
+        if (!bufs.empty()) ok = co_await write_buffers(bufs);
         break;
       }
-      if (st == StreamState::failed) { ok = false; break; }  // cut: the client sees a truncated body
+      if (st == StreamState::failed) { ok = false; fetch_failed = true; break; }  // cut: the client sees a truncated body
       if (slices.empty()) {
         Status w = co_await sb.stream->wait(offset);
-        if (!w) { ok = false; break; }
+        if (!w) { ok = false; fetch_failed = true; break; }
       }
+    }
+    if (fetch_failed && !unsent_head.empty()) {
+      // Not a byte went out: the client gets a clean 502 instead of a cut response.
+      Response failed = Response::error(502, "upstream fetch failed before the body");
+      head_.clear();
+      serialize_h1_head(head_, failed, cfg_.server_name, static_cast<long long>(std::get<std::string>(failed.body).size()),
+                        /*keep_alive=*/false, http10);
+      bufs.emplace_back(asio::buffer(head_));
+      bufs.emplace_back(asio::buffer(std::get<std::string>(failed.body)));
+      co_await write_buffers(bufs);
+      resp.status = 502;
     }
     body_bytes = offset;
   }

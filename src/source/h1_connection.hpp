@@ -75,6 +75,17 @@ asio::awaitable<beast::error_code> read_some(Connection& c, Parser& parser) {
   co_return ec;
 }
 
+// Whether more of the response can be read right away: body bytes Beast has buffered
+// (not just the CRLF and size line of a chunk: a slow chunked origin would otherwise
+// look ready between its chunks), or bytes (clear or TLS records) waiting in the socket.
+inline bool more_ready(Connection& c) {
+  constexpr std::size_t kMoreThanFraming = 1024;
+  if (c.buffer.size() >= kMoreThanFraming) return true;
+  boost::system::error_code ec;
+  const std::size_t n = c.tcp().socket().available(ec);
+  return !ec && n > 0;
+}
+
 // Idle keep-alive connections of this thread, per pool key (tier, group, host,
 // transport). A fetch runs on one io_context thread from start to end, so the pool
 // needs no lock.

@@ -42,6 +42,8 @@ using h1_upstream::Connection;
 using h1_upstream::kTuple;
 using h1_upstream::TlsStream;
 constexpr std::uint32_t kMaxUpstreamHeader = 64 * 1024;
+// Body bytes published before the readers are woken while more is already readable.
+constexpr std::uint64_t kAnnounceBytes = 1024 * 1024;
 
 
 Error upstream_error(Errc code, std::string msg, bool retryable = true) {
@@ -419,7 +421,17 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
       rh.headers.emplace_back(std::string(name), std::string(f.value()));
     }
     if (auto len = parser->content_length()) rh.content_length = *len;
-    into->set_head(std::move(rh));
+    // Readers are woken once the bytes already here are published (see Fetch::Wake),
+    // so a follower's first write carries the head and as much body as has arrived.
+    std::uint64_t unannounced = 0;
+    auto wake = [&]() {
+      if (parser->is_done() || unannounced >= kAnnounceBytes || !h1_upstream::more_ready(*conn)) {
+        unannounced = 0;
+        return Fetch::Wake::now;
+      }
+      return Fetch::Wake::later;
+    };
+    into->set_head(std::move(rh), wake());
 
     std::uint64_t received = 0;
     while (!parser->is_done()) {
@@ -436,7 +448,8 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
       const beast::error_code ec = co_await h1_upstream::read_some(*conn, *parser);
       std::size_t got = room - res.body().size;
       received += got;
-      into->commit(got);
+      unannounced += got;
+      into->commit(got, ec && ec != http::error::need_buffer ? Fetch::Wake::now : wake());
       if (ec == http::error::need_buffer) continue;
       if (ec) {
         const Errc code = SteadyClock::now() >= deadline ? Errc::timeout : classify(ec);

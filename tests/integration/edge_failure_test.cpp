@@ -131,6 +131,41 @@ TEST_F(EdgeFailureTest, ChunkedBodyCutMidwayEndsWithoutTheLastChunk) {
   EXPECT_EQ(origin_.requests(path), 2u) << "a cut body must not be cached";
 }
 
+// The head and the start of the body arrive together and the connection then drops:
+// the edge wakes the waiting clients only once the bytes already there are published
+// (Fetch::Wake), so the failure is known before any of them was sent a byte, and each
+// gets a complete 502 instead of a 200 cut after its head. One thread: the leader's
+// read, the failure and the followers' turn run in that order.
+TEST_F(EdgeFailureTest, CutBeforeAnyByteReachedAClientIsACleanBadGatewayForAll) {
+  const std::string path = "/live/cut_at_once.ts";
+  const std::string body = pattern_body(100 * 1024, 5);
+  OriginReply cut;  // the head and 4000 of the 100 KiB declared, in one write, then the close
+  cut.raw = "HTTP/1.1 200 OK\r\nContent-Type: video/mp2t\r\nContent-Length: " + std::to_string(body.size()) +
+            "\r\n\r\n" + body.substr(0, 4000);
+  cut.hold = "cut";
+  origin_.set(path, cut);
+  start(EdgeYaml().with_threads(1));
+
+  constexpr std::size_t kClients = 4;
+  ClientHerd herd(port_, std::vector<std::string>(kClients, make_request("GET", path)));
+  ASSERT_TRUE(herd.connect_all());
+  herd.start();
+  ASSERT_TRUE(origin_.wait_for_held("cut", 1, 5s));
+  ASSERT_TRUE(wait_metric_at_least(port_, "hlscache_coalesce_followers_total", "", kClients - 1, 5s));
+  origin_.release("cut");
+  ASSERT_TRUE(herd.wait_finished(10s));
+  for (const auto& r : herd.results()) {
+    EXPECT_EQ(r.outcome, Outcome::response) << r.describe();
+    EXPECT_EQ(r.status, 502) << r.describe();
+  }
+  EXPECT_EQ(origin_.requests(path), 1u);
+  origin_.set(path, OriginReply{.headers = {{"Content-Type", "video/mp2t"}}, .body = body});
+  auto again = get(path);
+  ASSERT_TRUE(again.ok()) << again.describe();
+  EXPECT_EQ(again.header("X-Cache").value_or(""), "MISS") << "a cut body must not be cached";
+  EXPECT_TRUE(again.body == body);
+}
+
 TEST_F(EdgeFailureTest, SilentOriginIs504AfterUpstreamFirstByteTimeout) {
   const std::string path = "/live/silent.ts";
   OriginReply silent;

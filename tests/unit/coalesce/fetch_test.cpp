@@ -280,6 +280,48 @@ TEST(Fetch, WaitReturnsAtOnceWhenBytesAreAlreadyThere) {
   EXPECT_EQ(r.wakeups, 0);
 }
 
+// A writer holding more bytes publishes them with Wake::later and wakes the readers
+// once: a follower then sends the head and the whole batch in one write, not one per read.
+TEST(Fetch, WakeLaterPublishesWithoutWakingUntilAnnounce) {
+  asio::io_context io;
+  auto f = make_fetch();
+  ReadOutcome r;
+  spawn_reader(io, f, r);
+  io.poll();  // the reader suspends in wait_head
+  ASSERT_FALSE(r.done);
+
+  const std::string body = pattern(3 * 65536 + 100);
+  f->set_head(head_200(body.size()), Fetch::Wake::later);
+  std::string_view rest = body;
+  while (!rest.empty()) {
+    auto [p, room] = f->writable();
+    ASSERT_GT(room, 0u);
+    const std::size_t n = std::min(room, rest.size());
+    std::memcpy(p, rest.data(), n);
+    f->commit(n, Fetch::Wake::later);
+    rest.remove_prefix(n);
+  }
+  io.poll();
+  EXPECT_EQ(r.status, 0) << "woken by a Wake::later publication";
+  EXPECT_EQ(f->published(), body.size());  // published all the same: a new reader's poll sees it
+  std::vector<ChunkSlice> seen;
+  EXPECT_EQ(f->poll(0, seen), StreamState::more);
+  EXPECT_EQ(joined(seen), body);
+
+  f->announce();
+  io.poll();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, body);  // the whole batch in its first poll after the head
+  EXPECT_EQ(r.wakeups, 0);
+  EXPECT_FALSE(r.done);
+
+  f->complete();  // completion always wakes
+  io.poll();
+  EXPECT_TRUE(r.done);
+  EXPECT_EQ(r.end, StreamState::complete);
+  EXPECT_EQ(r.wakeups, 1);
+}
+
 TEST(Fetch, FailAfterHeadWakesReadersAndPollReportsFailed) {
   asio::io_context io;
   auto f = make_fetch();
