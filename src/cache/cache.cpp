@@ -37,6 +37,10 @@ LookupResult Cache::lookup(std::string_view key, TimePoint now) {
   return std::visit([&](auto& c) { return c.lookup(key, now); }, impl_);
 }
 
+ObjectPtr Cache::find_fresh(std::string_view key, TimePoint now) {
+  return std::visit([&](auto& c) { return c.find_fresh(key, now); }, impl_);
+}
+
 bool Cache::insert(std::string key, ObjectPtr object, TimePoint now) {
   return std::visit([&](auto& c) { return c.insert(std::move(key), std::move(object), now); }, impl_);
 }

@@ -33,6 +33,9 @@ class Cache {
   // fresh (now < fresh_until): hit counted, policy touched. stale (fresh_until <= now < stale_until):
   // returned with state stale, counted as stale_hits, not promoted. past stale_until: erased (expired++), miss.
   LookupResult lookup(std::string_view key, TimePoint now);
+  // A fresh object, counted and promoted like lookup()'s; null otherwise, and then
+  // nothing is counted or changed: the answer-now path of a hit, before lookup().
+  ObjectPtr find_fresh(std::string_view key, TimePoint now);
   // Replaces any previous object. false if not cached: too large for the policy
   // (rejected_too_large) or already past stale_until (rejected_expired).
   bool insert(std::string key, ObjectPtr object, TimePoint now);

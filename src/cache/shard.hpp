@@ -48,6 +48,21 @@ class alignas(64) Shard {
 
   // fresh: counted as a hit and the policy is told; stale: returned, not promoted;
   // past stale_until: removed (expired) and reported as a miss.
+  // Only a fresh object, counted and promoted as lookup() does; otherwise nothing is
+  // counted or changed (the caller goes on to lookup()).
+  ObjectPtr find_fresh(std::string_view key, TimePoint now) {
+    Dropped dropped;
+    std::lock_guard lock(mu_);
+    auto it = index_.find(key);
+    if (it == index_.end() || !(now < it->second.object->fresh_until)) return nullptr;
+    Node& n = it->second;
+    ++stats_.hits;
+    ObjectPtr found = n.object;
+    policy_.on_hit(n);
+    evict_over_budget(dropped);
+    return found;
+  }
+
   LookupResult lookup(std::string_view key, TimePoint now) {
     Dropped dropped;  // declared before the lock: released after it
     std::lock_guard lock(mu_);

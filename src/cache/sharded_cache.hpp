@@ -43,6 +43,7 @@ class ShardedCache {
   const Shard<Policy>& shard(std::size_t i) const noexcept { return *shards_[i]; }
 
   LookupResult lookup(std::string_view key, TimePoint now) { return shard_for(key).lookup(key, now); }
+  ObjectPtr find_fresh(std::string_view key, TimePoint now) { return shard_for(key).find_fresh(key, now); }
 
   bool insert(std::string key, ObjectPtr object, TimePoint now) {
     Shard<Policy>& s = shard_for(key);

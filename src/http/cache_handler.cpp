@@ -18,6 +18,16 @@ namespace asio = boost::asio;
 CacheHandler::CacheHandler(ConfigPtr config, Cache& cache, Coalescer& coalescer, Source& source, const Clock& clock)
     : config_(std::move(config)), cache_(cache), coalescer_(coalescer), source_(source), clock_(clock) {}
 
+std::optional<Response> CacheHandler::answer_now(RequestContext& req) {
+  const ConfigPtr config = config_.get();
+  const Config& cfg = *config;
+  const std::string key = normalize_cache_key(req.target, cfg.cache.key_ignore_params);
+  const TimePoint now = clock_.now();
+  ObjectPtr fresh = cache_.find_fresh(key, now);
+  if (!fresh) return std::nullopt;
+  return respond_from_object(fresh, req, now, CacheResult::hit, cfg.server_name);
+}
+
 asio::awaitable<Response> CacheHandler::handle(RequestContext& req) {
   // (No co_await inside the switch below: GCC 12 miscompiles some coroutine suspension points in switch cases.)
   const asio::any_io_executor ex = co_await asio::this_coro::executor;

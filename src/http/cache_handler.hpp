@@ -24,6 +24,7 @@ class CacheHandler final : public Handler {
  public:
   CacheHandler(ConfigPtr config, Cache& cache, Coalescer& coalescer, Source& source, const Clock& clock);
   boost::asio::awaitable<Response> handle(RequestContext& request) override;
+  std::optional<Response> answer_now(RequestContext& request) override;  // a fresh hit
   // Reload: freshness/TTL rules, key_ignore_params and server_name apply to the
   // requests and fetches after it (each reads one snapshot).
   void reconfigure(ConfigPtr config) { config_.set(std::move(config)); }

@@ -8,8 +8,11 @@
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
 #include <cstring>
+#include <type_traits>
 #include <spdlog/spdlog.h>
 
+#include "http/h1_request_head.hpp"
+#include "http/io_deadline.hpp"
 #include "http/wire.hpp"
 
 namespace hlscache {
@@ -29,6 +32,16 @@ constexpr std::uint64_t kMaxBytesPerWrite = 1024 * 1024;  // each write has its 
 // offer the kernel the whole gather list each time instead.
 std::size_t whole_writes(const boost::system::error_code& ec, std::size_t /*transferred*/) {
   return ec ? 0 : std::size_t{1} << 30;
+}
+
+// Drops the first `n` bytes of `bufs`; true when nothing is left.
+bool drop_written(std::vector<asio::const_buffer>& bufs, std::size_t n) {
+  std::size_t whole = 0;
+  while (whole < bufs.size() && n >= bufs[whole].size()) n -= bufs[whole++].size();
+  bufs.erase(bufs.begin(), bufs.begin() + static_cast<std::ptrdiff_t>(whole));
+  if (bufs.empty()) return true;
+  bufs.front() += n;
+  return false;
 }
 
 Method to_method(http::verb v) {
@@ -59,8 +72,9 @@ std::string framing_problem(const http::request_parser<http::empty_body>::value_
 template <class Stream>
 class H1RequestBody final : public RequestBody {
  public:
-  H1RequestBody(Stream& stream, beast::flat_buffer& buffer, http::request_parser<http::empty_body>&& p)
-      : stream_(stream), buffer_(buffer), parser_(std::move(p)) {
+  H1RequestBody(Stream& stream, beast::flat_buffer& buffer, IoDeadline& deadline,
+                http::request_parser<http::empty_body>&& p)
+      : stream_(stream), buffer_(buffer), deadline_(deadline), parser_(std::move(p)) {
     parser_.body_limit(boost::none);  // a live stream has no length bound; the idle deadline bounds it in time
   }
   asio::awaitable<Result<std::string_view>> read_some(Duration idle) override {
@@ -70,13 +84,14 @@ class H1RequestBody final : public RequestBody {
       body.data = data_;
       body.size = sizeof data_;
       body.more = true;
-      tcp_layer(stream_).expires_after(idle);
+      deadline_.set(idle);
       auto [ec, n] = co_await http::async_read_some(stream_, buffer_, parser_, kTuple);
       (void)n;
+      deadline_.clear();
       std::size_t got = sizeof data_ - body.size;
       if (ec == http::error::need_buffer) ec = {};
       if (got > 0) co_return std::string_view(data_, got);
-      if (ec == beast::error::timeout)
+      if (ec && deadline_.expired())
         co_return Error::make(ErrorSource::downstream, Errc::timeout, "request body idle too long");
       if (ec) co_return Error::make(ErrorSource::downstream, Errc::io, ec.message());
     }
@@ -86,6 +101,7 @@ class H1RequestBody final : public RequestBody {
  private:
   Stream& stream_;
   beast::flat_buffer& buffer_;
+  IoDeadline& deadline_;
   http::request_parser<http::buffer_body> parser_;
   char data_[64 * 1024];
 };
@@ -94,10 +110,24 @@ template <class Stream>
 class H1Connection {
  public:
   H1Connection(Stream stream, std::string_view prefix, const SessionEnv& env, ConnectionSet& connections)
-      : stream_(std::move(stream)), env_(env), config_(env.current_config()), cfg_(*config_), connections_(connections) {
+      : stream_(std::move(stream)),
+        env_(env),
+        config_(env.current_config()),
+        cfg_(*config_),
+        connections_(connections),
+        deadline_(stream_.get_executor(),
+                  std::min({cfg_.timeouts.header_read, cfg_.timeouts.idle, cfg_.timeouts.send}),
+                  [this] {
+                    beast::error_code ignored;
+                    lowest_socket(stream_).cancel(ignored);  // the pending read or write ends: operation_aborted
+                  }) {
+    tcp_layer(stream_).expires_never();  // deadlines are deadline_'s (the listener's handshake one included)
     beast::error_code ec;
     remote_ = lowest_socket(stream_).remote_endpoint(ec).address();
     lowest_socket(stream_).set_option(tcp::no_delay(true), ec);
+    // Synchronous writes on clear TCP never block (write_buffers); Asio's own async
+    // operations keep working as before in this mode.
+    if constexpr (std::is_same_v<Stream, TcpStream>) lowest_socket(stream_).non_blocking(true, ec);
     if (!prefix.empty()) {
       auto room = buffer_.prepare(prefix.size());
       std::memcpy(room.data(), prefix.data(), prefix.size());
@@ -116,6 +146,9 @@ class H1Connection {
 
  private:
   asio::awaitable<bool> wait_for_request(bool first);
+  bool take_simple_request(RequestContext& ctx, bool& http10, bool& keep_alive);
+  asio::awaitable<bool> read_request(RequestContext& ctx, bool& http10, bool& keep_alive,
+                                     std::unique_ptr<H1RequestBody<Stream>>& streaming);
   asio::awaitable<beast::error_code> read_header(http::request_parser<http::empty_body>& parser);
   asio::awaitable<void> send_error(int status, std::string_view detail);
   asio::awaitable<bool> write_response(Response& resp, const RequestContext& req, bool keep_alive, bool http10);
@@ -128,11 +161,13 @@ class H1Connection {
   const Config& cfg_;
   ConnectionSet& connections_;
   ConnectionHandle handle_;
+  IoDeadline deadline_;
   asio::ip::address remote_;
   beast::flat_buffer buffer_;
   std::string head_;
   // Reused across requests so a hit allocates as little as possible.
   std::vector<Header> header_store_;
+  SimpleRequestHead simple_;
   std::vector<asio::const_buffer> bufs_;
   std::vector<ChunkSlice> slices_;
 };
@@ -141,7 +176,7 @@ template <class Stream>
 asio::awaitable<bool> H1Connection<Stream>::wait_for_request(bool first) {
   // Between requests the idle deadline applies; the header-read deadline starts with the first byte.
   if (buffer_.size() > 0) co_return true;
-  tcp_layer(stream_).expires_after(first ? cfg_.timeouts.header_read : cfg_.timeouts.idle);
+  deadline_.set(first ? cfg_.timeouts.header_read : cfg_.timeouts.idle);
   auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), kTuple);
   if (ec) co_return false;
   buffer_.commit(n);
@@ -168,6 +203,7 @@ asio::awaitable<beast::error_code> H1Connection<Stream>::read_header(http::reque
     }
     auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), kTuple);
     buffer_.commit(n);
+    if (ec && deadline_.expired()) co_return beast::error::timeout;
     if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
       if (!parser.got_some()) co_return http::error::end_of_stream;
       beast::error_code eof_ec;
@@ -194,6 +230,98 @@ asio::awaitable<void> H1Connection<Stream>::send_error(int status, std::string_v
   lowest_socket(stream_).shutdown(tcp::socket::shutdown_send, ec);
 }
 
+// The common request — GET or HEAD with no body, its whole head in the buffer — is
+// taken by scan_simple_request_head(); anything else by Beast's parser, which also
+// answers every malformed request.
+template <class Stream>
+bool H1Connection<Stream>::take_simple_request(RequestContext& ctx, bool& http10, bool& keep_alive) {
+  const auto bytes = buffer_.data();
+  const std::string_view head(static_cast<const char*>(bytes.data()), bytes.size());
+  if (scan_simple_request_head(head, cfg_.limits.max_header_bytes, simple_) != ScanResult::ok) return false;
+  if (simple_.target.size() > cfg_.limits.max_target_bytes) return false;  // Beast's path answers 414
+  ctx.method = simple_.head_method ? Method::head : Method::get;
+  ctx.method_text.assign(simple_.method);
+  ctx.target.assign(simple_.target);
+  for (const auto& [name, value] : simple_.fields) ctx.headers.emplace_back(std::string(name), std::string(value));
+  http10 = simple_.version == 10;
+  keep_alive = simple_.keep_alive;
+  buffer_.consume(simple_.size);
+  return true;
+}
+
+// Reads and checks a request head (and any body) with Beast. False: the connection
+// ends here (an error was answered, or the peer left).
+template <class Stream>
+asio::awaitable<bool> H1Connection<Stream>::read_request(RequestContext& ctx, bool& http10, bool& keep_alive,
+                                                         std::unique_ptr<H1RequestBody<Stream>>& streaming) {
+  http::request_parser<http::empty_body> parser;
+  parser.header_limit(cfg_.limits.max_header_bytes);
+  // No body limit while the header is parsed: Beast would refuse a Content-Length over
+  // it right there, before the route is known, and ingest routes take bodies of any
+  // length (H1RequestBody). Other routes are held to max_request_body below.
+  parser.body_limit(boost::none);
+  parser.eager(false);
+  beast::error_code ec = co_await read_header(parser);
+  int status = 0;
+  std::string detail;
+  if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+    status = 431, detail = "request header block too large";
+  } else if (ec == beast::error::timeout) {
+    status = 408, detail = "request header not received in time";
+  } else if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::operation_aborted ||
+             ec == asio::error::connection_reset || ec == asio::ssl::error::stream_truncated) {
+    co_return false;
+  } else if (ec) {
+    status = 400, detail = ec.message();
+  }
+  if (status == 0) {
+    auto& req = parser.get();
+    if (req.target().size() > cfg_.limits.max_target_bytes) status = 414, detail = "request target too long";
+    else if (auto problem = framing_problem(req); !problem.empty()) status = 400, detail = problem;
+    else if (req.version() != 11 && req.version() != 10) status = 505;
+    else if (req.method() == http::verb::unknown) status = 501, detail = "unknown method";
+    else if (req.target().empty() || (req.target().front() != '/' && req.target() != "*"))
+      status = 400, detail = "request target must be an absolute path";
+  }
+  if (status != 0) {
+    co_await send_error(status, detail);
+    co_return false;
+  }
+
+  auto& req = parser.get();
+  ctx.method = to_method(req.method());
+  ctx.method_text = std::string(req.method_string());
+  ctx.target = std::string(req.target());
+  for (const auto& f : req) ctx.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+  http10 = req.version() == 10;
+  keep_alive = req.keep_alive();
+
+  // Bodies stream to ingest routes; elsewhere they are read and dropped, bounded.
+  const bool ingest = (ctx.method == Method::put || ctx.method == Method::post) &&
+                      ctx.path().substr(0, 8) == "/ingest/";
+  if (!ingest && parser.content_length().value_or(0) > cfg_.limits.max_request_body) {
+    co_await send_error(413, "request body too large");
+    co_return false;
+  }
+  if (ingest && !parser.is_done()) {
+    streaming = std::make_unique<H1RequestBody<Stream>>(stream_, buffer_, deadline_, std::move(parser));
+    ctx.body = streaming.get();
+  } else if (!parser.is_done()) {
+    http::request_parser<http::string_body> body_parser(std::move(parser));
+    body_parser.body_limit(cfg_.limits.max_request_body);
+    auto [bec, bn] = co_await http::async_read(stream_, buffer_, body_parser, kTuple);
+    (void)bn;
+    if (bec) {
+      if (deadline_.expired()) status = 408, detail = "request body not received in time";
+      else if (bec == http::error::body_limit) status = 413, detail = "request body too large";
+      else status = 400, detail = bec.message();
+      co_await send_error(status, detail);
+      co_return false;
+    }
+  }
+  co_return true;
+}
+
 template <class Stream>
 asio::awaitable<void> H1Connection<Stream>::run() {
   bool first = true;
@@ -202,67 +330,34 @@ asio::awaitable<void> H1Connection<Stream>::run() {
     const bool have_request = co_await wait_for_request(first);
     if (!have_request) co_return;
     first = false;
-    http::request_parser<http::empty_body> parser;
-    parser.header_limit(cfg_.limits.max_header_bytes);
-    // No body limit while the header is parsed: Beast would refuse a Content-Length over
-    // it right there, before the route is known, and ingest routes take bodies of any
-    // length (H1RequestBody). Other routes are held to max_request_body below.
-    parser.body_limit(boost::none);
-    parser.eager(false);
-    tcp_layer(stream_).expires_after(cfg_.timeouts.header_read);
-    beast::error_code ec = co_await read_header(parser);
-    if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
-      co_return co_await send_error(431, "request header block too large");
-    if (ec == beast::error::timeout) co_return co_await send_error(408, "request header not received in time");
-    if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::operation_aborted ||
-        ec == asio::error::connection_reset || ec == asio::ssl::error::stream_truncated)
-      co_return;
-    if (ec) co_return co_await send_error(400, ec.message());
-
-    auto& req = parser.get();
-    if (req.target().size() > cfg_.limits.max_target_bytes) co_return co_await send_error(414, "request target too long");
-    if (auto problem = framing_problem(req); !problem.empty()) co_return co_await send_error(400, problem);
-    if (req.version() != 11 && req.version() != 10) co_return co_await send_error(505, {});
-    if (req.method() == http::verb::unknown) co_return co_await send_error(501, "unknown method");
+    deadline_.set(cfg_.timeouts.header_read);
 
     RequestContext ctx;
-    ctx.method = to_method(req.method());
-    ctx.method_text = std::string(req.method_string());
-    ctx.target = std::string(req.target());
+    header_store_.clear();
+    ctx.headers = std::move(header_store_);  // keeps its capacity from the previous request
+    bool http10 = false, keep_alive = false;
+    std::unique_ptr<H1RequestBody<Stream>> streaming;
+    if (!take_simple_request(ctx, http10, keep_alive)) {
+      ctx.headers.clear();
+      const bool read = co_await read_request(ctx, http10, keep_alive, streaming);
+      if (!read) co_return;
+    }
     ctx.remote = remote_;
     ctx.received_wall = std::chrono::system_clock::now();
     ctx.received = SteadyClock::now();
     ctx.deadline = ctx.received + cfg_.timeouts.upstream_total + cfg_.timeouts.follower_wait;
-    header_store_.clear();
-    ctx.headers = std::move(header_store_);  // keeps its capacity from the previous request
-    for (const auto& f : req) ctx.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-    if (ctx.target.empty() || (ctx.target.front() != '/' && ctx.target != "*"))
-      co_return co_await send_error(400, "request target must be an absolute path");
-    const bool http10 = req.version() == 10;
-    bool keep_alive = req.keep_alive() && !env_.drain->draining.load(std::memory_order_relaxed);
+    if (env_.drain->draining.load(std::memory_order_relaxed)) keep_alive = false;
 
-    // Bodies stream to ingest routes; elsewhere they are read and dropped, bounded.
-    std::unique_ptr<H1RequestBody<Stream>> streaming;
-    const bool ingest = (ctx.method == Method::put || ctx.method == Method::post) &&
-                        ctx.path().substr(0, 8) == "/ingest/";
-    if (!ingest && parser.content_length().value_or(0) > cfg_.limits.max_request_body)
-      co_return co_await send_error(413, "request body too large");
-    if (ingest && !parser.is_done()) {
-      streaming = std::make_unique<H1RequestBody<Stream>>(stream_, buffer_, std::move(parser));
-      ctx.body = streaming.get();
-    } else if (!parser.is_done()) {
-      http::request_parser<http::string_body> body_parser(std::move(parser));
-      body_parser.body_limit(cfg_.limits.max_request_body);
-      auto [bec, bn] = co_await http::async_read(stream_, buffer_, body_parser, kTuple);
-      (void)bn;
-      if (bec == http::error::body_limit) co_return co_await send_error(413, "request body too large");
-      if (bec) co_return co_await send_error(400, bec.message());
-    }
-
+    deadline_.clear();  // the handler may wait on an upstream; the response write sets its own
     handle_.busy = true;
     Response resp;
     try {
-      resp = co_await env_.handler->handle(ctx);
+      std::optional<Response> now = env_.handler->answer_now(ctx);  // a fresh hit: no handler coroutines
+      if (now) {
+        resp = std::move(*now);
+      } else {
+        resp = co_await env_.handler->handle(ctx);
+      }
     } catch (const std::exception& e) {
       spdlog::error("handler failed for {} {}: {}", ctx.method_text, ctx.target, e.what());
       resp = Response::error(500);
@@ -282,8 +377,21 @@ asio::awaitable<void> H1Connection<Stream>::run() {
 
 template <class Stream>
 asio::awaitable<bool> H1Connection<Stream>::write_buffers(std::vector<asio::const_buffer>& bufs) {
-  tcp_layer(stream_).expires_after(cfg_.timeouts.send);
+  if constexpr (std::is_same_v<Stream, TcpStream>) {
+    // Clear TCP: write what the socket takes now (it is in non-blocking mode), and only
+    // suspend for what it does not — a 4 KiB hit then costs no trip through the
+    // scheduler for its write.
+    beast::error_code ec;
+    const std::size_t n = lowest_socket(stream_).write_some(bufs, ec);
+    if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+      bufs.clear();
+      co_return false;
+    }
+    if (drop_written(bufs, ec ? 0 : n)) co_return true;
+  }
+  deadline_.set(cfg_.timeouts.send);
   auto [ec, n] = co_await asio::async_write(stream_, bufs, whole_writes, kTuple);
+  deadline_.clear();
   bufs.clear();
   co_return !ec;
 }

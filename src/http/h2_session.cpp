@@ -506,7 +506,12 @@ asio::awaitable<void> H2Connection<Stream>::answer(std::shared_ptr<Self> keep, s
     st->resp = Response::error(414, "request target too long");
   } else {
     try {
-      st->resp = co_await env_.handler->handle(ctx);
+      std::optional<Response> now = env_.handler->answer_now(ctx);  // a fresh hit: no handler coroutines
+      if (now) {
+        st->resp = std::move(*now);
+      } else {
+        st->resp = co_await env_.handler->handle(ctx);
+      }
     } catch (const std::exception& e) {
       spdlog::error("handler failed for {} {}: {}", ctx.method_text, ctx.target, e.what());
       st->resp = Response::error(500);

@@ -13,6 +13,16 @@ Response method_not_allowed(const char* allow) {
 }
 }  // namespace
 
+// Media GET/HEAD only: every other route is answered by handle().
+std::optional<Response> Router::answer_now(RequestContext& req) {
+  if (!media_ || (req.method != Method::get && req.method != Method::head)) return std::nullopt;
+  const std::string_view path = req.path();
+  if (starts_with(path, "/ingest/") || starts_with(path, "/admin/") || path == "/healthz" || path == "/readyz" ||
+      path == "/metrics" || (status_ && StatusHandler::owns(path)))
+    return std::nullopt;
+  return media_->answer_now(req);
+}
+
 boost::asio::awaitable<Response> Router::handle(RequestContext& req) {
   const std::string_view path = req.path();
   const bool get_or_head = req.method == Method::get || req.method == Method::head;

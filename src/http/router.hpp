@@ -18,6 +18,7 @@ class Router final : public Handler {
   void set_admin(Handler* h) { admin_ = h; }     // /admin/...
   void set_status(Handler* h) { status_ = h; }   // /, /status.json, /assets/... (StatusHandler::owns)
   boost::asio::awaitable<Response> handle(RequestContext& request) override;
+  std::optional<Response> answer_now(RequestContext& request) override;
 
  private:
   Metrics& metrics_;
