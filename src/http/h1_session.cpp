@@ -167,6 +167,7 @@ class H1Connection {
   std::string head_;
   // Reused across requests so a hit allocates as little as possible.
   std::vector<Header> header_store_;
+  std::string target_store_;
   SimpleRequestHead simple_;
   std::vector<asio::const_buffer> bufs_;
   std::vector<ChunkSlice> slices_;
@@ -242,7 +243,19 @@ bool H1Connection<Stream>::take_simple_request(RequestContext& ctx, bool& http10
   ctx.method = simple_.head_method ? Method::head : Method::get;
   ctx.method_text.assign(simple_.method);
   ctx.target.assign(simple_.target);
-  for (const auto& [name, value] : simple_.fields) ctx.headers.emplace_back(std::string(name), std::string(value));
+  // Assigned into the previous request's strings, which keep their capacity.
+  auto& headers = ctx.headers;
+  std::size_t i = 0;
+  for (const auto& [name, value] : simple_.fields) {
+    if (i < headers.size()) {
+      headers[i].first.assign(name);
+      headers[i].second.assign(value);
+    } else {
+      headers.emplace_back(std::string(name), std::string(value));
+    }
+    ++i;
+  }
+  headers.resize(i);
   http10 = simple_.version == 10;
   keep_alive = simple_.keep_alive;
   buffer_.consume(simple_.size);
@@ -333,12 +346,14 @@ asio::awaitable<void> H1Connection<Stream>::run() {
     deadline_.set(cfg_.timeouts.header_read);
 
     RequestContext ctx;
-    header_store_.clear();
-    ctx.headers = std::move(header_store_);  // keeps its capacity from the previous request
+    // The previous request's buffers, capacity kept.
+    ctx.headers = std::move(header_store_);
+    ctx.target = std::move(target_store_);
     bool http10 = false, keep_alive = false;
     std::unique_ptr<H1RequestBody<Stream>> streaming;
     if (!take_simple_request(ctx, http10, keep_alive)) {
       ctx.headers.clear();
+      ctx.target.clear();
       const bool read = co_await read_request(ctx, http10, keep_alive, streaming);
       if (!read) co_return;
     }
@@ -366,6 +381,7 @@ asio::awaitable<void> H1Connection<Stream>::run() {
     if (streaming && !streaming->done()) keep_alive = false;  // the rest of an unread body can't be skipped
     bool ok = co_await write_response(resp, ctx, keep_alive, http10);
     header_store_ = std::move(ctx.headers);
+    target_store_ = std::move(ctx.target);
     handle_.busy = false;
     if (!ok || !keep_alive) {
       beast::error_code ignored;

@@ -44,7 +44,12 @@ void build_h2_response_headers(const Response& r, std::string_view server, std::
   out.fields.emplace_back("date", std::string(http_date_now()));
   out.fields.emplace_back("server", std::string(server));
   add_wire_lines(out, r.stored_wire);
-  add_wire_lines(out, r.wire_extra);
+  if (r.cache_lines) {
+    thread_local std::string lines;
+    lines.clear();
+    append_cache_lines(lines, *r.cache_lines);
+    add_wire_lines(out, lines);
+  }
   for (const auto& [k, v] : r.headers) add_field(out, k, v);
   const bool bodyless_status = r.status == 204 || r.status == 304 || (r.status >= 100 && r.status < 200);
   if (content_length && !bodyless_status) out.fields.emplace_back("content-length", std::to_string(*content_length));

@@ -115,10 +115,14 @@ void add_cache_headers(Response& r, const Object& obj, TimePoint now, CacheResul
   r.cache = result;
 }
 
+}  // namespace
+
 // The hit fast path: this response's cache lines, straight into wire form.
-void write_cache_lines(std::string& w, const Object& obj, TimePoint now, CacheResult result, const std::string& server,
-                       bool vary, bool accept_ranges) {
-  w.reserve(200 + obj.upstream_cache_status.size() + obj.upstream_via.size());
+void append_cache_lines(std::string& w, const CacheLines& lines) {
+  const Object& obj = *lines.stored;
+  const TimePoint now = lines.now;
+  const CacheResult result = lines.result;
+  const std::string& server = lines.server;
   auto age = std::chrono::duration_cast<std::chrono::seconds>(now - obj.stored_at) + obj.initial_age;
   w.append("Age: ");
   append_number(w, static_cast<std::uint64_t>(std::max<long long>(0, age.count())));
@@ -132,11 +136,9 @@ void write_cache_lines(std::string& w, const Object& obj, TimePoint now, CacheRe
   w.append(result == CacheResult::stale ? "\r\nX-Cache: STALE\r\nVia: " : "\r\nX-Cache: HIT\r\nVia: ");
   if (!obj.upstream_via.empty()) w.append(obj.upstream_via).append(", ");
   w.append("1.1 ").append(server).append("\r\n");
-  if (vary) w.append("Vary: Accept-Encoding\r\n");
-  if (accept_ranges) w.append("Accept-Ranges: bytes\r\n");
+  if (lines.vary) w.append("Vary: Accept-Encoding\r\n");
+  if (lines.accept_ranges) w.append("Accept-Ranges: bytes\r\n");
 }
-
-}  // namespace
 
 Response respond_from_object(const ObjectPtr& stored, const RequestContext& req, TimePoint now, CacheResult result,
                              const std::string& server) {
@@ -168,8 +170,7 @@ Response respond_from_object(const ObjectPtr& stored, const RequestContext& req,
   const bool accept_ranges = obj->status == 200 && !can_gzip;
   if (!obj->wire_headers.empty()) {  // built by the cache handler: serialized once
     r.stored_wire = obj->wire_headers;
-    write_cache_lines(r.wire_extra, *stored, now, result, server, stored->gzipped && obj->header("Vary").empty(),
-                      accept_ranges);
+    r.cache_lines = CacheLines{stored, now, result, server, stored->gzipped && obj->header("Vary").empty(), accept_ranges};
     r.cache = result;
   } else {
     r.headers = obj->headers;

@@ -27,6 +27,18 @@ struct StreamBody {
   std::optional<std::uint64_t> length;  // known total (Content-Length) or chunked framing
 };
 
+// The lines a cache hit adds to its stored head (Age, Cache-Status, X-Cache, Via, and
+// Vary / Accept-Ranges when they apply), kept as values and written by the session
+// straight into its own head buffer: no string allocated per hit.
+struct CacheLines {
+  ObjectPtr stored;  // the object as stored (its gzip variant may be what is sent)
+  TimePoint now{};
+  CacheResult result = CacheResult::hit;
+  std::string server;
+  bool vary = false, accept_ranges = false;
+};
+void append_cache_lines(std::string& out, const CacheLines& lines);
+
 struct Response {
   int status = 200;
   std::vector<Header> headers;
@@ -35,7 +47,7 @@ struct Response {
   // stored block (valid while the ObjectBody holds the object) and this response's
   // own cache lines. The fast path for hits; `headers` stays the general form.
   std::string_view stored_wire;
-  std::string wire_extra;
+  std::optional<CacheLines> cache_lines;
   bool close = false;       // close the connection after this response
   CacheResult cache = CacheResult::none;  // for logs and metrics
   double waited_ms = 0;     // how long a follower waited for its first byte

@@ -35,7 +35,7 @@ void append_number(std::string& out, std::uint64_t n) {
 
 void serialize_h1_head(std::string& out, const Response& r, std::string_view server, long long content_length,
                        bool keep_alive, bool http10) {
-  out.reserve(out.size() + 160 + r.stored_wire.size() + r.wire_extra.size() + r.headers.size() * 48);
+  out.reserve(out.size() + 360 + r.stored_wire.size() + r.headers.size() * 48);
   out.append("HTTP/1.1 ");
   append_number(out, static_cast<std::uint64_t>(r.status));
   out.push_back(' ');
@@ -46,7 +46,7 @@ void serialize_h1_head(std::string& out, const Response& r, std::string_view ser
   out.append(server);
   out.append("\r\n");
   out.append(r.stored_wire);
-  out.append(r.wire_extra);
+  if (r.cache_lines) append_cache_lines(out, *r.cache_lines);
   for (const auto& [k, v] : r.headers) {
     out.append(k);
     out.append(": ");

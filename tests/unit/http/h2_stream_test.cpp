@@ -27,8 +27,8 @@ std::string drain(H2BodySource& src, std::size_t frame, std::vector<const char*>
 TEST(H2Headers, LowerCaseNamesNoConnectionFieldsOwnContentLength) {
   Response r;
   r.status = 200;
-  r.stored_wire = "Content-Type: video/mp2t\r\nConnection: keep-alive\r\nETag: \"x\"\r\n";
-  r.wire_extra = "X-Cache: HIT\r\nContent-Length: 999\r\n";
+  r.stored_wire =
+      "Content-Type: video/mp2t\r\nConnection: keep-alive\r\nETag: \"x\"\r\nX-Cache: HIT\r\nContent-Length: 999\r\n";
   r.headers = {{"Transfer-Encoding", "chunked"}, {"Cache-Status", "hlscache; hit"}, {"Upgrade", "h2c"}};
   H2HeaderList h;
   build_h2_response_headers(r, "edge-1", 1234, h);

@@ -2,7 +2,7 @@
 // X-Cache and Via; 304 for If-None-Match / If-Modified-Since; one byte range
 // (206/416, If-Range); the gzip variant of playlists. Time is a parameter. Every
 // case runs twice: with the object's headers pre-serialized (the cache handler's
-// hit fast path: stored_wire + wire_extra) and without (the general `headers`).
+// hit fast path: stored_wire + cache_lines) and without (the general `headers`).
 // Also gzip_compress / gzip_decompress (src/core/gzip.*), which make that variant.
 #include <gtest/gtest.h>
 
@@ -93,7 +93,9 @@ Response respond(const ObjectPtr& o, std::vector<Header> headers = {}, TimePoint
 // lines (both in wire form on the fast path), then `headers`.
 std::vector<Header> all_headers(const Response& r) {
   std::vector<Header> out;
-  for (std::string_view block : {r.stored_wire, std::string_view(r.wire_extra)}) {
+  std::string lines;
+  if (r.cache_lines) append_cache_lines(lines, *r.cache_lines);
+  for (std::string_view block : {r.stored_wire, std::string_view(lines)}) {
     while (!block.empty()) {
       auto eol = block.find("\r\n");
       EXPECT_NE(eol, std::string_view::npos) << "unterminated header line";
