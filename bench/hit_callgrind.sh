@@ -1,0 +1,29 @@
+#!/bin/bash
+# User-space instructions per cached hit: runs the daemon under callgrind with the
+# given config, warms PATH, drives it with wrk for a fixed time, and divides the
+# instructions (minus an idle run's start-up and shutdown) by the requests served.
+#
+#   bench/hit_callgrind.sh BUILD_DIR CONFIG PORT PATH [SECONDS]
+#
+# CONFIG must listen on 127.0.0.1:PORT. Output: the per-request figure, and the
+# callgrind file for callgrind_annotate.
+set -euo pipefail
+BUILD=$1 CONFIG=$2 PORT=$3 URLPATH=$4 SECS=${5:-10}
+BIN=$BUILD/src/server/hlscache
+OUT=$(mktemp -d /tmp/hit-callgrind.XXXXXX)
+run() {  # $1: label, $2: wrk seconds (0: only the warm-up GETs)
+  valgrind --tool=callgrind --callgrind-out-file="$OUT/$1.out" "$BIN" --config "$CONFIG" >"$OUT/$1.log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.1; done
+  for _ in 1 2 3; do curl -s -o /dev/null "http://127.0.0.1:$PORT$URLPATH"; done
+  local n=0
+  if (($2 > 0)); then
+    n=$(wrk -c16 -t1 -d"${2}s" "http://127.0.0.1:$PORT$URLPATH" | awk '/requests in/{print $1}')
+  fi
+  kill -INT "$pid"; wait "$pid" || true
+  echo "$n $(grep -oE 'Collected : [0-9]+' "$OUT/$1.log" | awk '{print $3}')"
+}
+read -r _ idle < <(run idle 0)
+read -r n total < <(run load "$SECS")
+echo "requests $n, instructions $total (idle run $idle), per request $(((total - idle) / n))"
+echo "profile: $OUT/load.out"
