@@ -16,7 +16,22 @@
 namespace hlscache::test {
 namespace {
 
-using EdgeFailureTest = EdgeTest;
+class EdgeFailureTest : public EdgeTest {
+ protected:
+  // `clients` GETs of `path`, coalesced on one fetch that the origin parks at `hold`
+  // until all of them wait on it, then released: what each client saw.
+  void herd_on_held_fetch(const std::string& path, std::size_t clients, const std::string& hold,
+                          std::vector<HerdResult>& out) {
+    ClientHerd herd(port_, std::vector<std::string>(clients, make_request("GET", path)));
+    ASSERT_TRUE(herd.connect_all());
+    herd.start();
+    ASSERT_TRUE(origin_.wait_for_held(hold, 1, 5s));
+    ASSERT_TRUE(wait_metric_at_least(port_, "hlscache_coalesce_followers_total", "", clients - 1, 5s));
+    origin_.release(hold);
+    ASSERT_TRUE(herd.wait_finished(10s));
+    out = herd.results();
+  }
+};
 using Clock = std::chrono::steady_clock;
 
 // A loopback port nothing listens on (bound once by us, then released).
@@ -68,14 +83,8 @@ TEST_F(EdgeFailureTest, BodyCutMidwayTruncatesEveryClientAndIsNotCached) {
   start();
 
   constexpr std::size_t kClients = 5;
-  ClientHerd herd(port_, std::vector<std::string>(kClients, make_request("GET", path)));
-  ASSERT_TRUE(herd.connect_all());
-  herd.start();
-  ASSERT_TRUE(origin_.wait_for_held("cut", 1, 5s));
-  ASSERT_TRUE(wait_metric_at_least(port_, "hlscache_coalesce_followers_total", "", kClients - 1, 5s));
-  origin_.release("cut");
-  ASSERT_TRUE(herd.wait_finished(10s));
-  auto rs = herd.results();
+  std::vector<HerdResult> rs;
+  ASSERT_NO_FATAL_FAILURE(herd_on_held_fetch(path, kClients, "cut", rs));
   expect_all_cut(rs, body.size());
   EXPECT_EQ(origin_.requests(path), 1u);
 
@@ -110,14 +119,8 @@ TEST_F(EdgeFailureTest, ChunkedBodyCutMidwayEndsWithoutTheLastChunk) {
   origin_.set(path, cut);
   start();
 
-  ClientHerd herd(port_, std::vector<std::string>(3, make_request("GET", path)));
-  ASSERT_TRUE(herd.connect_all());
-  herd.start();
-  ASSERT_TRUE(origin_.wait_for_held("cut", 1, 5s));
-  ASSERT_TRUE(wait_metric_at_least(port_, "hlscache_coalesce_followers_total", "", 2, 5s));
-  origin_.release("cut");
-  ASSERT_TRUE(herd.wait_finished(10s));
-  auto rs = herd.results();
+  std::vector<HerdResult> rs;
+  ASSERT_NO_FATAL_FAILURE(herd_on_held_fetch(path, 3, "cut", rs));
   for (const auto& r : rs) {
     if (r.status == 200) {
       EXPECT_TRUE(r.chunked) << r.describe();
@@ -147,19 +150,17 @@ TEST_F(EdgeFailureTest, CutBeforeAnyByteReachedAClientIsACleanBadGatewayForAll) 
   start(EdgeYaml().with_threads(1));
 
   constexpr std::size_t kClients = 4;
-  ClientHerd herd(port_, std::vector<std::string>(kClients, make_request("GET", path)));
-  ASSERT_TRUE(herd.connect_all());
-  herd.start();
-  ASSERT_TRUE(origin_.wait_for_held("cut", 1, 5s));
-  ASSERT_TRUE(wait_metric_at_least(port_, "hlscache_coalesce_followers_total", "", kClients - 1, 5s));
-  origin_.release("cut");
-  ASSERT_TRUE(herd.wait_finished(10s));
-  for (const auto& r : herd.results()) {
+  std::vector<HerdResult> rs;
+  ASSERT_NO_FATAL_FAILURE(herd_on_held_fetch(path, kClients, "cut", rs));
+  for (const auto& r : rs) {
     EXPECT_EQ(r.outcome, Outcome::response) << r.describe();
     EXPECT_EQ(r.status, 502) << r.describe();
   }
   EXPECT_EQ(origin_.requests(path), 1u);
-  origin_.set(path, OriginReply{.headers = {{"Content-Type", "video/mp2t"}}, .body = body});
+  OriginReply whole;
+  whole.headers = {{"Content-Type", "video/mp2t"}};
+  whole.body = body;
+  origin_.set(path, whole);
   auto again = get(path);
   ASSERT_TRUE(again.ok()) << again.describe();
   EXPECT_EQ(again.header("X-Cache").value_or(""), "MISS") << "a cut body must not be cached";
