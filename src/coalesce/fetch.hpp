@@ -34,7 +34,8 @@ class Fetch final : public BodyStream, public std::enable_shared_from_this<Fetch
 
   // --- writer side (the fetch task) ---
   // Whether publishing wakes the waiting readers now, or the writer already holds more
-  // bytes (a socket with data ready) and calls announce() once it has published them:
+  // bytes (a socket with data ready) and wakes them with a later Wake::now publication,
+  // announce(), complete() or fail() once it has published those:
   // a follower woken per 64 KiB read makes a send per read (32 per 1 MiB segment in a
   // herd) where one gather write of what is there would do. complete() and fail()
   // always wake.

@@ -87,11 +87,12 @@ class H1RequestBody final : public RequestBody {
       deadline_.set(idle);
       auto [ec, n] = co_await http::async_read_some(stream_, buffer_, parser_, kTuple);
       (void)n;
+      const bool timed_out = deadline_.expired();  // before clear(), which resets it
       deadline_.clear();
       std::size_t got = sizeof data_ - body.size;
       if (ec == http::error::need_buffer) ec = {};
       if (got > 0) co_return std::string_view(data_, got);
-      if (ec && deadline_.expired())
+      if (ec && timed_out)
         co_return Error::make(ErrorSource::downstream, Errc::timeout, "request body idle too long");
       if (ec) co_return Error::make(ErrorSource::downstream, Errc::io, ec.message());
     }
@@ -116,7 +117,8 @@ class H1Connection {
         cfg_(*config_),
         connections_(connections),
         deadline_(stream_.get_executor(),
-                  std::min({cfg_.timeouts.header_read, cfg_.timeouts.idle, cfg_.timeouts.send}),
+                  std::min({cfg_.timeouts.header_read, cfg_.timeouts.idle, cfg_.timeouts.send,
+                            cfg_.timeouts.ingest_idle}),
                   [this] {
                     beast::error_code ignored;
                     lowest_socket(stream_).cancel(ignored);  // the pending read or write ends: operation_aborted
@@ -202,6 +204,7 @@ asio::awaitable<beast::error_code> H1Connection<Stream>::read_header(http::reque
       if (parser.is_header_done()) co_return beast::error_code{};
       if (ec != http::error::need_more) co_return ec;
     }
+    if (deadline_.expired()) co_return beast::error::timeout;  // also after a read that beat the cancel
     auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), kTuple);
     buffer_.commit(n);
     if (ec && deadline_.expired()) co_return beast::error::timeout;
@@ -399,7 +402,7 @@ asio::awaitable<bool> H1Connection<Stream>::write_buffers(std::vector<asio::cons
     // scheduler for its write.
     beast::error_code ec;
     const std::size_t n = lowest_socket(stream_).write_some(bufs, ec);
-    if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+    if (ec && ec != asio::error::would_block && ec != asio::error::try_again && ec != asio::error::interrupted) {
       bufs.clear();
       co_return false;
     }
@@ -482,7 +485,7 @@ asio::awaitable<bool> H1Connection<Stream>::write_response(Response& resp, const
       body_bytes = o->length;
     }
     // The head goes out with the first batch of body buffers in one gather write.
-    if (!slices.empty() && slices.size() <= kMaxBuffersPerWrite && o->length <= kMaxBytesPerWrite) {
+    if (!slices.empty() && slices.size() < kMaxBuffersPerWrite && o->length <= kMaxBytesPerWrite) {  // + the head
       bufs.emplace_back(asio::buffer(head_));
       for (auto& sl : slices) bufs.emplace_back(sl.chunk.bytes.get() + sl.begin, sl.end - sl.begin);
       ok = co_await write_buffers(bufs);
@@ -496,12 +499,13 @@ asio::awaitable<bool> H1Connection<Stream>::write_response(Response& resp, const
     long long framing = sb.length ? static_cast<long long>(*sb.length) : (http10 ? kCloseDelimited : kChunked);
     if (framing == kCloseDelimited) keep_alive = false;
     serialize_h1_head(head_, resp, cfg_.server_name, framing, keep_alive, http10);
-    // The head goes out with the body bytes already published (one gather write for
-    // a follower woken when the whole segment is in), or alone if there are none yet.
+    // The head goes out with the first body bytes (one gather write for a follower
+    // woken when the whole segment is in): until a byte of body is published nothing
+    // is sent, so a fetch that fails before its body is still a clean 502/504.
     std::string_view unsent_head = head_;
     std::uint64_t offset = 0;
     auto& slices = slices_;
-    bool fetch_failed = false;
+    bool fetch_failed = false, timed_out = false;
     if (no_body) {
       bufs.emplace_back(asio::buffer(head_));
       unsent_head = {};
@@ -515,10 +519,6 @@ asio::awaitable<bool> H1Connection<Stream>::write_response(Response& resp, const
         const bool sent = co_await write_slices(slices, framing == kChunked, unsent_head);
         ok = sent;
         unsent_head = {};
-      } else if (!unsent_head.empty() && st == StreamState::more) {
-        bufs.emplace_back(asio::buffer(unsent_head));
-        unsent_head = {};
-        ok = co_await write_buffers(bufs);
       }
       if (!ok) break;
       if (st == StreamState::complete) {
@@ -531,19 +531,26 @@ asio::awaitable<bool> H1Connection<Stream>::write_response(Response& resp, const
       if (st == StreamState::failed) { ok = false; fetch_failed = true; break; }  // cut: the client sees a truncated body
       if (slices.empty()) {
         Status w = co_await sb.stream->wait(offset);
-        if (!w) { ok = false; fetch_failed = true; break; }
+        if (!w) {
+          ok = false;
+          fetch_failed = true;
+          timed_out = w.error().code == Errc::timeout;
+          break;
+        }
       }
     }
     if (fetch_failed && !unsent_head.empty()) {
-      // Not a byte went out: the client gets a clean 502 instead of a cut response.
-      Response failed = Response::error(502, "upstream fetch failed before the body");
+      // Not a byte went out: the client gets a clean 502 (504 when the wait for the
+      // body timed out) instead of a cut response.
+      Response failed = timed_out ? Response::error(504, "no upstream body in time")
+                                  : Response::error(502, "upstream fetch failed before the body");
       head_.clear();
       serialize_h1_head(head_, failed, cfg_.server_name, static_cast<long long>(std::get<std::string>(failed.body).size()),
                         /*keep_alive=*/false, http10);
       bufs.emplace_back(asio::buffer(head_));
       bufs.emplace_back(asio::buffer(std::get<std::string>(failed.body)));
       co_await write_buffers(bufs);
-      resp.status = 502;
+      resp.status = failed.status;
     }
     body_bytes = offset;
   }

@@ -7,7 +7,10 @@
 // moving earlier, and a deadline that falls before the next wake is waited for exactly.
 // When a deadline passes, `on_expire` runs (it cancels the connection's socket
 // operations, which complete with operation_aborted) and expired() is true until the
-// next set().
+// next set() or clear(). The expiry is sticky: an operation that completed just before
+// the cancel (its completion already queued) may be followed by another one, so
+// on_expire runs again every `granularity` until the owner sets or clears the
+// deadline, and owners check expired() before starting an operation.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -41,7 +44,10 @@ class IoDeadline {
       s.timer.cancel();  // the pending wait sees `deadline` and waits again for it
     }
   }
-  void clear() { state_->deadline = TimePoint::max(); }
+  void clear() {
+    state_->deadline = TimePoint::max();
+    state_->expired = false;
+  }
   bool expired() const { return state_->expired; }
   // Ends the timer's wait; the connection is going away.
   void stop() {
@@ -72,9 +78,9 @@ class IoDeadline {
       if (s.stopped || s.deadline == TimePoint::max()) return;  // stopped, or nothing to time: wait again at set()
       const TimePoint now = SteadyClock::now();
       if (now >= s.deadline) {
-        s.deadline = TimePoint::max();
         s.expired = true;
         if (s.on_expire) s.on_expire();
+        wait_until(sp, now + s.granularity);  // and again, until set() or clear()
         return;
       }
       wait_until(sp, std::min(s.deadline, now + s.granularity));

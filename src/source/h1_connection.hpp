@@ -75,15 +75,17 @@ asio::awaitable<beast::error_code> read_some(Connection& c, Parser& parser) {
   co_return ec;
 }
 
-// Whether more of the response can be read right away: body bytes Beast has buffered
-// (not just the CRLF and size line of a chunk: a slow chunked origin would otherwise
-// look ready between its chunks), or bytes (clear or TLS records) waiting in the socket.
+// Whether the next read will bring body bytes without waiting: at least 1 KiB buffered
+// by Beast or waiting in the socket — more than the CRLF and size line of a chunk, so
+// a slow chunked origin does not look ready between its chunks. Over TLS a socket's
+// bytes may be part of a record still arriving: never ready there.
 inline bool more_ready(Connection& c) {
+  if (!std::holds_alternative<PlainStream>(c.stream)) return false;
   constexpr std::size_t kMoreThanFraming = 1024;
   if (c.buffer.size() >= kMoreThanFraming) return true;
   boost::system::error_code ec;
   const std::size_t n = c.tcp().socket().available(ec);
-  return !ec && n > 0;
+  return !ec && n >= kMoreThanFraming;
 }
 
 // Idle keep-alive connections of this thread, per pool key (tier, group, host,

@@ -31,6 +31,19 @@ class EdgeFailureTest : public EdgeTest {
     ASSERT_TRUE(herd.wait_finished(10s));
     out = herd.results();
   }
+  // After a failed fetch: with the origin now answering `body` whole, the next GET is a
+  // MISS that goes upstream and gets it all (nothing partial was stored).
+  void expect_refetched_whole(const std::string& path, const std::string& body) {
+    OriginReply whole;
+    whole.headers = {{"Content-Type", "video/mp2t"}};
+    whole.body = body;
+    origin_.set(path, whole);
+    auto again = get(path);
+    ASSERT_TRUE(again.ok()) << again.describe();
+    EXPECT_EQ(again.status, 200);
+    EXPECT_EQ(again.header("X-Cache").value_or(""), "MISS") << "a cut body must not be cached";
+    EXPECT_TRUE(again.body == body);
+  }
 };
 using Clock = std::chrono::steady_clock;
 
@@ -89,15 +102,7 @@ TEST_F(EdgeFailureTest, BodyCutMidwayTruncatesEveryClientAndIsNotCached) {
   EXPECT_EQ(origin_.requests(path), 1u);
 
   // Nothing partial was stored: the next request goes upstream again (and now succeeds).
-  OriginReply whole;
-  whole.headers = {{"Content-Type", "video/mp2t"}};
-  whole.body = body;
-  origin_.set(path, whole);
-  auto again = get(path);
-  ASSERT_TRUE(again.ok()) << again.describe();
-  EXPECT_EQ(again.status, 200);
-  EXPECT_EQ(again.header("X-Cache").value_or(""), "MISS");
-  EXPECT_TRUE(again.body == body);
+  ASSERT_NO_FATAL_FAILURE(expect_refetched_whole(path, body));
   EXPECT_EQ(origin_.requests(path), 2u);
   auto hit = get(path);
   ASSERT_TRUE(hit.ok()) << hit.describe();
@@ -157,14 +162,31 @@ TEST_F(EdgeFailureTest, CutBeforeAnyByteReachedAClientIsACleanBadGatewayForAll) 
     EXPECT_EQ(r.status, 502) << r.describe();
   }
   EXPECT_EQ(origin_.requests(path), 1u);
-  OriginReply whole;
-  whole.headers = {{"Content-Type", "video/mp2t"}};
-  whole.body = body;
-  origin_.set(path, whole);
-  auto again = get(path);
-  ASSERT_TRUE(again.ok()) << again.describe();
-  EXPECT_EQ(again.header("X-Cache").value_or(""), "MISS") << "a cut body must not be cached";
-  EXPECT_TRUE(again.body == body);
+  ASSERT_NO_FATAL_FAILURE(expect_refetched_whole(path, body));
+}
+
+// The upstream sends its head, says nothing for 300 ms, and closes before any body
+// byte: no client has been sent anything meanwhile (a response head goes out with the
+// first body bytes), so every one of them gets a complete 502 rather than a 200 cut
+// after its head.
+TEST_F(EdgeFailureTest, HeadThenCloseBeforeAnyBodyIsACleanBadGatewayForAll) {
+  const std::string path = "/live/head_only.ts";
+  OriginReply cut;
+  cut.headers = {{"Content-Type", "video/mp2t"}};
+  cut.body = pattern_body(100 * 1024, 6);
+  cut.cut_after = 0;
+  cut.pause_after_head = 300ms;
+  cut.hold = "cut";
+  origin_.set(path, cut);
+  start();  // two threads: followers on both
+
+  std::vector<HerdResult> rs;
+  ASSERT_NO_FATAL_FAILURE(herd_on_held_fetch(path, 6, "cut", rs));
+  for (const auto& r : rs) {
+    EXPECT_EQ(r.outcome, Outcome::response) << r.describe();
+    EXPECT_EQ(r.status, 502) << r.describe();
+  }
+  EXPECT_EQ(origin_.requests(path), 1u);
 }
 
 TEST_F(EdgeFailureTest, SilentOriginIs504AfterUpstreamFirstByteTimeout) {

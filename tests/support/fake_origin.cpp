@@ -228,6 +228,7 @@ struct FakeOrigin::Impl {
       if (i + 1 == writes.size()) counted.answered();
       const bool written = co_await write(s, writes[i]);  // not inside the condition: GCC 12 miscompiles that
       if (!written) co_return false;
+      if (i == 0 && r.pause_after_head.count() > 0) co_await sleep(r.pause_after_head);
     }
     co_return !r.cut_after;
   }

@@ -27,6 +27,7 @@ struct OriginReply {
   std::size_t slow_chunk = 0;                  // if >0: send the body in pieces of this size...
   std::chrono::milliseconds slow_interval{0};  // ...with this pause between pieces
   std::optional<std::size_t> cut_after;        // close after this many body bytes (declared length stays full)
+  std::chrono::milliseconds pause_after_head{0};  // pause after the head, before any body (or the cut)
   bool never_answer = false;                   // read the request, then never respond (until the origin stops)
   std::string raw;                             // if set: write these bytes verbatim instead of a response, then close
   std::string hold;                            // if set: park the answer until release(hold) (barrier)
