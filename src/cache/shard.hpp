@@ -46,23 +46,18 @@ class alignas(64) Shard {
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
 
-  // fresh: counted as a hit and the policy is told; stale: returned, not promoted;
-  // past stale_until: removed (expired) and reported as a miss.
   // Only a fresh object, counted and promoted as lookup() does; otherwise nothing is
   // counted or changed (the caller goes on to lookup()).
   ObjectPtr find_fresh(std::string_view key, TimePoint now) {
-    Dropped dropped;
+    Dropped dropped;  // declared before the lock: released after it
     std::lock_guard lock(mu_);
     auto it = index_.find(key);
     if (it == index_.end() || !(now < it->second.object->fresh_until)) return nullptr;
-    Node& n = it->second;
-    ++stats_.hits;
-    ObjectPtr found = n.object;
-    policy_.on_hit(n);
-    evict_over_budget(dropped);
-    return found;
+    return fresh_hit(it->second, dropped);
   }
 
+  // fresh: counted as a hit and the policy is told; stale: returned, not promoted;
+  // past stale_until: removed (expired) and reported as a miss.
   LookupResult lookup(std::string_view key, TimePoint now) {
     Dropped dropped;  // declared before the lock: released after it
     std::lock_guard lock(mu_);
@@ -72,13 +67,7 @@ class alignas(64) Shard {
       return {};
     }
     Node& n = it->second;
-    if (now < n.object->fresh_until) {
-      ++stats_.hits;
-      LookupResult r{n.object, LookupState::fresh};
-      policy_.on_hit(n);
-      evict_over_budget(dropped);  // S4LRU: a promotion may demote into a full queue 0
-      return r;
-    }
+    if (now < n.object->fresh_until) return {fresh_hit(n, dropped), LookupState::fresh};
     if (now < n.object->stale_until) {
       ++stats_.stale_hits;
       return {n.object, LookupState::stale};
@@ -209,6 +198,15 @@ class alignas(64) Shard {
   };
   using Index = std::unordered_map<std::string, Node, CacheKeyHash, std::equal_to<>>;
   using Dropped = boost::container::small_vector<ObjectPtr, 4>;
+
+  // A fresh hit on `n` (lock held): counted, and the policy told.
+  ObjectPtr fresh_hit(Node& n, Dropped& dropped) {
+    ++stats_.hits;
+    ObjectPtr found = n.object;
+    policy_.on_hit(n);
+    evict_over_budget(dropped);  // S4LRU: a promotion may demote into a full queue 0
+    return found;
+  }
 
   template <class Sink>
   typename Index::iterator remove(typename Index::iterator it, Sink& dropped) {

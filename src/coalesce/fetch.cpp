@@ -54,10 +54,6 @@ void Fetch::commit(std::size_t n, Wake wake) {
   if (wake == Wake::now) waiters_.notify_all(lock);
 }
 
-void Fetch::announce() {
-  std::unique_lock lock(mu_);
-  waiters_.notify_all(lock);
-}
 
 void Fetch::append(std::string_view bytes) {
   while (!bytes.empty()) {

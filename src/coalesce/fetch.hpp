@@ -34,8 +34,8 @@ class Fetch final : public BodyStream, public std::enable_shared_from_this<Fetch
 
   // --- writer side (the fetch task) ---
   // Whether publishing wakes the waiting readers now, or the writer already holds more
-  // bytes (a socket with data ready) and wakes them with a later Wake::now publication,
-  // announce(), complete() or fail() once it has published those:
+  // bytes (a socket with data ready) and wakes them with a later Wake::now publication
+  // (commit(0) if there is nothing more), complete() or fail() once it has published those:
   // a follower woken per 64 KiB read makes a send per read (32 per 1 MiB segment in a
   // herd) where one gather write of what is there would do. complete() and fail()
   // always wake.
@@ -46,7 +46,6 @@ class Fetch final : public BodyStream, public std::enable_shared_from_this<Fetch
   // body would exceed max_body (the writer must fail the fetch).
   std::pair<char*, std::size_t> writable();
   void commit(std::size_t n, Wake wake = Wake::now);
-  void announce();  // wakes the readers for what set_head/commit published with Wake::later
   void append(std::string_view bytes);  // writable + copy + commit, for small in-process bodies
   void append_chunk(const Chunk& chunk);  // publishes an existing immutable chunk without copying it
   void complete();

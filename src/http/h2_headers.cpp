@@ -47,7 +47,7 @@ void build_h2_response_headers(const Response& r, std::string_view server, std::
   if (r.cache_lines) {
     thread_local std::string lines;
     lines.clear();
-    append_cache_lines(lines, *r.cache_lines);
+    append_cache_lines(lines, *r.cache_lines, server);
     add_wire_lines(out, lines);
   }
   for (const auto& [k, v] : r.headers) add_field(out, k, v);

@@ -118,11 +118,10 @@ void add_cache_headers(Response& r, const Object& obj, TimePoint now, CacheResul
 }  // namespace
 
 // The hit fast path: this response's cache lines, straight into wire form.
-void append_cache_lines(std::string& w, const CacheLines& lines) {
+void append_cache_lines(std::string& w, const CacheLines& lines, std::string_view server) {
   const Object& obj = *lines.stored;
   const TimePoint now = lines.now;
   const CacheResult result = lines.result;
-  const std::string& server = lines.server;
   auto age = std::chrono::duration_cast<std::chrono::seconds>(now - obj.stored_at) + obj.initial_age;
   w.append("Age: ");
   append_number(w, static_cast<std::uint64_t>(std::max<long long>(0, age.count())));
@@ -170,7 +169,7 @@ Response respond_from_object(const ObjectPtr& stored, const RequestContext& req,
   const bool accept_ranges = obj->status == 200 && !can_gzip;
   if (!obj->wire_headers.empty()) {  // built by the cache handler: serialized once
     r.stored_wire = obj->wire_headers;
-    r.cache_lines = CacheLines{stored, now, result, server, stored->gzipped && obj->header("Vary").empty(), accept_ranges};
+    r.cache_lines = CacheLines{stored, now, result, stored->gzipped && obj->header("Vary").empty(), accept_ranges};
     r.cache = result;
   } else {
     r.headers = obj->headers;

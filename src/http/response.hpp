@@ -29,16 +29,15 @@ struct StreamBody {
 
 // The lines a cache hit adds to its stored head (Age, Cache-Status, X-Cache, Via, and
 // Vary / Accept-Ranges when they apply), kept as values and written by the session
-// straight into its own head buffer (nothing allocated per hit for a server name of
-// up to 15 characters, which the string keeps inline).
+// straight into its own head buffer, naming the server it names in `Server`: nothing
+// is allocated per hit.
 struct CacheLines {
   ObjectPtr stored;  // the object as stored (its gzip variant may be what is sent)
   TimePoint now{};
   CacheResult result = CacheResult::hit;
-  std::string server;
   bool vary = false, accept_ranges = false;
 };
-void append_cache_lines(std::string& out, const CacheLines& lines);
+void append_cache_lines(std::string& out, const CacheLines& lines, std::string_view server);
 
 struct Response {
   int status = 200;

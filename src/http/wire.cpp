@@ -46,7 +46,7 @@ void serialize_h1_head(std::string& out, const Response& r, std::string_view ser
   out.append(server);
   out.append("\r\n");
   out.append(r.stored_wire);
-  if (r.cache_lines) append_cache_lines(out, *r.cache_lines);
+  if (r.cache_lines) append_cache_lines(out, *r.cache_lines, server);
   for (const auto& [k, v] : r.headers) {
     out.append(k);
     out.append(": ");

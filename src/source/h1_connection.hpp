@@ -1,6 +1,6 @@
 // The HTTP/1.1 connection OriginTier uses towards an upstream host, in clear text or
-// over TLS (upstream.protocol: https), the two exchanges it needs whatever the
-// transport (request head out + response head in; the next piece of a body), and this
+// over TLS (upstream.protocol: https), the exchanges it needs whatever the transport
+// (request head out + response head in; the body streamed into a Fetch), and this
 // thread's pool of idle keep-alive connections.
 #pragma once
 
@@ -13,10 +13,16 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <variant>
+
+#include "coalesce/fetch.hpp"
+#include "core/clock.hpp"
 
 namespace hlscache::h1_upstream {
 
@@ -75,17 +81,27 @@ asio::awaitable<beast::error_code> read_some(Connection& c, Parser& parser) {
   co_return ec;
 }
 
-// Whether the next read will bring body bytes without waiting: at least 1 KiB buffered
-// by Beast or waiting in the socket — more than the CRLF and size line of a chunk, so
-// a slow chunked origin does not look ready between its chunks. Over TLS a socket's
-// bytes may be part of a record still arriving: never ready there.
-inline bool more_ready(Connection& c) {
-  if (!std::holds_alternative<PlainStream>(c.stream)) return false;
-  constexpr std::size_t kMoreThanFraming = 1024;
-  if (c.buffer.size() >= kMoreThanFraming) return true;
-  boost::system::error_code ec;
-  const std::size_t n = c.tcp().socket().available(ec);
-  return !ec && n >= kMoreThanFraming;
+using ResponseParser = http::response_parser<http::buffer_body>;
+
+// How streaming a body into a Fetch ended.
+struct BodyRead {
+  std::uint64_t received = 0;
+  beast::error_code ec;     // the read that failed; none when the body is complete
+  bool too_large = false;   // the Fetch refused more bytes (limits.max_object_bytes)
+};
+
+// Publishes `head` to `into`, then reads the rest of the response into the Fetch's
+// chunks, each read bounded by the smaller of `idle` and what is left until `deadline`.
+// Readers are woken once per batch: while at least 1 KiB more is readable without
+// waiting (clear TCP only) bytes are published with Fetch::Wake::later, up to 1 MiB,
+// so a follower's first write carries the head and what has arrived. The caller
+// completes or fails the Fetch.
+boost::asio::awaitable<BodyRead> stream_body_into(Connection& c, ResponseParser& parser, ResponseHead head,
+                                                  Fetch& into, Duration idle, TimePoint deadline);
+
+// What is left until `deadline`, at most `cap`, at least 1 ms (a timer of 0 would not wait).
+inline Duration remaining(TimePoint deadline, Duration cap) {
+  return std::max<Duration>(std::chrono::milliseconds(1), std::min<Duration>(deadline - SteadyClock::now(), cap));
 }
 
 // Idle keep-alive connections of this thread, per pool key (tier, group, host,

@@ -39,11 +39,10 @@ using asio::ip::tcp;
 namespace {
 
 using h1_upstream::Connection;
+using h1_upstream::remaining;
 using h1_upstream::kTuple;
 using h1_upstream::TlsStream;
 constexpr std::uint32_t kMaxUpstreamHeader = 64 * 1024;
-// Body bytes published before the readers are woken while more is already readable.
-constexpr std::uint64_t kAnnounceBytes = 1024 * 1024;
 
 
 Error upstream_error(Errc code, std::string msg, bool retryable = true) {
@@ -285,11 +284,6 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
 
   // --- one HTTP/1.1 exchange -------------------------------------------------
 
-  static std::chrono::steady_clock::duration remaining(TimePoint deadline, Millis cap) {
-    auto left = deadline - SteadyClock::now();
-    return std::max<Duration>(std::chrono::milliseconds(1), std::min<Duration>(left, cap));
-  }
-
   // Clear and TLS connections to one host are pooled apart (a reload may switch).
   static std::string pool_key(const HostState& host, const Routing& r) {
     return r.config->upstream.protocol == UpstreamProtocol::https ? host.pool_key + "|tls" : host.pool_key;
@@ -373,7 +367,7 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
     auto give_up = [&](Error e) { return fail_attempt(cfg, into, host, last, std::move(e)); };
 
     std::unique_ptr<Connection> conn;
-    std::optional<http::response_parser<http::buffer_body>> parser;
+    std::optional<h1_upstream::ResponseParser> parser;
     for (int round = 0; round < 2; ++round) {
       conn = h1_upstream::take_pooled(pool_key(host, routing));
       const bool reused = conn != nullptr;
@@ -421,46 +415,22 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
       rh.headers.emplace_back(std::string(name), std::string(f.value()));
     }
     if (auto len = parser->content_length()) rh.content_length = *len;
-    // Readers are woken once the bytes already here are published (see Fetch::Wake),
-    // so a follower's first write carries the head and as much body as has arrived.
-    std::uint64_t unannounced = 0;
-    auto wake = [&]() {
-      if (parser->is_done() || unannounced >= kAnnounceBytes || !h1_upstream::more_ready(*conn)) {
-        unannounced = 0;
-        return Fetch::Wake::now;
-      }
-      return Fetch::Wake::later;
-    };
-    into->set_head(std::move(rh), wake());
-
-    std::uint64_t received = 0;
-    while (!parser->is_done()) {
-      auto [ptr, room] = into->writable();
-      if (room == 0) {
-        fail(into, Error::make(ErrorSource::upstream, Errc::too_large,
-                               fmt::format("{} body over limits.max_object_bytes", req.target)));
-        co_return Attempt::done;
-      }
-      res.body().data = ptr;
-      res.body().size = room;
-      res.body().more = true;
-      conn->tcp().expires_after(remaining(deadline, cfg.timeouts.upstream_idle));
-      const beast::error_code ec = co_await h1_upstream::read_some(*conn, *parser);
-      std::size_t got = room - res.body().size;
-      received += got;
-      unannounced += got;
-      into->commit(got, ec && ec != http::error::need_buffer ? Fetch::Wake::now : wake());
-      if (ec == http::error::need_buffer) continue;
-      if (ec) {
-        const Errc code = SteadyClock::now() >= deadline ? Errc::timeout : classify(ec);
-        Error e = upstream_error(code, fmt::format("{} {}: body cut after {} bytes: {}", host.id, req.target, received,
-                                                   ec.message()));
-        host.record_failure(cfg.upstream.health, e.message);
-        fail(into, std::move(e));
-        co_return Attempt::done;
-      }
+    const h1_upstream::BodyRead body =
+        co_await h1_upstream::stream_body_into(*conn, *parser, std::move(rh), *into, cfg.timeouts.upstream_idle, deadline);
+    if (body.too_large) {
+      fail(into, Error::make(ErrorSource::upstream, Errc::too_large,
+                             fmt::format("{} body over limits.max_object_bytes", req.target)));
+      co_return Attempt::done;
     }
-    metrics.upstream_bytes.fetch_add(received, std::memory_order_relaxed);
+    if (body.ec) {
+      const Errc code = SteadyClock::now() >= deadline ? Errc::timeout : classify(body.ec);
+      Error e = upstream_error(code, fmt::format("{} {}: body cut after {} bytes: {}", host.id, req.target,
+                                                 body.received, body.ec.message()));
+      host.record_failure(cfg.upstream.health, e.message);
+      fail(into, std::move(e));
+      co_return Attempt::done;
+    }
+    metrics.upstream_bytes.fetch_add(body.received, std::memory_order_relaxed);
     into->complete();
     if (parser->keep_alive()) h1_upstream::give_back(pool_key(host, routing), std::move(conn), cfg.upstream.pool_per_thread);
     co_return Attempt::done;

@@ -282,7 +282,7 @@ TEST(Fetch, WaitReturnsAtOnceWhenBytesAreAlreadyThere) {
 
 // A writer holding more bytes publishes them with Wake::later and wakes the readers
 // once: a follower then sends the head and the whole batch in one write, not one per read.
-TEST(Fetch, WakeLaterPublishesWithoutWakingUntilAnnounce) {
+TEST(Fetch, WakeLaterPublishesWithoutWakingUntilAWakeNow) {
   asio::io_context io;
   auto f = make_fetch();
   ReadOutcome r;
@@ -308,7 +308,7 @@ TEST(Fetch, WakeLaterPublishesWithoutWakingUntilAnnounce) {
   EXPECT_EQ(f->poll(0, seen), StreamState::more);
   EXPECT_EQ(joined(seen), body);
 
-  f->announce();
+  f->commit(0);  // Wake::now with nothing more: wakes them for what is published
   io.poll();
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, body);  // the whole batch in its first poll after the head

@@ -94,7 +94,7 @@ Response respond(const ObjectPtr& o, std::vector<Header> headers = {}, TimePoint
 std::vector<Header> all_headers(const Response& r) {
   std::vector<Header> out;
   std::string lines;
-  if (r.cache_lines) append_cache_lines(lines, *r.cache_lines);
+  if (r.cache_lines) append_cache_lines(lines, *r.cache_lines, "hlscache");
   for (std::string_view block : {r.stored_wire, std::string_view(lines)}) {
     while (!block.empty()) {
       auto eol = block.find("\r\n");
