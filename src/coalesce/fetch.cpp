@@ -20,7 +20,7 @@ void Fetch::set_head(ResponseHead head, Wake wake) {
   std::unique_lock lock(mu_);
   if (phase_ != Phase::head_pending) return;
   if (head.content_length && *head.content_length > 0)
-    next_chunk_capacity_ = static_cast<std::size_t>(std::min<std::uint64_t>(*head.content_length, Chunk::kDefaultCapacity));
+    next_chunk_capacity_ = static_cast<std::size_t>(std::min<std::uint64_t>(*head.content_length, Chunk::max_capacity()));
   head_ = std::move(head);
   phase_ = Phase::streaming;
   if (wake == Wake::now) waiters_.notify_all(lock);
@@ -33,7 +33,7 @@ std::pair<char*, std::size_t> Fetch::writable() {
     tail_shared_ = false;
     std::size_t cap = next_chunk_capacity_;
     if (head_.content_length && *head_.content_length > published_)
-      cap = static_cast<std::size_t>(std::min<std::uint64_t>(*head_.content_length - published_, Chunk::kDefaultCapacity));
+      cap = static_cast<std::size_t>(std::min<std::uint64_t>(*head_.content_length - published_, Chunk::max_capacity()));
     chunk_starts_.push_back(published_);
     chunks_.push_back(Chunk::allocate(std::max<std::size_t>(cap, 1)));
     next_chunk_capacity_ = Chunk::kDefaultCapacity;

@@ -149,6 +149,7 @@ void read_cache(YamlReader& r, const YAML::Node& n, const std::string& path, Cac
          else c.policy = s;
        }},
       {"key_ignore_params", [&](auto& v, auto& p) { r.read_strings(v, p, c.key_ignore_params); }},
+      {"sendfile", [&](auto& v, auto& p) { r.read(v, p, c.sendfile); }},
   });
 }
 

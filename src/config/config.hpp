@@ -83,6 +83,7 @@ struct CacheConfig {
   std::uint32_t shards = 16;
   std::string policy = "s4lru";   // fifo | lru | s4lru
   std::vector<std::string> key_ignore_params;  // query parameters left out of the cache key
+  bool sendfile = true;  // large bodies in page-backed memory, sent with sendfile(2) on clear TCP
 };
 
 struct TtlRule {

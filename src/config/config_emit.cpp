@@ -74,6 +74,7 @@ std::string Config::to_yaml() const {
   e << YAML::Key << "shards" << YAML::Value << cache.shards;
   e << YAML::Key << "policy" << YAML::Value << cache.policy;
   e << YAML::Key << "key_ignore_params" << YAML::Value << YAML::Flow << cache.key_ignore_params;
+  e << YAML::Key << "sendfile" << YAML::Value << cache.sendfile;
   e << YAML::EndMap;
 
   e << YAML::Key << "freshness" << YAML::Value << YAML::BeginMap;

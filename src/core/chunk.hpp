@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/page_store.hpp"
+
 namespace hlscache {
 
 // A body chunk: `size` valid bytes in a buffer of `capacity` (what the cache charges).
@@ -18,7 +20,13 @@ struct Chunk {
   std::size_t capacity = 0;
 
   static constexpr std::size_t kDefaultCapacity = 64 * 1024;
+  // The largest chunk worth making for a body of known length: page-store chunks
+  // go up to a MiB (one sendfile each); heap chunks stay at 64 KiB.
+  static std::size_t max_capacity() { return PageStore::current() ? PageStore::kMaxChunk : kDefaultCapacity; }
+  // From the page store when one is installed and the size suits it; else the heap.
   static Chunk allocate(std::size_t capacity) {
+    if (PageStore* store = PageStore::current())
+      if (auto pages = store->allocate(capacity)) return Chunk{std::move(pages), 0, capacity};
     return Chunk{std::shared_ptr<char[]>(new char[capacity]), 0, capacity};
   }
   static Chunk copy_of(std::string_view s) {

@@ -7,10 +7,14 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <cerrno>
 #include <cstring>
 #include <type_traits>
 #include <spdlog/spdlog.h>
 
+#include "core/page_store.hpp"
 #include "http/h1_request_head.hpp"
 #include "http/io_deadline.hpp"
 #include "http/wire.hpp"
@@ -155,6 +159,7 @@ class H1Connection {
   asio::awaitable<void> send_error(int status, std::string_view detail);
   asio::awaitable<bool> write_response(Response& resp, const RequestContext& req, bool keep_alive, bool http10);
   asio::awaitable<bool> write_buffers(std::vector<asio::const_buffer>& bufs);
+  asio::awaitable<bool> write_with_sendfile(std::vector<asio::const_buffer>& bufs, const PageStore& store);
   asio::awaitable<bool> write_slices(std::vector<ChunkSlice>& slices, bool chunked, std::string_view prefix = {});
 
   Stream stream_;
@@ -394,9 +399,18 @@ asio::awaitable<void> H1Connection<Stream>::run() {
   }
 }
 
+// Whether a gather list holds a body range worth a sendfile (cache.sendfile).
+bool has_page_range(const std::vector<asio::const_buffer>& bufs, const PageStore& store) {
+  for (const auto& b : bufs)
+    if (b.size() >= PageStore::kMinChunk && store.offset_of(b.data(), b.size())) return true;
+  return false;
+}
+
 template <class Stream>
 asio::awaitable<bool> H1Connection<Stream>::write_buffers(std::vector<asio::const_buffer>& bufs) {
   if constexpr (std::is_same_v<Stream, TcpStream>) {
+    if (const PageStore* store = PageStore::current(); store && cfg_.cache.sendfile && has_page_range(bufs, *store))
+      co_return co_await write_with_sendfile(bufs, *store);
     // Clear TCP: write what the socket takes now (it is in non-blocking mode), and only
     // suspend for what it does not — a 4 KiB hit then costs no trip through the
     // scheduler for its write.
@@ -413,6 +427,65 @@ asio::awaitable<bool> H1Connection<Stream>::write_buffers(std::vector<asio::cons
   deadline_.clear();
   bufs.clear();
   co_return !ec;
+}
+
+// Clear TCP with body ranges in the page store: memory runs (the head, chunk framing,
+// heap chunks) go with sendmsg(MSG_MORE), so they leave in the same segments as the
+// pages after them; page ranges (adjacent ones merged) go with sendfile, which hands
+// the pages to the socket without copying them. Non-blocking throughout: only what
+// the socket does not take waits, under the send deadline.
+template <class Stream>
+asio::awaitable<bool> H1Connection<Stream>::write_with_sendfile(std::vector<asio::const_buffer>& bufs,
+                                                                const PageStore& store) {
+  auto& socket = lowest_socket(stream_);
+  const int fd = socket.native_handle();
+  bool waited = false;
+  bool ok = true;
+  while (!bufs.empty()) {
+    ssize_t n = 0;
+    auto front = store.offset_of(bufs.front().data(), bufs.front().size());
+    if (front && bufs.front().size() >= PageStore::kMinChunk) {
+      std::size_t len = bufs.front().size();
+      const char* end = static_cast<const char*>(bufs.front().data()) + len;
+      for (std::size_t i = 1; i < bufs.size() && bufs[i].data() == end && store.offset_of(bufs[i].data(), bufs[i].size());
+           ++i) {
+        len += bufs[i].size();
+        end += bufs[i].size();
+      }
+      off_t off = static_cast<off_t>(*front);
+      n = ::sendfile(fd, store.fd(), &off, len);
+    } else {
+      iovec iov[kMaxBuffersPerWrite];
+      std::size_t k = 0;
+      for (; k < bufs.size() && k < kMaxBuffersPerWrite; ++k) {
+        if (bufs[k].size() >= PageStore::kMinChunk && store.offset_of(bufs[k].data(), bufs[k].size())) break;
+        iov[k] = {const_cast<void*>(bufs[k].data()), bufs[k].size()};
+      }
+      msghdr msg{};
+      msg.msg_iov = iov;
+      msg.msg_iovlen = k;
+      n = ::sendmsg(fd, &msg, MSG_NOSIGNAL | (k < bufs.size() ? MSG_MORE : 0));
+    }
+    if (n > 0) {
+      drop_written(bufs, static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+      ok = false;
+      break;
+    }
+    if (!waited) deadline_.set(cfg_.timeouts.send);
+    waited = true;
+    auto [ec] = co_await socket.async_wait(tcp::socket::wait_write, kTuple);
+    if (ec || deadline_.expired()) {
+      ok = false;
+      break;
+    }
+  }
+  if (waited) deadline_.clear();
+  bufs.clear();
+  co_return ok;
 }
 
 // Writes published slices in batches, each batch under its own send deadline;

@@ -9,6 +9,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include <csignal>
+
+#include "core/page_store.hpp"
 #include "http/admin_handler.hpp"
 #include "http/listener.hpp"
 #include "server/roles.hpp"
@@ -17,6 +20,43 @@ namespace hlscache {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
+
+namespace {
+
+// cache.sendfile: large bodies live in the process's page store (installed once, by
+// the first server that asks). Its address space is sized from the cache: classes
+// round a chunk up to a power of two, and a class keeps its freed ranges.
+void install_page_store(const Config& cfg) {
+  if (!cfg.cache.sendfile || PageStore::current()) return;
+  // sendfile(2) has no MSG_NOSIGNAL: a write to a client that has gone would raise SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
+  const std::uint64_t reserve = std::min<std::uint64_t>(4 * cfg.cache.capacity + (1ull << 30), 8ull << 40);
+  std::string why;
+  if (PageStore::install(reserve, &why))
+    spdlog::info("cache.sendfile: bodies of {} KiB and more in page-backed memory ({} GiB of address space)",
+                 PageStore::kMinChunk / 1024, reserve >> 30);
+  else
+    spdlog::warn("cache.sendfile: no page store ({}); bodies stay on the heap and are copied into sockets", why);
+}
+
+void collect_page_store(std::string& out) {
+  const PageStore* store = PageStore::current();
+  if (!store) return;
+  const PageStore::Stats s = store->stats();
+  auto one = [&](const char* name, const char* type, const char* help, std::uint64_t v) {
+    prom_family(out, name, type, help);
+    prom_sample(out, name, "", static_cast<double>(v));
+  };
+  one("hlscache_page_store_bytes", "gauge", "Body bytes in the page store (cache.sendfile), page-rounded.", s.bytes);
+  one("hlscache_page_store_chunks", "gauge", "Body chunks in the page store.", s.chunks);
+  one("hlscache_page_store_reserve_used_bytes", "gauge", "Page-store address space handed out so far (of its reserve).",
+      s.high_water);
+  one("hlscache_page_store_reserve_bytes", "gauge", "Page-store address space reserved.", s.reserve);
+  one("hlscache_page_store_fallbacks_total", "counter",
+      "Chunks the page store could not take (reserve or memory exhausted): on the heap instead.", s.fallbacks);
+}
+
+}  // namespace
 
 Server::Server(ConfigPtr config)
     : config_(std::move(config)),
@@ -31,6 +71,7 @@ Server::Server(ConfigPtr config)
   env_.access_log = &access_log_;
   env_.load = &load_;
   metrics_.add_collector([this](std::string& out) { load_.collect(out); });
+  metrics_.add_collector(collect_page_store);
 }
 
 Server::~Server() {
@@ -82,6 +123,7 @@ Status Server::start() {
     endpoints_.push_back(ep);
   }
 
+  install_page_store(*config_);
   role_ = make_role(config_);
   std::vector<asio::io_context*> ios;
   for (auto& w : workers_) ios.push_back(&w->io);
@@ -164,6 +206,7 @@ Status Server::reload() {
   }
   spdlog::set_level(spdlog::level::from_str(cfg->logging.level));
   load_.reconfigure(cfg->load.interval, cfg->load.admit_max_predicted_rps);
+  install_page_store(*cfg);
   role_->reconfigure(cfg);  // cache handler rules; the source's reconfigure() (upstream groups, routes)
   live_.set(cfg);  // new connections, admin requests and accept-time limits see it from now on
   config_ = cfg;
