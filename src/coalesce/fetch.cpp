@@ -27,17 +27,28 @@ void Fetch::set_head(ResponseHead head, Wake wake) {
 }
 
 std::pair<char*, std::size_t> Fetch::writable() {
-  std::lock_guard lock(mu_);
-  if (published_ >= max_body_) return {nullptr, 0};
-  if (chunks_.empty() || tail_shared_ || chunks_.back().size == chunks_.back().capacity) {
-    tail_shared_ = false;
-    std::size_t cap = next_chunk_capacity_;
+  std::size_t cap = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (published_ >= max_body_) return {nullptr, 0};
+    if (!chunks_.empty() && !tail_shared_ && chunks_.back().size < chunks_.back().capacity) return room_in_tail();
+    cap = next_chunk_capacity_;
     if (head_.content_length && *head_.content_length > published_)
       cap = static_cast<std::size_t>(std::min<std::uint64_t>(*head_.content_length - published_, Chunk::max_capacity()));
-    chunk_starts_.push_back(published_);
-    chunks_.push_back(Chunk::allocate(std::max<std::size_t>(cap, 1)));
-    next_chunk_capacity_ = Chunk::kDefaultCapacity;
   }
+  // Made outside the lock: a page-store chunk's pages are allocated now (~0.5 ms per
+  // MiB), and readers polling the published bytes must not wait for that. Only the
+  // writer adds chunks, so the tail cannot change meanwhile.
+  Chunk fresh = Chunk::allocate(std::max<std::size_t>(cap, 1));
+  std::lock_guard lock(mu_);
+  tail_shared_ = false;
+  chunk_starts_.push_back(published_);
+  chunks_.push_back(std::move(fresh));
+  next_chunk_capacity_ = Chunk::kDefaultCapacity;
+  return room_in_tail();
+}
+
+std::pair<char*, std::size_t> Fetch::room_in_tail() {
   auto& c = chunks_.back();
   std::size_t room = std::min<std::uint64_t>(c.capacity - c.size, max_body_ - published_);
   // Bytes past `size` are invisible to readers until commit() publishes them.
@@ -81,17 +92,22 @@ void Fetch::append_chunk(const Chunk& chunk) {
 }
 
 void Fetch::complete() {
+  // Shrink a mostly-empty trailing chunk so the cache is charged for what is used. The
+  // copy is made, and the old chunk freed, outside the lock (both may be page-store work).
+  Chunk tail;
+  {
+    std::lock_guard lock(mu_);
+    if (phase_ == Phase::streaming && !chunks_.empty() && chunks_.back().capacity > 2 * chunks_.back().size + 1024)
+      tail = chunks_.back();
+  }
+  Chunk shrunk = tail.bytes ? Chunk::copy_of(tail.view()) : Chunk{};
   std::unique_lock lock(mu_);
   if (phase_ == Phase::complete || phase_ == Phase::failed) return;
   if (phase_ == Phase::head_pending) {
     phase_ = Phase::failed;
     error_ = Error::make(ErrorSource::internal, Errc::protocol, "fetch completed without a response head");
   } else {
-    // Shrink a mostly-empty trailing chunk so the cache is charged for what is used.
-    if (!chunks_.empty()) {
-      auto& last = chunks_.back();
-      if (last.capacity > 2 * last.size + 1024) last = Chunk::copy_of(last.view());
-    }
+    if (shrunk.bytes) std::swap(chunks_.back(), shrunk);  // the old tail is released after the lock
     phase_ = Phase::complete;
   }
   waiters_.notify_all(lock);

@@ -70,6 +70,7 @@ class Fetch final : public BodyStream, public std::enable_shared_from_this<Fetch
 
  private:
   boost::asio::awaitable<Status> suspend(std::unique_lock<std::mutex>& lock, TimePoint deadline);
+  std::pair<char*, std::size_t> room_in_tail();  // under mu_: the writable rest of the last chunk
 
   const TimePoint created_;
   const Duration follower_wait_;

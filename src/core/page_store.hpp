@@ -6,7 +6,10 @@
 //
 // Freeing a chunk punches its pages out of the memfd before its range is reused:
 // a socket may still hold the old pages (sent but not yet delivered), and those
-// must keep the old bytes. Fresh pages back the range the next time.
+// must keep the old bytes. Fresh pages back the range the next time. Hence small
+// pages only (MADV_NOHUGEPAGE; no store when shmem huge pages are forced or the
+// page size does not divide 16 KiB): a punch must free whole pages, never zero
+// part of one in place.
 #pragma once
 
 #include <cstddef>
@@ -22,7 +25,6 @@ namespace hlscache {
 
 class PageStore {
  public:
-  static constexpr std::size_t kPage = 4096;
   static constexpr std::size_t kMinChunk = 16 * 1024;    // below this a copy is cheaper than a second syscall
   static constexpr std::size_t kMaxChunk = 1024 * 1024;  // the largest class (one sendfile per MiB)
 
@@ -33,10 +35,16 @@ class PageStore {
   PageStore(const PageStore&) = delete;
   PageStore& operator=(const PageStore&) = delete;
 
-  // The process-wide store Chunk::allocate() uses (null: heap only). install() keeps
-  // the first store for the life of the process — chunks from it may outlive any server.
-  static PageStore* current() { return current_.load(std::memory_order_acquire); }
+  // The process-wide store Chunk::allocate() uses: null when none is installed or it
+  // is switched off (cache.sendfile: false on a reload; chunks made before keep their
+  // pages). install() keeps the first store for the life of the process — chunks from
+  // it may outlive any server — and switches it on.
+  static PageStore* current() {
+    return enabled_.load(std::memory_order_acquire) ? installed_.load(std::memory_order_acquire) : nullptr;
+  }
   static PageStore* install(std::size_t reserve, std::string* why = nullptr);
+  static PageStore* installed() { return installed_.load(std::memory_order_acquire); }  // on or off
+  static void switch_off() { enabled_.store(false, std::memory_order_release); }
 
   // `capacity` bytes in the store, populated; null when out of reserve or memory
   // (the caller uses the heap). The deleter gives the range back.
@@ -45,9 +53,9 @@ class PageStore {
   int fd() const { return fd_; }
   // The file offset of [p, p + n) if it lies inside the store.
   std::optional<std::uint64_t> offset_of(const void* p, std::size_t n) const {
-    auto c = static_cast<const char*>(p);
-    if (c < base_ || c + n > base_ + reserve_ || n == 0) return std::nullopt;
-    return static_cast<std::uint64_t>(c - base_);
+    const auto at = reinterpret_cast<std::uintptr_t>(p), base = reinterpret_cast<std::uintptr_t>(base_);
+    if (n == 0 || at < base || at - base > reserve_ || n > reserve_ - (at - base)) return std::nullopt;
+    return static_cast<std::uint64_t>(at - base);
   }
 
   struct Stats {
@@ -56,24 +64,29 @@ class PageStore {
     std::uint64_t reserve = 0;      // address space mapped
     std::uint64_t high_water = 0;   // reserve used so far (bump pointer)
     std::uint64_t fallbacks = 0;    // allocations the store could not take (went to the heap)
+    std::uint64_t punch_failures = 0;  // ranges kept out of use because their pages could not be freed
   };
   Stats stats() const;
 
  private:
-  PageStore(int fd, char* base, std::size_t reserve) : fd_(fd), base_(base), reserve_(reserve) {}
+  PageStore(int fd, char* base, std::size_t reserve, std::size_t page)
+      : fd_(fd), base_(base), reserve_(reserve), page_(page) {}
+  std::optional<std::uint64_t> take_range(int cls);  // under mu_
   void release(std::uint64_t offset, std::size_t bytes, int cls);
   static int class_of(std::size_t bytes);  // power-of-two classes from kMinChunk to kMaxChunk
 
-  static std::atomic<PageStore*> current_;
+  static std::atomic<PageStore*> installed_;
+  static std::atomic<bool> enabled_;
   static constexpr int kClasses = 7;  // 16 KiB .. 1 MiB
 
   const int fd_;
   char* const base_;
   const std::size_t reserve_;
+  const std::size_t page_;
   mutable std::mutex mu_;
   std::vector<std::uint64_t> free_[kClasses];  // punched ranges ready for reuse, per class
   std::uint64_t bump_ = 0;
-  std::uint64_t bytes_ = 0, chunks_ = 0, fallbacks_ = 0;
+  std::uint64_t bytes_ = 0, chunks_ = 0, fallbacks_ = 0, punch_failures_ = 0;
 };
 
 }  // namespace hlscache

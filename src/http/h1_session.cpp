@@ -442,7 +442,12 @@ asio::awaitable<bool> H1Connection<Stream>::write_with_sendfile(std::vector<asio
   bool waited = false;
   bool ok = true;
   while (!bufs.empty()) {
+    if (bufs.front().size() == 0) {
+      bufs.erase(bufs.begin());
+      continue;
+    }
     ssize_t n = 0;
+    bool from_pages = false;
     auto front = store.offset_of(bufs.front().data(), bufs.front().size());
     if (front && bufs.front().size() >= PageStore::kMinChunk) {
       std::size_t len = bufs.front().size();
@@ -454,6 +459,7 @@ asio::awaitable<bool> H1Connection<Stream>::write_with_sendfile(std::vector<asio
       }
       off_t off = static_cast<off_t>(*front);
       n = ::sendfile(fd, store.fd(), &off, len);
+      from_pages = true;
     } else {
       iovec iov[kMaxBuffersPerWrite];
       std::size_t k = 0;
@@ -467,6 +473,7 @@ asio::awaitable<bool> H1Connection<Stream>::write_with_sendfile(std::vector<asio
       n = ::sendmsg(fd, &msg, MSG_NOSIGNAL | (k < bufs.size() ? MSG_MORE : 0));
     }
     if (n > 0) {
+      if (from_pages) env_.metrics->bytes_sendfile.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
       drop_written(bufs, static_cast<std::size_t>(n));
       continue;
     }
@@ -558,14 +565,15 @@ asio::awaitable<bool> H1Connection<Stream>::write_response(Response& resp, const
       body_bytes = o->length;
     }
     // The head goes out with the first batch of body buffers in one gather write.
-    if (!slices.empty() && slices.size() < kMaxBuffersPerWrite && o->length <= kMaxBytesPerWrite) {  // + the head
+    if (slices.empty()) {
+      bufs.emplace_back(asio::buffer(head_));
+      ok = co_await write_buffers(bufs);
+    } else if (slices.size() < kMaxBuffersPerWrite && o->length <= kMaxBytesPerWrite) {  // + the head
       bufs.emplace_back(asio::buffer(head_));
       for (auto& sl : slices) bufs.emplace_back(sl.chunk.bytes.get() + sl.begin, sl.end - sl.begin);
       ok = co_await write_buffers(bufs);
     } else {
-      bufs.emplace_back(asio::buffer(head_));
-      ok = co_await write_buffers(bufs);
-      if (ok) ok = co_await write_slices(slices, false);
+      ok = co_await write_slices(slices, false, head_);
     }
   } else {
     auto& sb = std::get<StreamBody>(resp.body);

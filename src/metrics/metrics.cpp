@@ -137,6 +137,9 @@ std::string Metrics::render() const {
                   static_cast<double>(v));
     }
   single("hlscache_response_bytes_total", "counter", "Response body bytes sent to clients.", load(bytes_out));
+  single("hlscache_sendfile_bytes_total", "counter",
+         "Response bytes sent with sendfile(2) from the page store (cache.sendfile), not copied into the socket.",
+         load(bytes_sendfile));
   prom_family(out, "hlscache_response_bytes_by_cache_total", "counter", "Response body bytes sent, by cache result.");
   for (std::size_t r = 0; r < kResults; ++r)
     prom_sample(out, "hlscache_response_bytes_by_cache_total",

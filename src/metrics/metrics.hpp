@@ -75,6 +75,7 @@ struct Metrics {
   alignas(64) std::array<Counter, 6> requests_by_class{};  // index = status / 100 (0 unused)
   std::array<Counter, static_cast<std::size_t>(CacheResult::count)> requests_by_cache{};
   Counter bytes_out{0};
+  Counter bytes_sendfile{0};  // of those, sent with sendfile(2) from the page store (cache.sendfile)
   Counter bad_requests{0};  // parse errors and limit violations answered 4xx
   // Responses by exact status (kCountedStatuses, then other) x cache result, and bytes by cache result.
   std::array<Counter, kStatusSlots * static_cast<std::size_t>(CacheResult::count)> responses{};

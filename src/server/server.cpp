@@ -27,7 +27,11 @@ namespace {
 // the first server that asks). Its address space is sized from the cache: classes
 // round a chunk up to a power of two, and a class keeps its freed ranges.
 void install_page_store(const Config& cfg) {
-  if (!cfg.cache.sendfile || PageStore::current()) return;
+  if (!cfg.cache.sendfile) {
+    PageStore::switch_off();  // new chunks on the heap; those in the store keep their pages
+    return;
+  }
+  if (PageStore::current()) return;
   // sendfile(2) has no MSG_NOSIGNAL: a write to a client that has gone would raise SIGPIPE.
   std::signal(SIGPIPE, SIG_IGN);
   const std::uint64_t reserve = std::min<std::uint64_t>(4 * cfg.cache.capacity + (1ull << 30), 8ull << 40);
@@ -40,7 +44,7 @@ void install_page_store(const Config& cfg) {
 }
 
 void collect_page_store(std::string& out) {
-  const PageStore* store = PageStore::current();
+  const PageStore* store = PageStore::installed();
   if (!store) return;
   const PageStore::Stats s = store->stats();
   auto one = [&](const char* name, const char* type, const char* help, std::uint64_t v) {
@@ -54,6 +58,8 @@ void collect_page_store(std::string& out) {
   one("hlscache_page_store_reserve_bytes", "gauge", "Page-store address space reserved.", s.reserve);
   one("hlscache_page_store_fallbacks_total", "counter",
       "Chunks the page store could not take (reserve or memory exhausted): on the heap instead.", s.fallbacks);
+  one("hlscache_page_store_punch_failures_total", "counter",
+      "Freed chunks whose pages could not be punched out (their range is kept out of use).", s.punch_failures);
 }
 
 }  // namespace

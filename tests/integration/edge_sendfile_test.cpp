@@ -29,7 +29,7 @@ class EdgeSendfileTest : public EdgeTest, public ::testing::WithParamInterface<b
     slow.slow_chunk = 64 * 1024;
     slow.slow_interval = 2ms;
     origin_.set(kSlow, slow);
-    start(EdgeYaml{}.with_cache(GetParam() ? "sendfile: true" : "sendfile: false"));
+    start(EdgeYaml{}.with_cache(GetParam() ? "sendfile: true" : "sendfile: false").with_timeouts("send: 1s"));
   }
   static OriginReply reply(const std::string& body) {
     OriginReply r;
@@ -40,8 +40,10 @@ class EdgeSendfileTest : public EdgeTest, public ::testing::WithParamInterface<b
 
   // A raw request on a socket whose receive buffer is `rcvbuf` bytes; reads `limit`
   // bytes at most (all when 0) in reads of `piece`, pausing `pause` between reads.
+  // `half_close`: shut the sending side after the request (the daemon's socket is then
+  // half-closed when the reset comes, so its next write fails with EPIPE).
   std::string raw_get(const char* path, int rcvbuf, std::size_t piece, Millis pause, std::size_t limit = 0,
-                      bool reset = false) const {
+                      bool reset = false, bool half_close = false, Millis before_reading = 0ms) const {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);  // before connect: the window is set at SYN
     timeval tv{5, 0};
@@ -54,6 +56,8 @@ class EdgeSendfileTest : public EdgeTest, public ::testing::WithParamInterface<b
     if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
       const std::string req = std::string("GET ") + path + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
       if (::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
+        if (half_close) ::shutdown(fd, SHUT_WR);
+        std::this_thread::sleep_for(before_reading);
         std::string buf(piece, '\0');
         for (;;) {
           const ssize_t n = ::read(fd, buf.data(), buf.size());
@@ -95,9 +99,16 @@ TEST_P(EdgeSendfileTest, LargeBodiesAreWholeOnMissAndOnHit) {
     EXPECT_EQ(origin_.requests(path), 1u) << path;
   }
   auto pages = edge_metric(port_, "hlscache_page_store_chunks");
+  auto sent = edge_metric(port_, "hlscache_sendfile_bytes_total");
+  ASSERT_TRUE(sent);
   if (GetParam()) {
     ASSERT_TRUE(pages) << "the page store reports itself on /metrics";
     EXPECT_GT(*pages, 0) << "the cached bodies are in the page store";
+    // Both the misses (coalesced streams) and the hits: every body byte but the small object's.
+    EXPECT_GT(*sent, 2.0 * static_cast<double>(big_.size() + chunked_.size() + slow_.size()) * 0.9) << *sent;
+  } else {
+    EXPECT_FALSE(pages) << "no page store without cache.sendfile";
+    EXPECT_EQ(*sent, 0) << "nothing sent with sendfile";
   }
 }
 
@@ -133,13 +144,30 @@ TEST_P(EdgeSendfileTest, SlowReaderGetsEveryByte) {
 // cleanly (no SIGPIPE kills the daemon; TearDown checks it is healthy and exits 0).
 TEST_P(EdgeSendfileTest, ClientsThatLeaveMidBodyLeaveTheDaemonServing) {
   ASSERT_TRUE(get(kBig, {}, 10s).ok());
-  for (int i = 0; i < 5; ++i) {
-    const std::string got = raw_get(kBig, 16 * 1024, 16 * 1024, 0ms, 64 * 1024, /*reset=*/true);
+  for (int i = 0; i < 6; ++i) {
+    const std::string got = raw_get(kBig, 16 * 1024, 16 * 1024, 0ms, 64 * 1024, /*reset=*/true, /*half_close=*/i % 2);
     EXPECT_GE(got.size(), 64u * 1024);
   }
   auto r = get(kBig, {}, 10s);
   ASSERT_TRUE(r.ok()) << r.describe();
   EXPECT_TRUE(r.body == big_);
+}
+
+// A client that reads nothing: the write waits for room until timeouts.send (1 s
+// here), then the daemon closes; the client finds the body cut short. 16 MiB, so
+// that the body does not fit in the socket buffers (tcp_wmem's 4 MiB at most).
+TEST_P(EdgeSendfileTest, ReaderThatStopsIsCutOffAtTheSendDeadline) {
+  const std::string huge = pattern_body(16 * 1024 * 1024, 15);
+  origin_.set("/s/huge.ts", reply(huge));
+  auto first = get("/s/huge.ts", {}, 10s);
+  ASSERT_TRUE(first.ok()) << first.describe();
+  ASSERT_TRUE(first.body == huge);
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string got = raw_get("/s/huge.ts", 12 * 1024, 64 * 1024, 0ms, 0, false, false, 1500ms);
+  EXPECT_GT(got.size(), 0u);
+  EXPECT_LT(got.size(), huge.size()) << "the connection was closed before the body was whole";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 4s) << "closed at the send deadline, not at the client's read timeout";
+  EXPECT_TRUE(get(kBig, {}, 10s).ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(SendfileOnAndOff, EdgeSendfileTest, ::testing::Bool(),

@@ -66,6 +66,26 @@ TEST(PageStore, AnExhaustedReserveIsAFallbackUntilARangeIsFreed) {
   EXPECT_TRUE(store->allocate(PageStore::kMaxChunk));
 }
 
+TEST(PageStore, AFullReserveCutsAFreedLargerRangeIntoSmallerOnes) {
+  auto store = PageStore::create(1 << 20);
+  ASSERT_TRUE(store);
+  auto big = store->allocate(PageStore::kMaxChunk);
+  ASSERT_TRUE(big);
+  const char* base = big.get();
+  big.reset();
+  // No address space left, but the freed MiB serves 64 KiB chunks: sixteen of them, then none.
+  std::vector<std::shared_ptr<char[]>> small;
+  for (int i = 0; i < 16; ++i) {
+    small.push_back(store->allocate(64 * 1024));
+    ASSERT_TRUE(small.back()) << i;
+    EXPECT_GE(small.back().get(), base);
+    EXPECT_LT(small.back().get(), base + PageStore::kMaxChunk);
+  }
+  EXPECT_FALSE(store->allocate(64 * 1024));
+  std::sort(small.begin(), small.end(), [](const auto& a, const auto& b) { return a.get() < b.get(); });
+  for (std::size_t i = 1; i < small.size(); ++i) EXPECT_EQ(small[i].get() - small[i - 1].get(), 64 * 1024);
+}
+
 TEST(PageStore, OffsetOfKnowsOnlyItsOwnBytes) {
   auto store = PageStore::create(4 << 20);
   ASSERT_TRUE(store);
@@ -171,6 +191,17 @@ TEST(PageStore, InstalledStoreBacksLargeChunksOnly) {
   Chunk copy = Chunk::copy_of(std::string(40 * 1024, 'x'));
   EXPECT_TRUE(store->offset_of(copy.bytes.get(), copy.capacity));
   EXPECT_EQ(copy.view(), std::string(40 * 1024, 'x'));
+
+  // Switched off (a reload with cache.sendfile: false): new chunks on the heap, old ones intact.
+  PageStore::switch_off();
+  EXPECT_EQ(PageStore::current(), nullptr);
+  EXPECT_EQ(PageStore::installed(), store);
+  EXPECT_EQ(Chunk::max_capacity(), Chunk::kDefaultCapacity);
+  Chunk later = Chunk::allocate(300 * 1024);
+  EXPECT_FALSE(store->offset_of(later.bytes.get(), later.capacity));
+  EXPECT_EQ(copy.view(), std::string(40 * 1024, 'x'));
+  EXPECT_EQ(PageStore::install(1 << 20), store) << "on again, the same store";
+  EXPECT_EQ(PageStore::current(), store);
 }
 
 }  // namespace
