@@ -1,0 +1,1 @@
+hlscache_add_bench(bench_page_store LIBS hlscache_core)
