@@ -42,6 +42,7 @@ streams:
   EXPECT_EQ(c.listen[0].address.port, 8080);
   EXPECT_EQ(c.cache.capacity, 512ull << 20);
   EXPECT_EQ(c.cache.policy, "s4lru");
+  EXPECT_TRUE(c.cache.sendfile);
   ASSERT_EQ(c.upstream.hosts.size(), 1u);
   EXPECT_EQ(c.upstream.hosts[0].port, 9000);
   EXPECT_EQ(c.timeouts.header_read, 10s);
@@ -83,6 +84,18 @@ timeouts:
   EXPECT_NE(e.find("t.yaml:8:11: cache.policy: 'random' is not one of fifo, lru, s4lru"), std::string::npos) << e;
   EXPECT_NE(e.find("t.yaml:10:11: upstream.hosts[0]:"), std::string::npos) << e;
   EXPECT_NE(e.find("t.yaml:12:16: timeouts.header_read:"), std::string::npos) << e;
+}
+
+TEST(Config, CacheSendfileIsABoolean) {
+  const std::string head = "role: edge\nlisten: [{address: '127.0.0.1:1'}]\nupstream: {hosts: ['127.0.0.1:2']}\n";
+  auto off = load(head + "cache:\n  sendfile: false\n");
+  ASSERT_TRUE(off.ok()) << off.error().message;
+  EXPECT_FALSE((*off)->cache.sendfile);
+  auto again = load_config_string((*off)->to_yaml(), "again.yaml");
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_FALSE((*again)->cache.sendfile) << "emitted and read back";
+  const std::string e = errors_of(head + "cache:\n  sendfile: sometimes\n");
+  EXPECT_NE(e.find("t.yaml:5:13: cache.sendfile: 'sometimes' is not a boolean"), std::string::npos) << e;
 }
 
 TEST(Config, MissingRequiredPieces) {
