@@ -107,7 +107,10 @@ void Fetch::complete() {
     phase_ = Phase::failed;
     error_ = Error::make(ErrorSource::internal, Errc::protocol, "fetch completed without a response head");
   } else {
-    if (shrunk.bytes) std::swap(chunks_.back(), shrunk);  // the old tail is released after the lock
+    // The old tail is released after the lock (shrunk holds it then). Only the writer
+    // changes the tail, and it is here; a tail that changed anyway is left alone.
+    if (shrunk.bytes && chunks_.back().bytes == tail.bytes && chunks_.back().size == tail.size)
+      std::swap(chunks_.back(), shrunk);
     phase_ = Phase::complete;
   }
   waiters_.notify_all(lock);

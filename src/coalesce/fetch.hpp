@@ -33,6 +33,9 @@ class Fetch final : public BodyStream, public std::enable_shared_from_this<Fetch
       : created_(created), follower_wait_(follower_wait), max_body_(max_body) {}
 
   // --- writer side (the fetch task) ---
+  // One writer: these calls come from one task and never overlap (writable() and
+  // complete() rely on it: they allocate outside the lock). fail() may also come from
+  // elsewhere once that task has ended.
   // Whether publishing wakes the waiting readers now, or the writer already holds more
   // bytes (a socket with data ready) and wakes them with a later Wake::now publication
   // (commit(0) if there is nothing more), complete() or fail() once it has published those:

@@ -20,8 +20,9 @@ struct Chunk {
   std::size_t capacity = 0;
 
   static constexpr std::size_t kDefaultCapacity = 64 * 1024;
-  // The largest chunk worth making for a body of known length: page-store chunks
-  // go up to a MiB (one sendfile each); heap chunks stay at 64 KiB.
+  // The largest chunk worth making for a body of known length: a MiB while a page
+  // store is on (one sendfile each; should the store refuse one, that chunk is a heap
+  // MiB), 64 KiB otherwise.
   static std::size_t max_capacity() { return PageStore::current() ? PageStore::kMaxChunk : kDefaultCapacity; }
   // From the page store when one is installed and the size suits it; else the heap.
   static Chunk allocate(std::size_t capacity) {

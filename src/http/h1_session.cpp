@@ -409,7 +409,8 @@ bool has_page_range(const std::vector<asio::const_buffer>& bufs, const PageStore
 template <class Stream>
 asio::awaitable<bool> H1Connection<Stream>::write_buffers(std::vector<asio::const_buffer>& bufs) {
   if constexpr (std::is_same_v<Stream, TcpStream>) {
-    if (const PageStore* store = PageStore::current(); store && cfg_.cache.sendfile && has_page_range(bufs, *store))
+    // installed(), not current(): this connection keeps the cache.sendfile it started with.
+    if (const PageStore* store = PageStore::installed(); store && cfg_.cache.sendfile && has_page_range(bufs, *store))
       co_return co_await write_with_sendfile(bufs, *store);
     // Clear TCP: write what the socket takes now (it is in non-blocking mode), and only
     // suspend for what it does not — a 4 KiB hit then costs no trip through the

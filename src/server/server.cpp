@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <csignal>
 
 #include "core/page_store.hpp"
@@ -27,7 +28,11 @@ namespace {
 // the first server that asks). Its address space is sized from the cache: classes
 // round a chunk up to a power of two, and a class keeps its freed ranges.
 void install_page_store(const Config& cfg) {
-  if (!cfg.cache.sendfile) {
+  // sendfile serves clear-TCP HTTP/1.1 only: with TLS on every listener, the store would
+  // cost each miss its page allocation and save no copy.
+  const bool clear_listener =
+      std::any_of(cfg.listen.begin(), cfg.listen.end(), [](const ListenerConfig& l) { return !l.tls; });
+  if (!cfg.cache.sendfile || !clear_listener) {
     PageStore::switch_off();  // new chunks on the heap; those in the store keep their pages
     return;
   }

@@ -66,6 +66,9 @@ TEST_F(HttpsUpstreamTest, FetchesOverVerifiedTlsAndKeepsTheConnection) {
   ASSERT_EQ(m.exit_code, 0) << m.err;
   EXPECT_EQ(metric_value(m.out, "hlscache_tls_connections_total", "").value_or(-1), 2)
       << "one handshake from the edge (three fetches), one from curl";
+  // cache.sendfile is on by default, but sendfile serves clear TCP only.
+  EXPECT_FALSE(metric_value(m.out, "hlscache_page_store_reserve_bytes", "")) << "TLS listeners only: no page store";
+  EXPECT_TRUE(edge_metric(e.port(), "hlscache_page_store_reserve_bytes")) << "a clear listener: a page store";
   EXPECT_EQ(edge_metric(e.port(), "hlscache_upstream_host_errors_total",
                         fmt::format("group=\"default\",host=\"127.0.0.1:{}\"", tls_origin_.port()))
                 .value_or(-1),
