@@ -19,8 +19,6 @@ asio::awaitable<Status> Fetch::suspend(std::unique_lock<std::mutex>& lock, TimeP
 void Fetch::set_head(ResponseHead head, Wake wake) {
   std::unique_lock lock(mu_);
   if (phase_ != Phase::head_pending) return;
-  if (head.content_length && *head.content_length > 0)
-    next_chunk_capacity_ = static_cast<std::size_t>(std::min<std::uint64_t>(*head.content_length, Chunk::max_capacity()));
   head_ = std::move(head);
   phase_ = Phase::streaming;
   if (wake == Wake::now) waiters_.notify_all(lock);
@@ -32,7 +30,8 @@ std::pair<char*, std::size_t> Fetch::writable() {
     std::lock_guard lock(mu_);
     if (published_ >= max_body_) return {nullptr, 0};
     if (!chunks_.empty() && !tail_shared_ && chunks_.back().size < chunks_.back().capacity) return room_in_tail();
-    cap = next_chunk_capacity_;
+    // What is left of a known length, up to the largest chunk; 64 KiB at a time otherwise.
+    cap = Chunk::kDefaultCapacity;
     if (head_.content_length && *head_.content_length > published_)
       cap = static_cast<std::size_t>(std::min<std::uint64_t>(*head_.content_length - published_, Chunk::max_capacity()));
   }
@@ -44,7 +43,6 @@ std::pair<char*, std::size_t> Fetch::writable() {
   tail_shared_ = false;
   chunk_starts_.push_back(published_);
   chunks_.push_back(std::move(fresh));
-  next_chunk_capacity_ = Chunk::kDefaultCapacity;
   return room_in_tail();
 }
 

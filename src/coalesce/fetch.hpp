@@ -86,7 +86,6 @@ class Fetch final : public BodyStream, public std::enable_shared_from_this<Fetch
   std::vector<Chunk> chunks_;
   std::vector<std::uint64_t> chunk_starts_;  // body offset of each chunk: poll() finds its first one by binary search
   std::uint64_t published_ = 0;
-  std::size_t next_chunk_capacity_ = Chunk::kDefaultCapacity;
   bool tail_shared_ = false;  // the last chunk came from append_chunk: never write into it
   WaitList waiters_;
 };

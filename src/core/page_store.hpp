@@ -59,7 +59,7 @@ class PageStore {
   }
 
   struct Stats {
-    std::uint64_t bytes = 0;        // held by live chunks (page-rounded)
+    std::uint64_t bytes = 0;        // held (page-rounded): live chunks, and ranges whose punch failed
     std::uint64_t chunks = 0;       // live chunks
     std::uint64_t reserve = 0;      // address space mapped
     std::uint64_t high_water = 0;   // reserve used so far (bump pointer)

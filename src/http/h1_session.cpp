@@ -11,8 +11,10 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <type_traits>
 #include <spdlog/spdlog.h>
 
@@ -422,11 +424,15 @@ asio::awaitable<void> H1Connection<Stream>::run() {
   }
 }
 
-// Whether a gather list holds a body range worth a sendfile (cache.sendfile).
+// The page-store file offset of a buffer worth a sendfile (cache.sendfile); smaller
+// pieces are copied with the memory around them.
+std::optional<std::uint64_t> page_range(const asio::const_buffer& b, const PageStore& store) {
+  if (b.size() < PageStore::kMinChunk) return std::nullopt;
+  return store.offset_of(b.data(), b.size());
+}
+
 bool has_page_range(const std::vector<asio::const_buffer>& bufs, const PageStore& store) {
-  for (const auto& b : bufs)
-    if (b.size() >= PageStore::kMinChunk && store.offset_of(b.data(), b.size())) return true;
-  return false;
+  return std::any_of(bufs.begin(), bufs.end(), [&](const auto& b) { return page_range(b, store).has_value(); });
 }
 
 template <class Stream>
@@ -472,8 +478,7 @@ asio::awaitable<bool> H1Connection<Stream>::write_with_sendfile(std::vector<asio
     }
     ssize_t n = 0;
     bool from_pages = false;
-    auto front = store.offset_of(bufs.front().data(), bufs.front().size());
-    if (front && bufs.front().size() >= PageStore::kMinChunk) {
+    if (const auto front = page_range(bufs.front(), store)) {
       std::size_t len = bufs.front().size();
       const char* end = static_cast<const char*>(bufs.front().data()) + len;
       for (std::size_t i = 1; i < bufs.size() && bufs[i].data() == end && store.offset_of(bufs[i].data(), bufs[i].size());
@@ -488,7 +493,7 @@ asio::awaitable<bool> H1Connection<Stream>::write_with_sendfile(std::vector<asio
       iovec iov[kMaxBuffersPerWrite];
       std::size_t k = 0;
       for (; k < bufs.size() && k < kMaxBuffersPerWrite; ++k) {
-        if (bufs[k].size() >= PageStore::kMinChunk && store.offset_of(bufs[k].data(), bufs[k].size())) break;
+        if (page_range(bufs[k], store)) break;
         iov[k] = {const_cast<void*>(bufs[k].data()), bufs[k].size()};
       }
       msghdr msg{};
@@ -588,7 +593,8 @@ asio::awaitable<bool> H1Connection<Stream>::write_response(Response& resp, const
       }
       body_bytes = o->length;
     }
-    // The head goes out with the first batch of body buffers in one gather write.
+    // The head goes out with the first batch of body buffers in one gather write. A hit
+    // that fits one batch is written here, without write_slices' coroutine frame.
     if (slices.empty()) {
       bufs.emplace_back(asio::buffer(head_));
       ok = co_await write_buffers(bufs);

@@ -41,9 +41,9 @@ void install_page_store(const Config& cfg) {
   std::signal(SIGPIPE, SIG_IGN);
   const std::uint64_t reserve = std::min<std::uint64_t>(4 * cfg.cache.capacity + (1ull << 30), 8ull << 40);
   std::string why;
-  if (PageStore::install(reserve, &why))
+  if (const PageStore* store = PageStore::install(reserve, &why))  // an existing store is switched back on
     spdlog::info("cache.sendfile: bodies of {} KiB and more in page-backed memory ({} GiB of address space)",
-                 PageStore::kMinChunk / 1024, reserve >> 30);
+                 PageStore::kMinChunk / 1024, store->stats().reserve >> 30);
   else
     spdlog::warn("cache.sendfile: no page store ({}); bodies stay on the heap and are copied into sockets", why);
 }
