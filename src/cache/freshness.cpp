@@ -1,4 +1,5 @@
 #include "cache/freshness.hpp"
+#include "core/http_fields.hpp"
 #include "core/strings.hpp"
 
 #include <strings.h>
@@ -43,16 +44,6 @@ std::optional<long long> parse_seconds(std::string_view s) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc{} || p != s.data() + s.size() || v < 0) return std::nullopt;
   return v;
-}
-
-std::optional<std::time_t> parse_http_date(std::string_view s) {
-  std::string str(trim(s));
-  std::tm tm{};
-  for (const char* fmt : {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT", "%a %b %d %H:%M:%S %Y"}) {
-    tm = {};
-    if (const char* end = ::strptime(str.c_str(), fmt, &tm); end && *end == '\0') return ::timegm(&tm);
-  }
-  return std::nullopt;
 }
 
 struct CacheControl {
@@ -214,17 +205,6 @@ std::string normalize_cache_key(std::string_view target, const std::vector<std::
     query.remove_prefix(amp + 1);
   }
   return key;
-}
-
-bool is_hop_by_hop(std::string_view name, std::string_view connection) {
-  for (std::string_view h : {"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization",
-                             "TE", "Trailer", "Transfer-Encoding", "Upgrade"})
-    if (iequal(name, h)) return true;
-  bool listed = false;
-  for_each_token(connection, [&](std::string_view t) {
-    if (iequal(t, name)) listed = true;
-  });
-  return listed;
 }
 
 }  // namespace hlscache

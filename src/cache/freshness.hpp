@@ -42,7 +42,4 @@ bool glob_match(std::string_view pattern, std::string_view text);
 // path?query with the configured parameters removed (order of the rest kept).
 std::string normalize_cache_key(std::string_view target, const std::vector<std::string>& ignore_params);
 
-// Hop-by-hop headers (RFC 9110 §7.6.1) plus those named in Connection: never forwarded.
-bool is_hop_by_hop(std::string_view name, std::string_view connection_header = {});
-
 }  // namespace hlscache

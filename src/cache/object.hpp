@@ -15,10 +15,9 @@
 
 #include "core/chunk.hpp"
 #include "core/clock.hpp"
+#include "core/http_fields.hpp"
 
 namespace hlscache {
-
-using Header = std::pair<std::string, std::string>;
 
 struct Object {
   int status = 200;

@@ -16,6 +16,18 @@ asio::awaitable<Status> Fetch::suspend(std::unique_lock<std::mutex>& lock, TimeP
   co_return Error::make(ErrorSource::upstream, Errc::timeout, "follower waited too long for the upstream fetch");
 }
 
+void Fetch::interim(int status, std::vector<Header> headers) {
+  std::unique_lock lock(mu_);
+  if (phase_ != Phase::head_pending || interims_.size() >= kMaxInterims) return;
+  interims_.push_back(Interim{status, std::move(headers)});
+  waiters_.notify_all(lock);
+}
+
+std::vector<Fetch::Interim> Fetch::interims() const {
+  std::lock_guard lock(mu_);
+  return interims_;
+}
+
 void Fetch::set_head(ResponseHead head, Wake wake) {
   std::unique_lock lock(mu_);
   if (phase_ != Phase::head_pending) return;
@@ -132,6 +144,18 @@ asio::awaitable<Result<ResponseHead>> Fetch::wait_head(Duration max_wait) {
     if (phase_ != Phase::head_pending) co_return head_;
     Status st = co_await suspend(lock, deadline);
     if (!st) co_return st.error();
+  }
+}
+
+asio::awaitable<std::optional<Result<ResponseHead>>> Fetch::wait_head_or_interim(std::size_t seen) {
+  const TimePoint deadline = SteadyClock::now() + follower_wait_;
+  for (;;) {
+    std::unique_lock lock(mu_);
+    if (phase_ == Phase::failed) co_return Result<ResponseHead>(*error_);
+    if (phase_ != Phase::head_pending) co_return Result<ResponseHead>(head_);
+    if (interims_.size() > seen) co_return std::nullopt;
+    Status st = co_await suspend(lock, deadline);
+    if (!st) co_return Result<ResponseHead>(st.error());
   }
 }
 

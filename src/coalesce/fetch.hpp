@@ -16,47 +16,45 @@
 #include "core/result.hpp"
 #include "core/wait_list.hpp"
 #include "core/body_stream.hpp"
+#include "core/response_sink.hpp"
 
 namespace hlscache {
 
-struct ResponseHead {
-  int status = 0;
-  std::vector<Header> headers;            // end-to-end headers from upstream
-  std::optional<std::uint64_t> content_length;
-};
-
-class Fetch final : public BodyStream, public std::enable_shared_from_this<Fetch> {
+class Fetch final : public BodyStream, public ResponseSink, public std::enable_shared_from_this<Fetch> {
  public:
   enum class Phase { head_pending, streaming, complete, failed };
 
   Fetch(TimePoint created, Duration follower_wait, std::uint64_t max_body)
       : created_(created), follower_wait_(follower_wait), max_body_(max_body) {}
 
-  // --- writer side (the fetch task) ---
+  // --- writer side (the fetch task): the ResponseSink ---
   // One writer: these calls come from one task and never overlap (writable() and
   // complete() rely on it: they allocate outside the lock). fail() may also come from
-  // elsewhere once that task has ended.
-  // Whether publishing wakes the waiting readers now, or the writer already holds more
-  // bytes (a socket with data ready) and wakes them with a later Wake::now publication
-  // (commit(0) if there is nothing more), complete() or fail() once it has published those:
-  // a follower woken per 64 KiB read makes a send per read (32 per 1 MiB segment in a
-  // herd) where one gather write of what is there would do. complete() and fail()
-  // always wake.
-  enum class Wake { now, later };
-  void set_head(ResponseHead head, Wake wake = Wake::now);
-  // Free space at the end of the body to read into (allocating a chunk when full);
-  // then commit(n) publishes n bytes written there. Returns an empty span once the
-  // body would exceed max_body (the writer must fail the fetch).
-  std::pair<char*, std::size_t> writable();
-  void commit(std::size_t n, Wake wake = Wake::now);
-  void append(std::string_view bytes);  // writable + copy + commit, for small in-process bodies
-  void append_chunk(const Chunk& chunk);  // publishes an existing immutable chunk without copying it
-  void complete();
-  void fail(Error error);
+  // elsewhere once that task has ended. Wake::later (see ResponseSink): a follower
+  // woken per 64 KiB read makes a send per read (32 per 1 MiB segment in a herd)
+  // where one gather write of what is there would do. complete() and fail() always wake.
+  using Wake = ResponseSink::Wake;
+  void interim(int status, std::vector<Header> headers) override;  // kept (bounded) for readers; see interims()
+  void set_head(ResponseHead head, Wake wake = Wake::now) override;
+  std::pair<char*, std::size_t> writable() override;
+  void commit(std::size_t n, Wake wake = Wake::now) override;
+  void append(std::string_view bytes) override;
+  void append_chunk(const Chunk& chunk) override;
+  void complete() override;
+  void fail(Error error) override;
 
   // --- reader side ---
   // Waits until the head is published (or the fetch failed / the follower deadline passed).
   boost::asio::awaitable<Result<ResponseHead>> wait_head();
+  // Waits until the head is published or more than `seen` interim responses are, then
+  // returns (so a reader can pass a 103 on while the final answer is still coming);
+  // the head's result is only there once it is published (nullopt: an interim woke it).
+  boost::asio::awaitable<std::optional<Result<ResponseHead>>> wait_head_or_interim(std::size_t seen);
+  struct Interim {
+    int status = 0;
+    std::vector<Header> headers;
+  };
+  std::vector<Interim> interims() const;  // a copy, in arrival order
   // The same, giving up (Errc::timeout) after `max_wait` if that is shorter than the follower wait.
   boost::asio::awaitable<Result<ResponseHead>> wait_head(Duration max_wait);
   StreamState poll(std::uint64_t offset, std::vector<ChunkSlice>& out) override;
@@ -64,7 +62,7 @@ class Fetch final : public BodyStream, public std::enable_shared_from_this<Fetch
 
   Phase phase() const;
   std::optional<Error> error() const;
-  std::uint64_t published() const;
+  std::uint64_t published() const override;
   ResponseHead head() const;  // a copy; meaningful once the head is published
   // The completed body's chunks (a trailing chunk much larger than its content is
   // shrunk to fit, so the cache is not charged for empty space). Only after complete().
@@ -72,6 +70,7 @@ class Fetch final : public BodyStream, public std::enable_shared_from_this<Fetch
   TimePoint created() const { return created_; }
 
  private:
+  static constexpr std::size_t kMaxInterims = 4;
   boost::asio::awaitable<Status> suspend(std::unique_lock<std::mutex>& lock, TimePoint deadline);
   std::pair<char*, std::size_t> room_in_tail();  // under mu_: the writable rest of the last chunk
 
@@ -87,6 +86,7 @@ class Fetch final : public BodyStream, public std::enable_shared_from_this<Fetch
   std::vector<std::uint64_t> chunk_starts_;  // body offset of each chunk: poll() finds its first one by binary search
   std::uint64_t published_ = 0;
   bool tail_shared_ = false;  // the last chunk came from append_chunk: never write into it
+  std::vector<Interim> interims_;  // at most kMaxInterims
   WaitList waiters_;
 };
 

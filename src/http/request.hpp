@@ -5,6 +5,8 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include <memory>
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +32,16 @@ class RequestBody {
   virtual bool done() const = 0;
 };
 
+// Sends informational responses (103 Early Hints from an origin) ahead of the final
+// one. A session sets RequestContext::interim only for clients that may get one
+// (HTTP/1.1 and HTTP/2; never HTTP/1.0, RFC 9110 §15.2) and only before the final
+// response's head has been written.
+class InterimWriter {
+ public:
+  virtual ~InterimWriter() = default;
+  virtual boost::asio::awaitable<void> send_interim(int status, const std::vector<Header>& headers) = 0;
+};
+
 struct RequestContext {
   Method method = Method::get;
   std::string method_text;      // as sent
@@ -47,6 +59,14 @@ struct RequestContext {
   std::chrono::system_clock::time_point received_wall{};  // for the access log
   TimePoint deadline{};         // the handler must answer by then
   RequestBody* body = nullptr;  // set for streaming (ingest) requests
+  InterimWriter* interim = nullptr;  // set when the client can take a 1xx before the final answer
+  // Upstream fetches this request started (it led a miss): the handler stores a weak
+  // reference to the fetch here, so a session can tell whether a request it lost (an
+  // HTTP/2 stream the client reset) left a fetch running with nobody waiting for it.
+  std::weak_ptr<const void> led_fetch;
+  // False when the connection already left too many such fetches running: the handler
+  // must not start another (it answers 503); hits are still served.
+  bool may_lead_fetch = true;
 };
 
 }  // namespace hlscache

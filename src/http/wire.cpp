@@ -7,14 +7,6 @@
 
 namespace hlscache {
 
-std::string format_http_date(std::time_t t) {
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char buf[64];
-  std::size_t n = std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return std::string(buf, n);
-}
-
 std::string_view http_date_now() {
   thread_local std::time_t cached_second = 0;
   thread_local std::string cached;

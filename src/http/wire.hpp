@@ -5,12 +5,12 @@
 #include <string>
 #include <string_view>
 
+#include "core/http_fields.hpp"
 #include "http/response.hpp"
 
 namespace hlscache {
 
 std::string_view http_date_now();  // IMF-fixdate of the current second, cached per thread
-std::string format_http_date(std::time_t t);
 
 // Status line + headers + Date/Server + framing + Connection, ending in CRLF CRLF.
 // content_length: >= 0 sets Content-Length; kChunked uses chunked transfer coding;

@@ -26,16 +26,16 @@ bool more_ready(Connection& c) {
 
 }  // namespace
 
-asio::awaitable<BodyRead> stream_body_into(Connection& c, ResponseParser& parser, ResponseHead head, Fetch& into,
+asio::awaitable<BodyRead> stream_body_into(Connection& c, ResponseParser& parser, ResponseHead head, ResponseSink& into,
                                            Duration idle, TimePoint deadline) {
   BodyRead out;
   std::uint64_t unannounced = 0;
   auto wake = [&]() {
     if (parser.is_done() || unannounced >= kWakeBatchBytes || !more_ready(c)) {
       unannounced = 0;
-      return Fetch::Wake::now;
+      return ResponseSink::Wake::now;
     }
-    return Fetch::Wake::later;
+    return ResponseSink::Wake::later;
   };
   into.set_head(std::move(head), wake());
   auto& body = parser.get().body();
@@ -54,7 +54,7 @@ asio::awaitable<BodyRead> stream_body_into(Connection& c, ResponseParser& parser
     out.received += got;
     unannounced += got;
     if (ec == http::error::need_buffer) ec = {};
-    into.commit(got, ec ? Fetch::Wake::now : wake());
+    into.commit(got, ec ? ResponseSink::Wake::now : wake());
     if (ec) {
       out.ec = ec;
       co_return out;

@@ -21,7 +21,8 @@
 #include <string>
 #include <variant>
 
-#include "coalesce/fetch.hpp"
+#include "core/clock.hpp"
+#include "core/response_sink.hpp"
 #include "core/clock.hpp"
 
 namespace hlscache::h1_upstream {
@@ -93,11 +94,11 @@ struct BodyRead {
 // Publishes `head` to `into`, then reads the rest of the response into the Fetch's
 // chunks, each read bounded by the smaller of `idle` and what is left until `deadline`.
 // Readers are woken once per batch: while at least 1 KiB more is readable without
-// waiting (clear TCP only) bytes are published with Fetch::Wake::later, up to 1 MiB,
+// waiting (clear TCP only) bytes are published with ResponseSink::Wake::later, up to 1 MiB,
 // so a follower's first write carries the head and what has arrived. The caller
 // completes or fails the Fetch.
 boost::asio::awaitable<BodyRead> stream_body_into(Connection& c, ResponseParser& parser, ResponseHead head,
-                                                  Fetch& into, Duration idle, TimePoint deadline);
+                                                  ResponseSink& into, Duration idle, TimePoint deadline);
 
 // What is left until `deadline`, at most `cap`, at least 1 ms (a timer of 0 would not wait).
 inline Duration remaining(TimePoint deadline, Duration cap) {

@@ -387,7 +387,7 @@ class Response final : public H2UpstreamResponse {
     if (!st_->closed) conn_->cancel(st_->id);
     st_->closed = true;
   }
-  asio::awaitable<Status> read_body_into(Fetch& into, Duration idle, TimePoint deadline) override {
+  asio::awaitable<Status> read_body_into(ResponseSink& into, Duration idle, TimePoint deadline) override {
     for (;;) {
       if (!st_->pending.empty()) {
         std::string_view rest = st_->pending;

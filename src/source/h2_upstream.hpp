@@ -21,7 +21,8 @@
 #include <string>
 #include <vector>
 
-#include "coalesce/fetch.hpp"
+#include "core/clock.hpp"
+#include "core/response_sink.hpp"
 #include "config/config.hpp"
 #include "core/result.hpp"
 #include "metrics/metrics.hpp"
@@ -52,7 +53,7 @@ class H2UpstreamResponse {
   // Copies the body into `into` as DATA arrives (the head is the caller's to publish
   // first). Ok once the stream ended; an error if it was reset, the connection broke,
   // nothing came for `idle`, `deadline` passed, or `into` refused more bytes.
-  virtual boost::asio::awaitable<Status> read_body_into(Fetch& into, Duration idle, TimePoint deadline) = 0;
+  virtual boost::asio::awaitable<Status> read_body_into(ResponseSink& into, Duration idle, TimePoint deadline) = 0;
   virtual void cancel() = 0;  // RST_STREAM CANCEL; nothing more is read
 };
 

@@ -22,7 +22,7 @@
 #include <set>
 #include <unordered_map>
 
-#include "cache/freshness.hpp"
+#include "core/http_fields.hpp"
 #include "source/h2_upstream.hpp"
 #include "source/h1_connection.hpp"
 #include "source/hash_ring.hpp"
@@ -344,7 +344,7 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
 
   // A failure before the head was published: counts against the host's health, then
   // either lets the caller try the next host or, on the last attempt, fails the fetch.
-  Attempt fail_attempt(const Config& cfg, const FetchPtr& into, HostState& host, bool last, Error e) {
+  Attempt fail_attempt(const Config& cfg, const SinkPtr& into, HostState& host, bool last, Error e) {
     host.record_failure(cfg.upstream.health, e.message);
     if (!last) {
       spdlog::info("upstream {} {}: {}; trying the next host", host.group, host.id, e.message);
@@ -358,7 +358,7 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
   // (connect, timeout, protocol, or a 5xx status) returns Attempt::retry unless this
   // is the last attempt; once the head is published the fetch is committed to this
   // host and ends here, completed or failed.
-  asio::awaitable<Attempt> attempt(const Routing& routing, const SourceRequest& req, const FetchPtr& into,
+  asio::awaitable<Attempt> attempt(const Routing& routing, const SourceRequest& req, const SinkPtr& into,
                                    HostState& host, TimePoint deadline, bool last) {
     const Config& cfg = *routing.config;
     if (cfg.upstream.h2_upstream()) co_return co_await attempt_h2(cfg, req, into, host, deadline, last);
@@ -455,7 +455,7 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
   }
 
   // attempt() over HTTP/2: the same outcomes, retry rules, health accounting and deadlines.
-  asio::awaitable<Attempt> attempt_h2(const Config& cfg, const SourceRequest& req, const FetchPtr& into,
+  asio::awaitable<Attempt> attempt_h2(const Config& cfg, const SourceRequest& req, const SinkPtr& into,
                                       HostState& host, TimePoint deadline, bool last) {
     const TimePoint started = count_attempt(host);
     auto give_up = [&](Error e) { return fail_attempt(cfg, into, host, last, std::move(e)); };
@@ -494,13 +494,13 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
     co_return Attempt::done;
   }
 
-  void fail(const FetchPtr& into, Error e) {
+  void fail(const SinkPtr& into, Error e) {
     metrics.upstream_errors.fetch_add(1, std::memory_order_relaxed);
     spdlog::warn("upstream fetch failed: {}", e.describe());
     into->fail(std::move(e));
   }
 
-  static void answer_locally(const FetchPtr& into, int status, std::string body) {
+  static void answer_locally(const SinkPtr& into, int status, std::string body) {
     ResponseHead rh;
     rh.status = status;
     rh.headers = {{"Content-Type", "text/plain; charset=utf-8"}, {"Cache-Control", "no-store"}};
@@ -590,7 +590,7 @@ RouteChoice OriginTier::route(const std::string& target, const std::string& key)
   return choice;
 }
 
-asio::awaitable<void> OriginTier::fetch(SourceRequest request, FetchPtr into) {
+asio::awaitable<void> OriginTier::fetch(SourceRequest request, SinkPtr into) {
   // Everything this fetch uses is pinned here: a reload or a DNS change swaps the
   // snapshots under us without disturbing it.
   std::shared_ptr<Impl> impl = impl_;

@@ -54,7 +54,7 @@ class OriginTier final : public Source {
   // Swaps in new groups and routes (config reload); in-flight fetches finish on the old ones.
   void reconfigure(const ConfigPtr& config) override;
 
-  boost::asio::awaitable<void> fetch(SourceRequest request, FetchPtr into) override;
+  boost::asio::awaitable<void> fetch(SourceRequest request, SinkPtr into) override;
   void collect_metrics(std::string& out) const override;
 
   RouteChoice route(const std::string& target, const std::string& key) const;

@@ -12,7 +12,7 @@ namespace {
 
 constexpr const char* kPlaylistType = "application/vnd.apple.mpegurl";
 
-void answer(const FetchPtr& into, int status, std::string_view content_type, std::string_view body,
+void answer(const SinkPtr& into, int status, std::string_view content_type, std::string_view body,
             std::vector<Header> extra = {}) {
   ResponseHead h;
   h.status = status;
@@ -24,10 +24,10 @@ void answer(const FetchPtr& into, int status, std::string_view content_type, std
   into->complete();
 }
 
-void not_found(const FetchPtr& into, std::string_view why) { answer(into, 404, "text/plain; charset=utf-8", fmt::format("404 Not Found: {}\n", why)); }
+void not_found(const SinkPtr& into, std::string_view why) { answer(into, 404, "text/plain; charset=utf-8", fmt::format("404 Not Found: {}\n", why)); }
 // A segment or playlist that did not arrive within the wait bound may exist a moment later:
 // never cache that answer (a definite 404 still gets the negative TTL).
-void not_yet(const FetchPtr& into, std::string_view why) {
+void not_yet(const SinkPtr& into, std::string_view why) {
   answer(into, 404, "text/plain; charset=utf-8", fmt::format("404 Not Found: {}\n", why), {{"Cache-Control", "no-store"}});
 }
 
@@ -55,7 +55,7 @@ Duration wait_bound(const LiveRendition& r) { return std::chrono::duration_cast<
 
 }  // namespace
 
-asio::awaitable<void> SegmenterSource::fetch(SourceRequest request, FetchPtr into) {
+asio::awaitable<void> SegmenterSource::fetch(SourceRequest request, SinkPtr into) {
   std::string_view path = request.key;
   path = path.substr(0, path.find('?'));
   auto parts = split_path(path);
@@ -80,7 +80,7 @@ asio::awaitable<void> SegmenterSource::fetch(SourceRequest request, FetchPtr int
   co_return not_found(into, "no such file");
 }
 
-asio::awaitable<void> SegmenterSource::media_playlist(LiveRendition& r, const FetchPtr& into) {
+asio::awaitable<void> SegmenterSource::media_playlist(LiveRendition& r, const SinkPtr& into) {
   const TimePoint deadline = SteadyClock::now() + wait_bound(r);
   for (;;) {
     auto w = r.window(SteadyClock::now());
@@ -103,7 +103,7 @@ asio::awaitable<void> SegmenterSource::media_playlist(LiveRendition& r, const Fe
   }
 }
 
-asio::awaitable<void> SegmenterSource::master_playlist(LiveStream& s, const FetchPtr& into) {
+asio::awaitable<void> SegmenterSource::master_playlist(LiveStream& s, const SinkPtr& into) {
   const TimePoint deadline = SteadyClock::now() + wait_bound(*s.renditions().front());
   for (;;) {
     if (auto text = s.master_playlist(SteadyClock::now())) co_return answer(into, 200, kPlaylistType, *text);
@@ -119,7 +119,7 @@ asio::awaitable<void> SegmenterSource::master_playlist(LiveStream& s, const Fetc
   }
 }
 
-asio::awaitable<void> SegmenterSource::segment(LiveRendition& r, std::uint64_t sequence, const FetchPtr& into) {
+asio::awaitable<void> SegmenterSource::segment(LiveRendition& r, std::uint64_t sequence, const SinkPtr& into) {
   const TimePoint deadline = SteadyClock::now() + wait_bound(r);
   for (;;) {
     auto w = r.window(SteadyClock::now());

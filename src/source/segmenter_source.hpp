@@ -15,12 +15,12 @@ namespace hlscache {
 class SegmenterSource final : public Source {
  public:
   explicit SegmenterSource(LiveStreams& streams) : streams_(streams) {}
-  boost::asio::awaitable<void> fetch(SourceRequest request, FetchPtr into) override;
+  boost::asio::awaitable<void> fetch(SourceRequest request, SinkPtr into) override;
 
  private:
-  boost::asio::awaitable<void> media_playlist(LiveRendition& r, const FetchPtr& into);
-  boost::asio::awaitable<void> segment(LiveRendition& r, std::uint64_t sequence, const FetchPtr& into);
-  boost::asio::awaitable<void> master_playlist(LiveStream& s, const FetchPtr& into);
+  boost::asio::awaitable<void> media_playlist(LiveRendition& r, const SinkPtr& into);
+  boost::asio::awaitable<void> segment(LiveRendition& r, std::uint64_t sequence, const SinkPtr& into);
+  boost::asio::awaitable<void> master_playlist(LiveStream& s, const SinkPtr& into);
   LiveStreams& streams_;
 };
 

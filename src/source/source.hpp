@@ -1,6 +1,6 @@
 // Source: where misses go. The cache handler's Leader calls fetch(), which fills a
-// Fetch (head, then body bytes as they arrive, then complete or fail) — the same
-// growing object every Follower streams from. OriginTier fetches over HTTP from
+// ResponseSink (head, then body bytes as they arrive, then complete or fail) — in
+// the end the coalescer's Fetch, the growing object every Follower streams from. OriginTier fetches over HTTP from
 // upstream hosts; SegmenterSource answers from the in-process segmenter.
 #pragma once
 
@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "coalesce/fetch.hpp"
 #include "config/config.hpp"
+#include "core/response_sink.hpp"
 
 namespace hlscache {
 
@@ -25,7 +25,7 @@ class Source {
  public:
   virtual ~Source() = default;
   // Fills `into`; must end with into->complete() or into->fail(...), whatever happens.
-  virtual boost::asio::awaitable<void> fetch(SourceRequest request, FetchPtr into) = 0;
+  virtual boost::asio::awaitable<void> fetch(SourceRequest request, SinkPtr into) = 0;
   virtual void collect_metrics(std::string& /*out*/) const {}
   // Reload (SIGHUP) passed a config that needs no restart: a source applies what it
   // can change in place (OriginTier: upstream groups, routes, pools). Called on the

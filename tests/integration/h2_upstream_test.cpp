@@ -12,6 +12,7 @@
 
 #include "edge_test_util.hpp"
 #include "h2_test_util.hpp"
+#include "coalesce/fetch.hpp"
 #include "source/h2_upstream.hpp"
 
 namespace hlscache::test {
