@@ -76,6 +76,10 @@ bool Cache::contains(std::string_view key) const {
   return std::visit([&](const auto& c) { return c.contains(key); }, impl_);
 }
 
+ObjectPtr Cache::peek(std::string_view key) const {
+  return std::visit([&](const auto& c) { return c.peek(key); }, impl_);
+}
+
 std::uint64_t Cache::max_object_charge() const {
   return std::visit([](const auto& c) { return c.max_charge(); }, impl_);
 }

@@ -31,23 +31,26 @@ class Cache {
   Cache(PolicyKind policy, std::uint64_t capacity_bytes, std::size_t shards);
 
   // fresh (now < fresh_until): hit counted, policy touched. stale (fresh_until <= now < stale_until):
-  // returned with state stale, counted as stale_hits, not promoted. past stale_until: erased (expired++), miss.
+  // returned with state stale, counted as stale_hits, not promoted. validate (before keep_until):
+  // returned, counted as a miss. past all: erased (expired++), miss. vary: a Vary marker (not counted).
   LookupResult lookup(std::string_view key, TimePoint now);
   // A fresh object, counted and promoted like lookup()'s; null otherwise, and then
   // nothing is counted or changed: the answer-now path of a hit, before lookup().
   ObjectPtr find_fresh(std::string_view key, TimePoint now);
   // Replaces any previous object. false if not cached: too large for the policy
-  // (rejected_too_large) or already past stale_until (rejected_expired).
+  // (rejected_too_large) or already past all its bounds (rejected_expired).
   bool insert(std::string key, ObjectPtr object, TimePoint now);
   bool erase(std::string_view key);
   std::size_t erase_prefix(std::string_view prefix);                      // purge by prefix, returns count
-  std::size_t reclaim_expired(TimePoint now, std::size_t max_per_shard);  // frees objects past stale_until
+  std::size_t reclaim_expired(TimePoint now, std::size_t max_per_shard);  // frees objects past all their bounds
   CacheStats stats() const;  // summed over shards
   PolicyKind policy() const;
   std::size_t shard_count() const;
 
   // Added: presence check without side effects (no counters, no policy update).
   bool contains(std::string_view key) const;
+  // The object stored under `key` whatever its state (a Vary marker included), without side effects.
+  ObjectPtr peek(std::string_view key) const;
   // Largest object charge (Object::charge(key.size())) a shard accepts: the shard
   // budget, or a quarter of it for S4LRU.
   std::uint64_t max_object_charge() const;

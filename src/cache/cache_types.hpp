@@ -10,7 +10,9 @@
 
 namespace hlscache {
 
-enum class LookupState { miss, fresh, stale };
+// miss: nothing usable; fresh: serve it; stale: servable stale (grace); validate: kept
+// only to revalidate conditionally; vary: a Vary marker, look up its variant.
+enum class LookupState { miss, fresh, stale, validate, vary };
 
 struct LookupResult {
   ObjectPtr object;  // null on a miss
@@ -19,17 +21,17 @@ struct LookupResult {
 
 struct CacheStats {
   std::uint64_t hits = 0;                // fresh hits (the policy was told)
-  std::uint64_t misses = 0;              // absent, or found past stale_until (then also `expired`)
+  std::uint64_t misses = 0;              // absent, kept only to revalidate, or found expired (then also `expired`)
   std::uint64_t stale_hits = 0;          // served within the stale grace; not promoted
   std::uint64_t inserts = 0;             // objects stored (a replacement counts once)
   std::uint64_t evictions = 0;           // live objects removed by the policy to make room
-  std::uint64_t expired = 0;             // removed because past stale_until (lookup or reclaim)
+  std::uint64_t expired = 0;             // removed because past all its bounds (lookup or reclaim)
   std::uint64_t rejected_too_large = 0;  // charge above what the policy can hold: not cached
   std::uint64_t objects = 0;             // gauges: current objects and charged bytes
   std::uint64_t bytes = 0;
   std::uint64_t capacity = 0;
   std::array<std::uint64_t, 4> level_objects{}, level_bytes{};  // S4LRU queues; other policies use [0]
-  std::uint64_t rejected_expired = 0;    // insert of an object already past stale_until: not cached
+  std::uint64_t rejected_expired = 0;    // insert of an object already past all its bounds: not cached
   std::array<std::uint64_t, 4> level_evictions{};  // evictions by the victim's queue (S4LRU evicts from 0 only)
 
   CacheStats& operator+=(const CacheStats& o) noexcept {

@@ -1,5 +1,5 @@
 // ExpiryHeap: an intrusive binary min-heap of cached nodes ordered by the instant
-// they stop being servable (stale_until). reclaim_expired() pops from the top, so
+// they stop being kept (Object::expires_at). reclaim_expired() pops from the top, so
 // freeing dead objects costs O(log n) each instead of a scan of the shard. Each
 // node's ExpiryHook records its slot, so erasing from the middle is O(log n) too.
 #pragma once

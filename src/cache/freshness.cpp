@@ -1,12 +1,11 @@
 #include "cache/freshness.hpp"
-#include "core/http_fields.hpp"
-#include "core/strings.hpp"
 
-#include <strings.h>
-
+#include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <ctime>
+
+#include "core/http_fields.hpp"
+#include "core/strings.hpp"
 
 namespace hlscache {
 
@@ -20,55 +19,94 @@ bool icontains(std::string_view s, std::string_view needle) {
     if (iequal(s.substr(i, needle.size()), needle)) return true;
   return false;
 }
-std::string_view header_of(const std::vector<Header>& hs, std::string_view name) {
-  for (const auto& [k, v] : hs)
-    if (iequal(k, name)) return v;
-  return {};
+
+Duration millis(Millis m) { return std::chrono::duration_cast<Duration>(m); }
+Duration seconds(std::int64_t s) { return std::chrono::duration_cast<Duration>(std::chrono::seconds(s)); }
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
 
-// Splits a comma-separated header value and calls fn(token) for each trimmed token.
-template <class F>
-void for_each_token(std::string_view v, F&& fn) {
-  while (!v.empty()) {
-    auto comma = v.find(',');
-    fn(trim(v.substr(0, comma)));
-    if (comma == std::string_view::npos) break;
-    v.remove_prefix(comma + 1);
+// Status codes defined as heuristically cacheable (RFC 9110 §15.1, RFC 9111 §4.2.2).
+bool heuristically_cacheable(int status) {
+  switch (status) {
+    case 200: case 203: case 204: case 206: case 300: case 301: case 308:
+    case 404: case 405: case 410: case 414: case 501:
+      return true;
+    default:
+      return false;
   }
 }
 
-std::optional<long long> parse_seconds(std::string_view s) {
-  s = trim(s);
-  if (!s.empty() && s.front() == '"' && s.back() == '"' && s.size() >= 2) s = s.substr(1, s.size() - 2);
-  long long v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || p != s.data() + s.size() || v < 0) return std::nullopt;
-  return v;
+// Final status codes whose caching rules we implement (must-understand, RFC 9111 §5.2.2.3).
+bool understood(int status) {
+  return heuristically_cacheable(status) || status == 302 || status == 303 || status == 307 || status == 400 ||
+         status == 401 || status == 403 || status == 500 || status == 502 || status == 503 || status == 504;
 }
 
-struct CacheControl {
-  bool no_store = false, priv = false, no_cache = false, must_revalidate = false;
-  std::optional<long long> max_age, s_maxage, stale_while_revalidate;
-};
-
-CacheControl parse_cache_control(std::string_view v) {
-  CacheControl cc;
-  for_each_token(v, [&](std::string_view t) {
-    auto eq = t.find('=');
-    std::string_view name = trim(t.substr(0, eq));
-    std::string_view arg = eq == std::string_view::npos ? std::string_view{} : t.substr(eq + 1);
-    if (iequal(name, "no-store")) cc.no_store = true;
-    else if (iequal(name, "private")) cc.priv = true;
-    else if (iequal(name, "no-cache")) cc.no_cache = true;
-    else if (iequal(name, "must-revalidate") || iequal(name, "proxy-revalidate")) cc.must_revalidate = true;
-    else if (iequal(name, "max-age")) cc.max_age = parse_seconds(arg);
-    else if (iequal(name, "s-maxage")) cc.s_maxage = parse_seconds(arg);
-    else if (iequal(name, "stale-while-revalidate")) cc.stale_while_revalidate = parse_seconds(arg);
-  });
+// The directives that govern this response for us: the first targeted field of the
+// list with a valid, non-empty value (RFC 9213 §2.1), else Cache-Control.
+CacheDirectives directives_for(const std::vector<Header>& headers, const FreshnessConfig& cfg, std::string& from,
+                               bool& targeted) {
+  targeted = false;
+  for (const auto& name : cfg.targeted_fields) {
+    auto value = combined_field(headers, name);
+    if (!value) continue;
+    if (auto cc = parse_targeted_cache_control(*value)) {
+      from = name;
+      targeted = true;
+      return *cc;
+    }
+  }
+  CacheDirectives cc = parse_cache_control(headers);
+  from = cc.any ? "Cache-Control" : "none";
   return cc;
 }
 
-Duration millis(Millis m) { return std::chrono::duration_cast<Duration>(m); }
+// §4.2.3: corrected_initial_age = max(apparent_age, Age + response_delay).
+Duration corrected_initial_age(const ResponseFacts& r) {
+  const auto& headers = *r.headers;
+  Duration apparent{0};
+  if (auto date = parse_http_date(field_value(headers, "Date"))) {
+    if (r.response_wall > *date) apparent = seconds(r.response_wall - *date);
+  }
+  Duration age_value{0};
+  if (auto age = field_value(headers, "Age"); !age.empty()) {
+    std::int64_t v = 0;
+    std::string_view a = trim(age);
+    auto [p, ec] = std::from_chars(a.data(), a.data() + a.size(), v);
+    if (ec == std::errc{} && p == a.data() + a.size() && v >= 0) age_value = seconds(std::min<std::int64_t>(v, 2147483648));
+  }
+  const Duration corrected = age_value + std::max(Duration::zero(), r.response_delay);
+  return std::max(apparent, corrected);
+}
+
+// The HLS-aware heuristic (§4.2.2): configured path rules first, then live playlists a
+// fraction of their target duration, ended playlists and segments the segment TTL.
+Duration heuristic_lifetime(const ResponseFacts& r, const FreshnessConfig& cfg, const char*& reason) {
+  if (r.status == 404 || r.status == 410) {
+    reason = "negative";
+    return millis(cfg.negative_ttl);
+  }
+  for (const auto& rule : cfg.rules)
+    if (glob_match(rule.pattern, r.path)) {
+      reason = "rule";
+      return millis(rule.ttl);
+    }
+  const MediaKind kind = media_kind(r.path, field_value(*r.headers, "Content-Type"));
+  if (kind == MediaKind::playlist && !playlist_has_endlist(r.body)) {
+    if (auto td = playlist_target_duration(r.body)) {
+      reason = "live playlist: target duration";
+      return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(*td * cfg.playlist_ttl_fraction));
+    }
+    reason = "live playlist: default";
+    return millis(cfg.playlist_ttl_default);
+  }
+  reason = kind == MediaKind::playlist ? "ended playlist" : kind == MediaKind::segment ? "segment" : "default";
+  return millis(cfg.segment_ttl);
+}
 
 }  // namespace
 
@@ -108,78 +146,93 @@ bool glob_match(std::string_view pat, std::string_view s) {
   return p == pat.size();
 }
 
-FreshnessDecision decide_freshness(int status, const std::vector<Header>& headers, std::string_view path,
-                                   std::string_view body, const FreshnessConfig& cfg) {
+FreshnessDecision decide_freshness(const ResponseFacts& r, const FreshnessConfig& cfg) {
   FreshnessDecision d;
-  const CacheControl cc = parse_cache_control(header_of(headers, "Cache-Control"));
-  if (auto age = parse_seconds(header_of(headers, "Age"))) d.initial_age = std::chrono::seconds(*age);
+  const std::vector<Header>& headers = *r.headers;
+  bool targeted = false;
+  const CacheDirectives cc = directives_for(headers, cfg, d.directives, targeted);
+  d.initial_age = corrected_initial_age(r);
 
-  if (cc.no_store) return d.reason = "no-store", d;
-  if (cc.priv) return d.reason = "private", d;
-  if (cc.no_cache) return d.reason = "no-cache", d;
-  bool vary_ok = true;
-  for_each_token(header_of(headers, "Vary"), [&](std::string_view t) {
-    if (!t.empty() && !iequal(t, "Accept-Encoding")) vary_ok = false;
-  });
-  if (!vary_ok) return d.reason = "vary", d;
-
-  if (status == 404 || status == 410) {
-    d.store = cfg.negative_ttl.count() > 0;
-    d.ttl = millis(cfg.negative_ttl);
-    d.reason = "negative";
+  // --- may a shared cache store it at all (§3)? ---
+  auto refuse = [&](const char* why) {
+    d.reason = why;
     return d;
+  };
+  if (r.status < 200 || r.status == 206 || r.status == 304) return refuse("status not storable");
+  // must-understand: only for status codes we implement; then no-store is overridden (§5.2.2.3).
+  if (cc.must_understand && !understood(r.status)) return refuse("must-understand: status not understood");
+  if (cc.no_store && !cc.must_understand) return refuse("no-store");
+  if (cc.is_private) return refuse("private");
+  if (r.request_authorization && !cc.is_public && !cc.s_maxage && !cc.must_revalidate)
+    return refuse("authorization");  // §3.5
+  const bool has_validator = has_field(headers, "ETag") || has_field(headers, "Last-Modified");
+  if (cc.no_cache && !has_validator) return refuse("no-cache without a validator");
+  // Cookies are per viewer: stored (without them) only where the origin says it is public.
+  const bool set_cookie = has_field(headers, "Set-Cookie");
+  if (set_cookie && !cc.is_public && !cc.s_maxage) return refuse("set-cookie");
+  if (auto vary = combined_field(headers, "Vary")) {
+    bool star = false;
+    for_each_member(*vary, [&](std::string_view name) {
+      if (name == "*") star = true;
+      std::string n = lower(name);
+      if (std::find(d.vary.begin(), d.vary.end(), n) == d.vary.end()) d.vary.push_back(std::move(n));
+    });
+    if (star) {
+      d.vary.clear();
+      return refuse("vary: *");  // never matches a later request (§4.1)
+    }
   }
-  if (status != 200 && status != 203 && status != 204 && status != 300 && status != 301 && status != 308)
-    return d.reason = "status not cacheable", d;
 
-  const MediaKind kind = media_kind(path, header_of(headers, "Content-Type"));
-  d.store = true;
-  d.grace = cc.must_revalidate ? Duration::zero() : millis(cfg.stale_grace);
-  if (cc.stale_while_revalidate && !cc.must_revalidate)
-    d.grace = std::max(d.grace, Duration(std::chrono::seconds(*cc.stale_while_revalidate)));
-
-  if (cc.s_maxage) {
-    d.ttl = std::chrono::seconds(*cc.s_maxage);
+  // --- freshness lifetime (§4.2.1): s-maxage, max-age, Expires - Date, then a heuristic ---
+  const bool expires_applies = !targeted && !cc.s_maxage && !cc.max_age && has_field(headers, "Expires");
+  const bool explicit_lifetime = cc.s_maxage || cc.max_age || expires_applies;
+  if (!explicit_lifetime && !heuristically_cacheable(r.status) && !cc.is_public)
+    return refuse("status not cacheable without explicit freshness");
+  d.storable = true;
+  if (cc.conflicting) {
+    d.lifetime = Duration::zero();  // §4.2.1: two values for one directive: stale
+    d.reason = "conflicting directives";
+  } else if (cc.s_maxage) {
+    d.lifetime = seconds(*cc.s_maxage);
     d.reason = "s-maxage";
   } else if (cc.max_age) {
-    d.ttl = std::chrono::seconds(*cc.max_age);
+    d.lifetime = seconds(*cc.max_age);
     d.reason = "max-age";
-  } else if (auto exp = header_of(headers, "Expires"); !exp.empty()) {
-    auto e = parse_http_date(exp);
-    auto date = parse_http_date(header_of(headers, "Date"));
-    std::time_t base = date ? *date : std::time(nullptr);
-    d.ttl = e && *e > base ? Duration(std::chrono::seconds(*e - base)) : Duration::zero();
+  } else if (expires_applies) {
     d.reason = "expires";
+    // Invalid (or "0", or two lines): already expired (§5.3, §4.2.1). Date absent: the receipt time.
+    const auto expires = field_count(headers, "Expires") == 1 ? parse_http_date(field_value(headers, "Expires"))
+                                                                : std::nullopt;
+    const auto date = parse_http_date(field_value(headers, "Date"));
+    const std::time_t base = date ? *date : r.response_wall;
+    d.lifetime = expires && *expires > base ? seconds(*expires - base) : Duration::zero();
   } else {
-    bool matched = false;
-    for (const auto& rule : cfg.rules) {
-      if (glob_match(rule.pattern, path)) {
-        d.ttl = millis(rule.ttl);
-        d.reason = "rule";
-        matched = true;
-        break;
-      }
-    }
-    if (!matched) {
-      if (kind == MediaKind::playlist && !playlist_has_endlist(body)) {
-        if (auto td = playlist_target_duration(body)) {
-          d.ttl = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(*td * cfg.playlist_ttl_fraction));
-          d.reason = "live playlist: target duration";
-        } else {
-          d.ttl = millis(cfg.playlist_ttl_default);
-          d.reason = "live playlist: default";
-        }
-      } else if (kind == MediaKind::playlist || kind == MediaKind::segment) {
-        d.ttl = millis(cfg.segment_ttl);
-        d.reason = kind == MediaKind::playlist ? "ended playlist" : "segment";
-      } else {
-        d.ttl = millis(cfg.segment_ttl);
-        d.reason = "default";
-      }
-    }
+    d.heuristic = true;
+    d.lifetime = heuristic_lifetime(r, cfg, d.reason);
   }
-  d.ttl = std::max(Duration::zero(), d.ttl - Duration(d.initial_age));
-  if (d.ttl == Duration::zero() && d.grace == Duration::zero()) d.store = false;
+  if (cc.no_cache) {
+    d.lifetime = Duration::zero();  // every use is validated first (§5.2.2.4)
+    d.revalidate_always = true;
+    d.reason = "no-cache";
+  }
+  d.ttl = std::max(Duration::zero(), d.lifetime - d.initial_age);
+
+  // --- stale use (§4.2.4): the operator's grace and the origin's stale-* extensions, unless forbidden ---
+  const bool no_stale = cc.must_revalidate || cc.proxy_revalidate || cc.s_maxage || cc.no_cache;  // §5.2.2.2, .8, .10
+  const bool negative_heuristic = d.heuristic && (r.status == 404 || r.status == 410);  // never a stale "not found"
+  if (!no_stale && !negative_heuristic) {
+    d.grace = millis(cfg.stale_grace);
+    if (cc.stale_while_revalidate) d.grace = std::max(d.grace, seconds(*cc.stale_while_revalidate));
+    if (cc.stale_if_error) d.grace = std::max(d.grace, seconds(*cc.stale_if_error));
+  }
+  if (has_validator) d.keep = millis(cfg.revalidate_keep);
+
+  // --- what the store never serves ---
+  for (const auto& f : cc.no_cache_fields) d.strip.push_back(f);  // §5.2.2.4 qualified
+  for (const auto& f : cc.private_fields) d.strip.push_back(f);   // §5.2.2.7 qualified
+  if (set_cookie) d.strip.emplace_back("Set-Cookie");
+  d.store = d.ttl > Duration::zero() || d.grace > Duration::zero() || d.keep > Duration::zero();
+  if (!d.store) d.reason = "stale on arrival, no validator";
   return d;
 }
 

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -21,14 +22,24 @@ namespace hlscache {
 
 struct Object {
   int status = 200;
-  std::vector<Header> headers;  // end-to-end response headers as stored (no hop-by-hop, no Date/Age)
+  std::vector<Header> headers;  // end-to-end response headers as stored (the origin's Date kept; no hop-by-hop, no Age)
   std::vector<Chunk> body;
   std::uint64_t body_size = 0;
 
   TimePoint stored_at{};    // when it entered the cache (Age is computed from it)
-  std::chrono::seconds initial_age{0};  // Age the upstream reported when we received it
+  Duration initial_age{0};  // corrected initial age when received (RFC 9111 §4.2.3); Age = this + time since stored_at
   TimePoint fresh_until{};  // served as a hit before this instant
-  TimePoint stale_until{};  // after fresh_until and before this: servable as stale (grace); then gone
+  TimePoint stale_until{};  // after fresh_until and before this: servable as stale (grace)
+  TimePoint keep_until{};   // after that and before this: kept only to revalidate (has a validator); then gone
+
+  // A Vary marker (status 0, no body) stands at a key whose responses vary: the
+  // request fields they vary on, and the variants stored (their vary values, oldest
+  // first, at most cache.max_variants). Each variant is an object of its own under
+  // the key variant_key(key, values) (cache/vary.hpp).
+  std::vector<std::string> vary;
+  std::vector<std::string> variants;
+  bool is_vary_marker() const { return status == 0; }
+  TimePoint expires_at() const { return std::max({fresh_until, stale_until, keep_until}); }
 
   std::shared_ptr<const Object> gzipped;  // playlists: the same body gzip-compressed, made once per version
 
@@ -49,6 +60,8 @@ struct Object {
     std::size_t c = kOverhead + key_size + sizeof(Object) + etag.size() + last_modified.size() + wire_headers.size() +
                     upstream_via.size() + upstream_cache_status.size();
     for (const auto& [k, v] : headers) c += k.size() + v.size() + 2 * sizeof(std::string);
+    for (const auto& v : vary) c += v.size() + sizeof(std::string);
+    for (const auto& v : variants) c += v.size() + sizeof(std::string);
     for (const auto& ch : body) c += ch.capacity + sizeof(Chunk);
     if (gzipped) c += gzipped->charge(0);
     return c;

@@ -47,17 +47,24 @@ class alignas(64) Shard {
   Shard& operator=(const Shard&) = delete;
 
   // Only a fresh object, counted and promoted as lookup() does; otherwise nothing is
-  // counted or changed (the caller goes on to lookup()).
+  // counted or changed (the caller goes on to lookup()). A live Vary marker is
+  // returned too, touched but not counted: the caller looks its variant up next.
   ObjectPtr find_fresh(std::string_view key, TimePoint now) {
     Dropped dropped;  // declared before the lock: released after it
     std::lock_guard lock(mu_);
     auto it = index_.find(key);
-    if (it == index_.end() || !(now < it->second.object->fresh_until)) return nullptr;
-    return fresh_hit(it->second, dropped);
+    if (it == index_.end()) return nullptr;
+    Node& n = it->second;
+    if (n.object->is_vary_marker()) return now < n.object->fresh_until ? touch(n, dropped) : nullptr;
+    if (!(now < n.object->fresh_until)) return nullptr;
+    return fresh_hit(n, dropped);
   }
 
-  // fresh: counted as a hit and the policy is told; stale: returned, not promoted;
-  // past stale_until: removed (expired) and reported as a miss.
+  // fresh: counted as a hit and the policy is told; stale (servable, before
+  // stale_until): returned, not promoted; kept for revalidation only (before
+  // keep_until): returned as `validate`, counted as a miss; past all of them:
+  // removed (expired) and reported as a miss. A live Vary marker comes back as
+  // `vary` (touched, not counted): the caller looks its variant up next.
   LookupResult lookup(std::string_view key, TimePoint now) {
     Dropped dropped;  // declared before the lock: released after it
     std::lock_guard lock(mu_);
@@ -67,10 +74,18 @@ class alignas(64) Shard {
       return {};
     }
     Node& n = it->second;
-    if (now < n.object->fresh_until) return {fresh_hit(n, dropped), LookupState::fresh};
-    if (now < n.object->stale_until) {
-      ++stats_.stale_hits;
-      return {n.object, LookupState::stale};
+    if (n.object->is_vary_marker()) {
+      if (now < n.object->fresh_until) return {touch(n, dropped), LookupState::vary};
+    } else {
+      if (now < n.object->fresh_until) return {fresh_hit(n, dropped), LookupState::fresh};
+      if (now < n.object->stale_until) {
+        ++stats_.stale_hits;
+        return {n.object, LookupState::stale};
+      }
+      if (now < n.object->keep_until) {
+        ++stats_.misses;
+        return {n.object, LookupState::validate};
+      }
     }
     remove(it, dropped);
     ++stats_.expired;
@@ -80,11 +95,11 @@ class alignas(64) Shard {
 
   // Stores `object` under `key`, replacing any previous object (which is dropped
   // even if the new one is refused: it is outdated). Refused, returning false:
-  // a charge above the policy's max_charge(), or an object already past stale_until.
+  // a charge above the policy's max_charge(), or an object already past every bound.
   bool insert(std::string key, ObjectPtr object, TimePoint now) {
     assert(object);
     const std::uint64_t charge = object->charge(key.size());
-    const TimePoint expires_at = std::max(object->fresh_until, object->stale_until);
+    const TimePoint expires_at = object->expires_at();
     Dropped dropped;
     std::lock_guard lock(mu_);
     if (auto old = index_.find(key); old != index_.end()) remove(old, dropped);
@@ -137,7 +152,7 @@ class alignas(64) Shard {
     return n;
   }
 
-  // Frees up to `max` objects past stale_until, earliest first.
+  // Frees up to `max` objects past all their bounds (Object::expires_at), earliest first.
   std::size_t reclaim_expired(TimePoint now, std::size_t max) {
     std::vector<ObjectPtr> dropped;
     std::lock_guard lock(mu_);
@@ -173,6 +188,11 @@ class alignas(64) Shard {
     std::lock_guard lock(mu_);
     return index_.find(key) != index_.end();
   }
+  ObjectPtr peek(std::string_view key) const {
+    std::lock_guard lock(mu_);
+    auto it = index_.find(key);
+    return it == index_.end() ? nullptr : it->second.object;
+  }
   std::optional<std::size_t> level_of(std::string_view key) const {
     std::lock_guard lock(mu_);
     auto it = index_.find(key);
@@ -205,6 +225,15 @@ class alignas(64) Shard {
     ObjectPtr found = n.object;
     policy_.on_hit(n);
     evict_over_budget(dropped);  // S4LRU: a promotion may demote into a full queue 0
+    return found;
+  }
+
+  // A use that is not a hit (a Vary marker on the way to its variant): the policy is
+  // told, so a marker stays as long as its variants are used, but nothing is counted.
+  ObjectPtr touch(Node& n, Dropped& dropped) {
+    ObjectPtr found = n.object;
+    policy_.on_hit(n);
+    evict_over_budget(dropped);
     return found;
   }
 

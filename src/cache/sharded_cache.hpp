@@ -77,6 +77,7 @@ class ShardedCache {
   }
 
   bool contains(std::string_view key) const { return shard_for(key).contains(key); }
+  ObjectPtr peek(std::string_view key) const { return shard_for(key).peek(key); }
   std::optional<std::size_t> level_of(std::string_view key) const { return shard_for(key).level_of(key); }
 
  private:

@@ -2,11 +2,14 @@
 
 #include "core/hash.hpp"
 
+#include <algorithm>
+
 namespace hlscache {
 
 Coalescer::Shard& Coalescer::shard_for(const std::string& key) { return shards_[hash64(key, 0x5eed) % kShards]; }
 
-Coalescer::Ticket Coalescer::acquire(const std::string& key, TimePoint now, const std::function<ObjectPtr()>& recheck) {
+Coalescer::Ticket Coalescer::acquire(const std::string& key, TimePoint now, const std::function<ObjectPtr()>& recheck,
+                                     bool may_lead) {
   Shard& s = shard_for(key);
   std::lock_guard lock(s.mu);
   if (auto it = s.inflight.find(key); it != s.inflight.end()) {
@@ -21,14 +24,16 @@ Coalescer::Ticket Coalescer::acquire(const std::string& key, TimePoint now, cons
   if (recheck) {
     if (ObjectPtr o = recheck()) return {Outcome::fresh_hit, nullptr, std::move(o)};
   }
-  // Reserve a slot atomically: leaders of keys in other shards race for the same bound.
-  std::uint32_t n = inflight_.load(std::memory_order_relaxed);
-  do {
-    if (n >= limits_.max_inflight) {
-      rejected_inflight_.fetch_add(1, std::memory_order_relaxed);
-      return {Outcome::overloaded, nullptr, nullptr};
+  if (!may_lead) return {Outcome::refused, nullptr, nullptr};
+  if (auto mark = s.uncacheable.find(key); mark != s.uncacheable.end()) {
+    if (now < mark->second) {
+      if (!reserve_slot()) return {Outcome::overloaded, nullptr, nullptr};
+      private_fetches_.fetch_add(1, std::memory_order_relaxed);
+      return {Outcome::pass, nullptr, nullptr};
     }
-  } while (!inflight_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed));
+    s.uncacheable.erase(mark);
+  }
+  if (!reserve_slot()) return {Outcome::overloaded, nullptr, nullptr};
   leaders_.fetch_add(1, std::memory_order_relaxed);
   auto fetch = std::make_shared<Fetch>(now, limits_.follower_wait, limits_.max_body);
   s.inflight.emplace(key, Entry{fetch, 0});
@@ -46,8 +51,54 @@ void Coalescer::finish(const std::string& key, const FetchPtr& fetch) {
   }
 }
 
+// Reserves one in-flight slot atomically: fetches of keys in other shards race for the same bound.
+bool Coalescer::reserve_slot() {
+  std::uint32_t n = inflight_.load(std::memory_order_relaxed);
+  do {
+    if (n >= limits_.max_inflight) {
+      rejected_inflight_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+  } while (!inflight_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed));
+  return true;
+}
+
+bool Coalescer::reserve_private() {
+  if (!reserve_slot()) return false;
+  private_fetches_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void Coalescer::release_private() { inflight_.fetch_sub(1, std::memory_order_relaxed); }
+
+void Coalescer::mark_uncacheable(const std::string& key, TimePoint until) {
+  Shard& s = shard_for(key);
+  std::lock_guard lock(s.mu);
+  if (s.uncacheable.size() >= kMarksPerShard && !s.uncacheable.count(key)) {
+    const TimePoint now = SteadyClock::now();
+    std::erase_if(s.uncacheable, [&](const auto& m) { return m.second <= now; });
+    if (s.uncacheable.size() >= kMarksPerShard) {
+      auto oldest = std::min_element(s.uncacheable.begin(), s.uncacheable.end(),
+                                     [](const auto& a, const auto& b) { return a.second < b.second; });
+      s.uncacheable.erase(oldest);
+    }
+  }
+  s.uncacheable[key] = until;
+  uncacheable_marks_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Coalescer::clear_uncacheable(const std::string& key) {
+  Shard& s = shard_for(key);
+  std::lock_guard lock(s.mu);
+  s.uncacheable.erase(key);
+}
+
 CoalescerStats Coalescer::stats() const {
-  return {leaders_.load(), followers_.load(), rejected_followers_.load(), rejected_inflight_.load(), inflight_.load()};
+  CoalescerStats st{leaders_.load(), followers_.load(), rejected_followers_.load(), rejected_inflight_.load(),
+                    inflight_.load()};
+  st.private_fetches = private_fetches_.load();
+  st.uncacheable_marks = uncacheable_marks_.load();
+  return st;
 }
 
 }  // namespace hlscache

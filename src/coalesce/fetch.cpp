@@ -147,8 +147,7 @@ asio::awaitable<Result<ResponseHead>> Fetch::wait_head(Duration max_wait) {
   }
 }
 
-asio::awaitable<std::optional<Result<ResponseHead>>> Fetch::wait_head_or_interim(std::size_t seen) {
-  const TimePoint deadline = SteadyClock::now() + follower_wait_;
+asio::awaitable<std::optional<Result<ResponseHead>>> Fetch::wait_head_or_interim(std::size_t seen, TimePoint deadline) {
   for (;;) {
     std::unique_lock lock(mu_);
     if (phase_ == Phase::failed) co_return Result<ResponseHead>(*error_);
@@ -179,6 +178,15 @@ asio::awaitable<Status> Fetch::wait(std::uint64_t offset) {
   std::unique_lock lock(mu_);
   if (phase_ == Phase::failed || phase_ == Phase::complete || published_ > offset) co_return Ok{};
   co_return co_await suspend(lock, deadline);
+}
+
+void Fetch::set_share_rule(std::shared_ptr<const ShareRule> rule) {
+  std::lock_guard lock(mu_);
+  share_rule_ = std::move(rule);
+}
+std::shared_ptr<const ShareRule> Fetch::share_rule() const {
+  std::lock_guard lock(mu_);
+  return share_rule_;
 }
 
 Fetch::Phase Fetch::phase() const {

@@ -20,6 +20,16 @@
 
 namespace hlscache {
 
+// Who besides the leader's own client may use a fetch's answer: decided by the
+// leader when its head arrives (leader_sink.hpp) and set before the head is
+// published, so a reader that sees the head sees the rule.
+struct ShareRule {
+  bool shared = true;              // false: only the leader's client (private, no-store, Set-Cookie...)
+  std::vector<std::string> vary;   // request fields the answer varies on (lowercase)
+  std::string leader_values;       // vary_values(vary, the leader's forwarded request)
+  std::vector<std::string> strip;  // fields only the leader's client gets (Set-Cookie of a public answer, private="f")
+};
+
 class Fetch final : public BodyStream, public ResponseSink, public std::enable_shared_from_this<Fetch> {
  public:
   enum class Phase { head_pending, streaming, complete, failed };
@@ -46,10 +56,10 @@ class Fetch final : public BodyStream, public ResponseSink, public std::enable_s
   // --- reader side ---
   // Waits until the head is published (or the fetch failed / the follower deadline passed).
   boost::asio::awaitable<Result<ResponseHead>> wait_head();
-  // Waits until the head is published or more than `seen` interim responses are, then
-  // returns (so a reader can pass a 103 on while the final answer is still coming);
-  // the head's result is only there once it is published (nullopt: an interim woke it).
-  boost::asio::awaitable<std::optional<Result<ResponseHead>>> wait_head_or_interim(std::size_t seen);
+  // Waits until the head is published or more than `seen` interim responses are, or
+  // `deadline` (then Errc::timeout): so a reader can pass a 103 on while the final
+  // answer is still coming. nullopt: an interim woke it; the head is not there yet.
+  boost::asio::awaitable<std::optional<Result<ResponseHead>>> wait_head_or_interim(std::size_t seen, TimePoint deadline);
   struct Interim {
     int status = 0;
     std::vector<Header> headers;
@@ -60,6 +70,10 @@ class Fetch final : public BodyStream, public ResponseSink, public std::enable_s
   StreamState poll(std::uint64_t offset, std::vector<ChunkSlice>& out) override;
   boost::asio::awaitable<Status> wait(std::uint64_t offset) override;
 
+  // The leader's verdict (null until set: shared, nothing stripped).
+  void set_share_rule(std::shared_ptr<const ShareRule> rule);
+  std::shared_ptr<const ShareRule> share_rule() const;
+
   Phase phase() const;
   std::optional<Error> error() const;
   std::uint64_t published() const override;
@@ -68,6 +82,7 @@ class Fetch final : public BodyStream, public ResponseSink, public std::enable_s
   // shrunk to fit, so the cache is not charged for empty space). Only after complete().
   std::vector<Chunk> body_chunks() const;
   TimePoint created() const { return created_; }
+  Duration follower_wait() const { return follower_wait_; }
 
  private:
   static constexpr std::size_t kMaxInterims = 4;
@@ -87,6 +102,7 @@ class Fetch final : public BodyStream, public ResponseSink, public std::enable_s
   std::uint64_t published_ = 0;
   bool tail_shared_ = false;  // the last chunk came from append_chunk: never write into it
   std::vector<Interim> interims_;  // at most kMaxInterims
+  std::shared_ptr<const ShareRule> share_rule_;
   WaitList waiters_;
 };
 

@@ -150,7 +150,24 @@ void read_cache(YamlReader& r, const YAML::Node& n, const std::string& path, Cac
        }},
       {"key_ignore_params", [&](auto& v, auto& p) { r.read_strings(v, p, c.key_ignore_params); }},
       {"sendfile", [&](auto& v, auto& p) { r.read(v, p, c.sendfile); }},
+      {"max_variants", [&](auto& v, auto& p) { r.read(v, p, c.max_variants, 1, 1024); }},
   });
+}
+
+// A list of HTTP field names (tokens, RFC 9110 §5.1).
+void read_field_names(YamlReader& r, const YAML::Node& v, const std::string& p, std::vector<std::string>& out) {
+  std::vector<std::string> names;
+  r.read_strings(v, p, names);
+  for (const auto& n : names) {
+    const bool token = !n.empty() && std::all_of(n.begin(), n.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    });
+    if (!token) {
+      r.error(v, p, fmt::format("'{}' is not an HTTP field name", n));
+      return;
+    }
+  }
+  out = std::move(names);
 }
 
 void read_freshness(YamlReader& r, const YAML::Node& n, const std::string& path, FreshnessConfig& f) {
@@ -162,6 +179,9 @@ void read_freshness(YamlReader& r, const YAML::Node& n, const std::string& path,
       {"stale_wait", [&](auto& v, auto& p) { r.read_duration(v, p, f.stale_wait, 0ms, 60s); }},
       {"negative_ttl", [&](auto& v, auto& p) { r.read_duration(v, p, f.negative_ttl, 0ms, kMaxTimeout); }},
       {"gzip_playlists", [&](auto& v, auto& p) { r.read(v, p, f.gzip_playlists); }},
+      {"targeted_fields", [&](auto& v, auto& p) { read_field_names(r, v, p, f.targeted_fields); }},
+      {"hit_for_miss", [&](auto& v, auto& p) { r.read_duration(v, p, f.hit_for_miss, 0ms, kMaxTimeout); }},
+      {"revalidate_keep", [&](auto& v, auto& p) { r.read_duration(v, p, f.revalidate_keep, 0ms, 365 * 24h); }},
       {"rules", [&](auto& v, auto& p) {
          f.rules.clear();
          r.seq(v, p, [&](const YAML::Node& e, const std::string& ep) {
@@ -286,6 +306,7 @@ void read_upstream(YamlReader& r, const YAML::Node& n, const std::string& path, 
       {"retries", [&](auto& v, auto& p) { r.read(v, p, u.retries, 0, 16); }},
       {"health", [&](auto& v, auto& p) { read_health(r, v, p, u.health); }},
       {"pool_per_thread", [&](auto& v, auto& p) { r.read(v, p, u.pool_per_thread, 0, 100'000); }},
+      {"strip_request_headers", [&](auto& v, auto& p) { read_field_names(r, v, p, u.strip_request_headers); }},
       {"protocol", [&](auto& v, auto& p) {
          std::string s;
          r.read(v, p, s);

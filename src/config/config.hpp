@@ -84,6 +84,7 @@ struct CacheConfig {
   std::string policy = "s4lru";   // fifo | lru | s4lru
   std::vector<std::string> key_ignore_params;  // query parameters left out of the cache key
   bool sendfile = true;  // large bodies in page-backed memory, sent with sendfile(2) on clear TCP
+  std::uint32_t max_variants = 8;  // Vary: stored responses per key; a new one replaces the oldest
 };
 
 struct TtlRule {
@@ -100,6 +101,11 @@ struct FreshnessConfig {
   Millis negative_ttl{1'000};       // 404/410
   bool gzip_playlists = true;
   std::vector<TtlRule> rules;       // first match wins, before the defaults above
+  // RFC 9213 target list: the first of these fields with a valid value replaces
+  // Cache-Control and Expires for this cache. Empty: targeted fields are ignored.
+  std::vector<std::string> targeted_fields{"CDN-Cache-Control"};
+  Millis hit_for_miss{10'000};      // a key whose answer could not be shared is fetched per request this long
+  Millis revalidate_keep{60'000};   // past its stale window an object with a validator is kept this long to revalidate
 };
 
 // One upstream host of a group and its share of the ring.
@@ -151,6 +157,9 @@ struct UpstreamConfig {
   std::uint32_t retries = 2;            // extra hosts tried on connect error, timeout or 5xx before any byte went out
   HealthConfig health;
   std::uint32_t pool_per_thread = 64;   // idle keep-alive connections kept per thread and host (http1)
+  // Client request fields not forwarded upstream, beside the hop-by-hop ones, the
+  // conditionals and Range (those are never forwarded: the cache makes its own).
+  std::vector<std::string> strip_request_headers{"Accept-Encoding"};
   UpstreamProtocol protocol = UpstreamProtocol::http1;
   UpstreamTlsConfig tls;                // protocols https and h2
   std::uint32_t h2_connections_per_host = 4;  // h2c/h2: multiplexed connections per thread and host, at most

@@ -75,6 +75,7 @@ std::string Config::to_yaml() const {
   e << YAML::Key << "policy" << YAML::Value << cache.policy;
   e << YAML::Key << "key_ignore_params" << YAML::Value << YAML::Flow << cache.key_ignore_params;
   e << YAML::Key << "sendfile" << YAML::Value << cache.sendfile;
+  e << YAML::Key << "max_variants" << YAML::Value << cache.max_variants;
   e << YAML::EndMap;
 
   e << YAML::Key << "freshness" << YAML::Value << YAML::BeginMap;
@@ -85,6 +86,9 @@ std::string Config::to_yaml() const {
   e << YAML::Key << "stale_wait" << YAML::Value << dur(freshness.stale_wait);
   e << YAML::Key << "negative_ttl" << YAML::Value << dur(freshness.negative_ttl);
   e << YAML::Key << "gzip_playlists" << YAML::Value << freshness.gzip_playlists;
+  e << YAML::Key << "targeted_fields" << YAML::Value << YAML::Flow << freshness.targeted_fields;
+  e << YAML::Key << "hit_for_miss" << YAML::Value << dur(freshness.hit_for_miss);
+  e << YAML::Key << "revalidate_keep" << YAML::Value << dur(freshness.revalidate_keep);
   e << YAML::Key << "rules" << YAML::Value << YAML::BeginSeq;
   for (const auto& r : freshness.rules)
     e << YAML::Flow << YAML::BeginMap << YAML::Key << "pattern" << YAML::Value << r.pattern << YAML::Key << "ttl"
@@ -125,6 +129,7 @@ std::string Config::to_yaml() const {
   e << YAML::Key << "check_path" << YAML::Value << upstream.health.check_path;
   e << YAML::EndMap;
   e << YAML::Key << "pool_per_thread" << YAML::Value << upstream.pool_per_thread;
+  e << YAML::Key << "strip_request_headers" << YAML::Value << YAML::Flow << upstream.strip_request_headers;
   e << YAML::Key << "protocol" << YAML::Value << hlscache::to_string(upstream.protocol);
   if (upstream.tls_upstream())
     e << YAML::Key << "tls" << YAML::Value << YAML::BeginMap << YAML::Key << "ca_file" << YAML::Value

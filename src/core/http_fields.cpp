@@ -267,6 +267,7 @@ CacheDirectives parse_cache_control_value(std::string_view value) {
     else if (iequal(name, "must-understand")) cc.must_understand = true;
     else if (iequal(name, "no-transform")) cc.no_transform = true;
     else if (iequal(name, "immutable")) cc.immutable = true;
+    else if (iequal(name, "only-if-cached")) cc.only_if_cached = true;
     else if (iequal(name, "max-age")) set_delta(cc, cc.max_age, delta_seconds(arg));
     else if (iequal(name, "s-maxage")) set_delta(cc, cc.s_maxage, delta_seconds(arg));
     else if (iequal(name, "stale-while-revalidate")) set_delta(cc, cc.stale_while_revalidate, delta_seconds(arg));

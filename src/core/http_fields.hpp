@@ -80,6 +80,7 @@ struct CacheDirectives {
   bool must_understand = false;
   bool no_transform = false;
   bool immutable = false;
+  bool only_if_cached = false;             // a request directive (§5.2.1.7)
   std::optional<std::int64_t> max_age, s_maxage, stale_while_revalidate, stale_if_error;
   bool conflicting = false;  // one freshness directive with two different values (§4.2.1: treat as stale)
   bool any = false;          // at least one directive was present

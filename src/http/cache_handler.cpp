@@ -4,12 +4,14 @@
 #include <boost/asio/this_coro.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <strings.h>
 
 #include <algorithm>
 
 #include "cache/freshness.hpp"
+#include "cache/vary.hpp"
 #include "core/gzip.hpp"
+#include "core/http_fields.hpp"
+#include "core/strings.hpp"
 
 // GCC 12 reports Asio's coroutine frame allocation as mismatched (-Wmismatched-new-delete)
 // once it inlines the frame's operator new (aligned_alloc) and delete (free) — a matched
@@ -21,6 +23,50 @@
 namespace hlscache {
 
 namespace asio = boost::asio;
+
+namespace {
+
+// Request fields never forwarded on a miss: the cache makes its own conditionals
+// and fetches whole objects (RFC 9111 §4.3.1), and framing is per hop.
+bool never_forwarded(std::string_view name) {
+  for (std::string_view n : {"Host", "Content-Length", "Expect", "If-Match", "If-None-Match", "If-Modified-Since",
+                             "If-Unmodified-Since", "If-Range", "Range"})
+    if (iequal(name, n)) return true;
+  return false;
+}
+
+}  // namespace
+
+std::vector<Header> forwarded_request_headers(const RequestContext& req, const Config& cfg) {
+  std::vector<Header> out;
+  const auto connection = combined_field(req.headers, "Connection");
+  for (const auto& h : req.headers) {
+    if (is_hop_by_hop(h.first, connection ? std::string_view(*connection) : std::string_view{}) ||
+        never_forwarded(h.first))
+      continue;
+    if (std::any_of(cfg.upstream.strip_request_headers.begin(), cfg.upstream.strip_request_headers.end(),
+                    [&](const std::string& s) { return iequal(s, h.first); }))
+      continue;
+    out.push_back(h);
+  }
+  return out;
+}
+
+// One request's miss: what every step of it needs.
+struct CacheHandler::Miss {
+  ConfigPtr config;  // the snapshot this request runs under
+  const Config& cfg;
+  std::string key;
+  RequestContext& req;
+  asio::any_io_executor ex;
+  std::string store_key;  // where a validatable object sits (key, or a variant key)
+  std::optional<std::vector<Header>> forwarded_;
+
+  const std::vector<Header>& forwarded() {
+    if (!forwarded_) forwarded_ = forwarded_request_headers(req, cfg);
+    return *forwarded_;
+  }
+};
 
 CacheHandler::CacheHandler(ConfigPtr config, Cache& cache, Coalescer& coalescer, Source& source, const Clock& clock)
     : config_(std::move(config)), cache_(cache), coalescer_(coalescer), source_(source), clock_(clock) {}
@@ -35,107 +81,192 @@ std::optional<Response> CacheHandler::answer_now(RequestContext& req) {
   const TimePoint now = clock_.now();
   ObjectPtr fresh = cache_.find_fresh(key, now);
   if (!fresh) return std::nullopt;
+  if (fresh->is_vary_marker()) {
+    fresh = cache_.find_fresh(variant_key(key, vary_values(fresh->vary, forwarded_request_headers(req, cfg))), now);
+    if (!fresh || fresh->is_vary_marker()) return std::nullopt;
+  }
   return respond_from_object(fresh, req, now, CacheResult::hit, cfg.server_name);
 }
 
+CacheHandler::Found CacheHandler::lookup(const Config& cfg, const std::string& key, const RequestContext& req,
+                                         TimePoint now) {
+  Found f{cache_.lookup(key, now), key};
+  if (f.result.state != LookupState::vary) return f;
+  f.store_key = variant_key(key, vary_values(f.result.object->vary, forwarded_request_headers(req, cfg)));
+  f.result = cache_.lookup(f.store_key, now);
+  if (f.result.state == LookupState::vary) f.result = {};  // a marker under a variant key: never ours
+  return f;
+}
+
 asio::awaitable<Response> CacheHandler::handle(RequestContext& req) {
-  // (No co_await inside the switch below: GCC 12 miscompiles some coroutine suspension points in switch cases.)
-  const asio::any_io_executor ex = co_await asio::this_coro::executor;
+  // (No co_await inside a switch: GCC 12 miscompiles some coroutine suspension points in switch cases.)
   const ConfigPtr config = config_.get();  // one snapshot per request (reloads swap it)
-  const Config& cfg = *config;
-  const std::string key = normalize_cache_key(req.target, cfg.cache.key_ignore_params);
+  const asio::any_io_executor ex = co_await asio::this_coro::executor;
+  Miss m{config, *config, normalize_cache_key(req.target, config->cache.key_ignore_params), req, ex, {}, {}};
   const TimePoint now = clock_.now();
-  LookupResult found = cache_.lookup(key, now);
 
-  if (found.state == LookupState::fresh)
-    co_return respond_from_object(found.object, req, now, CacheResult::hit, cfg.server_name);
+  CacheDirectives asked;
+  if (has_field(req.headers, "Cache-Control")) asked = parse_cache_control(req.headers);
+  // RFC 9111 §5.2.1.5: nothing of this exchange may be stored — it gets a fetch of its own.
+  if (asked.no_store) co_return co_await fetch_alone(m, "request no-store", false);
 
-  if (found.state == LookupState::stale) co_return co_await serve_stale(cfg, ex, key, req, found.object, now);
-
-  auto ticket = coalescer_.acquire(key, now, [&]() -> ObjectPtr {
-    auto again = cache_.lookup(key, now);
-    return again.state == LookupState::fresh ? again.object : nullptr;
-  });
-  switch (ticket.outcome) {
-    case Coalescer::Outcome::fresh_hit:
-      co_return respond_from_object(ticket.object, req, now, CacheResult::hit, cfg.server_name);
-    case Coalescer::Outcome::overloaded: {
-      auto r = Response::error(503, "too many requests waiting on upstream fetches");
-      r.add("Retry-After", "1");
-      co_return r;
-    }
-    case Coalescer::Outcome::leader:
-      start_fetch(ex, key, req, ticket.fetch);
-      break;
-    case Coalescer::Outcome::follower:
-      break;
+  Found found = lookup(m.cfg, m.key, req, now);
+  m.store_key = found.store_key;
+  const LookupState state = found.result.state;
+  if (state == LookupState::fresh)
+    co_return respond_from_object(found.result.object, req, now, CacheResult::hit, m.cfg.server_name);
+  if (asked.only_if_cached) {  // §5.2.1.7: nothing fresh to give without going upstream
+    Response r = Response::error(504, "only-if-cached: not in cache");
+    r.cache = CacheResult::miss;
+    co_return r;
   }
-  co_return co_await serve_miss(cfg, std::move(ticket));
+  if (state == LookupState::stale) co_return co_await serve_stale(m, found.result.object, now);
+  co_return co_await serve_miss(m, state == LookupState::validate ? found.result.object : nullptr, now);
 }
 
-asio::awaitable<Response> CacheHandler::serve_stale(const Config& cfg, const asio::any_io_executor& ex,
-                                                    const std::string& key, RequestContext& req, ObjectPtr stale,
-                                                    TimePoint now) {
-  // At most one refresh runs (a second stale hit finds it in flight). Every stale hit
-  // waits up to freshness.stale_wait for the refreshed head — a live playlist refresh
-  // takes a round trip, and a tier that always answered with the previous version
-  // would add one polling interval of latency per tier — then takes the stale copy if
-  // the refresh is slow or fails (stale-while-revalidate, stale-if-error).
-  auto ticket = coalescer_.acquire(key, now, nullptr);
-  if (ticket.outcome == Coalescer::Outcome::leader) start_fetch(ex, key, req, ticket.fetch);
-  const bool joined = ticket.outcome == Coalescer::Outcome::leader || ticket.outcome == Coalescer::Outcome::follower;
+asio::awaitable<Response> CacheHandler::serve_miss(Miss& m, ObjectPtr validatable, TimePoint now) {
+  auto ticket = coalescer_.acquire(
+      m.key, now,
+      [&]() -> ObjectPtr {
+        auto again = lookup(m.cfg, m.key, m.req, now);
+        return again.result.state == LookupState::fresh ? again.result.object : nullptr;
+      },
+      m.req.may_lead_fetch);
+  const Coalescer::Outcome outcome = ticket.outcome;
+  if (outcome == Coalescer::Outcome::fresh_hit)
+    co_return respond_from_object(ticket.object, m.req, now, CacheResult::hit, m.cfg.server_name);
+  if (outcome == Coalescer::Outcome::overloaded || outcome == Coalescer::Outcome::refused) {
+    auto r = Response::error(503, outcome == Coalescer::Outcome::refused
+                                      ? "this connection left too many upstream fetches running"
+                                      : "too many requests waiting on upstream fetches");
+    r.add("Retry-After", "1");
+    co_return r;
+  }
+  if (outcome == Coalescer::Outcome::pass) co_return co_await fetch_alone(m, "hit-for-miss", true);
+  const bool follower = outcome == Coalescer::Outcome::follower;
+  if (!follower) start_fetch(m.ex, m, std::move(validatable), ticket.fetch, true);
+  co_return co_await stream(m, ticket.fetch, follower ? Label::coalesced("miss") : Label::miss("miss"));
+}
+
+asio::awaitable<Response> CacheHandler::serve_stale(Miss& m, ObjectPtr stale, TimePoint now) {
+  // At most one refresh runs (a second stale hit finds it in flight); it is conditional
+  // when the stale copy has a validator. Every stale hit waits up to freshness.stale_wait
+  // for the refreshed head — a live playlist refresh takes a round trip, and a tier that
+  // always answered with the previous version would add one polling interval of latency
+  // per tier — then takes the stale copy if the refresh is slow, fails, or is not one it
+  // may use (stale-while-revalidate, stale-if-error).
+  auto ticket = coalescer_.acquire(m.key, now, nullptr, m.req.may_lead_fetch);
+  if (ticket.outcome == Coalescer::Outcome::pass) co_return co_await fetch_alone(m, "hit-for-miss", true);
+  const bool leader = ticket.outcome == Coalescer::Outcome::leader;
+  if (leader) start_fetch(m.ex, m, stale, ticket.fetch, true);
+  const bool joined = leader || ticket.outcome == Coalescer::Outcome::follower;
   bool usable = false;
-  if (joined && cfg.freshness.stale_wait.count() > 0) {
-    auto head = co_await ticket.fetch->wait_head(std::chrono::duration_cast<Duration>(cfg.freshness.stale_wait));
+  if (joined && m.cfg.freshness.stale_wait.count() > 0) {
+    auto head = co_await ticket.fetch->wait_head(std::chrono::duration_cast<Duration>(m.cfg.freshness.stale_wait));
     usable = head.ok() && head->status < 500;
+    if (usable && !leader) {
+      auto rule = ticket.fetch->share_rule();
+      usable = !rule || (rule->shared && (rule->vary.empty() || vary_values(rule->vary, m.forwarded()) == rule->leader_values));
+    }
   }
-  if (usable) co_return co_await serve_miss(cfg, std::move(ticket), true);
-  co_return respond_from_object(stale, req, now, CacheResult::stale, cfg.server_name);
+  if (usable) co_return co_await stream(m, ticket.fetch, leader ? Label::miss("stale") : Label::coalesced("stale"));
+  co_return respond_from_object(stale, m.req, now, CacheResult::stale, m.cfg.server_name);
 }
 
-asio::awaitable<Response> CacheHandler::serve_miss(const Config& cfg, Coalescer::Ticket ticket, bool revalidated) {
-  const bool follower = ticket.outcome == Coalescer::Outcome::follower;
+asio::awaitable<Response> CacheHandler::stream(Miss& m, FetchPtr fetch, Label label) {
   const TimePoint started = SteadyClock::now();
-  auto head = co_await ticket.fetch->wait_head();
+  const TimePoint deadline = started + fetch->follower_wait();
+  // 103 Early Hints from the upstream go on to clients that can take them, while the
+  // final answer is awaited; nothing of them is stored.
+  std::optional<Result<ResponseHead>> head;
+  std::size_t seen = 0;
+  for (;;) {
+    head = co_await fetch->wait_head_or_interim(seen, deadline);
+    if (head) break;
+    const auto interims = fetch->interims();
+    for (; seen < interims.size(); ++seen) {
+      if (interims[seen].status == 103 && m.req.interim) co_await m.req.interim->send_interim(103, interims[seen].headers);
+    }
+  }
   const double waited_ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - started).count();
-  const CacheResult result = follower ? CacheResult::coalesced : CacheResult::miss;
-  if (!head) {
-    const Error& e = head.error();
-    int status = e.code == Errc::timeout ? 504 : 502;
+  const auto& cfg = m.cfg;
+  const std::string collapsed = label.follower ? "; collapsed" : "";
+  if (!head->ok()) {
+    const Error& e = head->error();
+    const int status = e.code == Errc::timeout ? 504 : 502;
     Response r = Response::error(status, e.code == Errc::timeout ? "upstream timed out" : "upstream failed");
-    r.cache = result;
+    r.cache = label.result;
     r.waited_ms = waited_ms;
-    r.add("Cache-Status", fmt::format("{}; fwd=miss{}; detail={}", cfg.server_name, follower ? "; collapsed" : "",
+    r.add("Cache-Status", fmt::format("{}; fwd=miss{}; detail={}", cfg.server_name, collapsed,
                                       e.code == Errc::timeout ? "timeout" : "upstream-error"));
     co_return r;
   }
+  // A follower uses the leader's answer only where the leader's ShareRule allows.
+  std::shared_ptr<const ShareRule> rule = fetch->share_rule();
+  if (label.follower && rule) {
+    if (!rule->shared) co_return co_await fetch_alone(m, "not-shareable", false);
+    if (!rule->vary.empty() && vary_values(rule->vary, m.forwarded()) != rule->leader_values)
+      co_return co_await fetch_alone(m, "vary", false);
+  }
+  const ResponseHead& h = **head;
   Response r;
-  r.status = head->status;
-  r.headers = head->headers;
-  r.append_to_list("Cache-Status", fmt::format("{}; fwd={}{}", cfg.server_name, revalidated ? "stale" : "miss",
-                                               follower ? "; collapsed" : ""));
-  r.set("X-Cache", follower ? "COALESCED" : "MISS");
+  r.status = h.status;
+  r.headers = h.headers;
+  if (label.follower && rule)
+    for (const auto& f : rule->strip) remove_field(r.headers, f);
+  // The upstream's Age and Date stay: the response is as old as the upstream said (RFC 9111 §5.1).
+  r.has_date = has_field(r.headers, "Date");
+  r.append_to_list("Cache-Status", fmt::format("{}; fwd={}{}{}", cfg.server_name, label.fwd, collapsed,
+                                               label.detail ? fmt::format("; detail={}", label.detail) : ""));
+  r.set("X-Cache", label.follower ? "COALESCED" : "MISS");
   r.append_to_list("Via", fmt::format("1.1 {}", cfg.server_name));
-  // The upstream's Age is passed on only once the object is ours (object_response.cpp); its
-  // Date was for the freshness decision, the session writes our own.
-  std::erase_if(r.headers, [](const Header& h) {
-    return strcasecmp(h.first.c_str(), "Age") == 0 || strcasecmp(h.first.c_str(), "Date") == 0;
-  });
-  r.cache = result;
+  r.cache = label.result;
   r.waited_ms = waited_ms;
-  r.body = StreamBody{ticket.fetch, head->content_length};
+  r.body = StreamBody{fetch, h.content_length};
   co_return r;
 }
 
-void CacheHandler::start_fetch(const asio::any_io_executor& ex, const std::string& key, const RequestContext& req,
-                               FetchPtr fetch) {
+asio::awaitable<Response> CacheHandler::fetch_alone(Miss& m, const char* why, bool slot_reserved) {
+  if (!slot_reserved && !coalescer_.reserve_private()) {
+    auto r = Response::error(503, "too many requests waiting on upstream fetches");
+    r.add("Retry-After", "1");
+    co_return r;
+  }
+  auto fetch = std::make_shared<Fetch>(clock_.now(), std::chrono::duration_cast<Duration>(m.cfg.timeouts.follower_wait),
+                                       m.cfg.limits.max_object_bytes);
+  start_fetch(m.ex, m, nullptr, fetch, false);
+  // RFC 9211 fwd=: request (the request asked for it), vary-miss (another variant), else miss.
+  const std::string_view w(why);
+  Label label = Label::miss(w == "request no-store" ? "request" : w == "vary" ? "vary-miss" : "miss");
+  label.detail = why;
+  co_return co_await stream(m, fetch, label);
+}
+
+FetchPtr CacheHandler::start_fetch(const asio::any_io_executor& ex, Miss& m, ObjectPtr validating, FetchPtr fetch,
+                                   bool coalesced) {
   SourceRequest sreq;
-  sreq.key = key;
-  sreq.target = req.target;
-  sreq.client_address = req.remote.to_string();
-  // Owned by the coalescer's entry, not by this client: if the client goes, the fetch goes on.
-  asio::co_spawn(ex, run_fetch(key, std::string(req.path()), std::move(sreq), fetch),
-                 [this, key, fetch](std::exception_ptr e) {
+  sreq.key = m.key;
+  sreq.target = m.req.target;
+  sreq.client_address = m.req.remote.to_string();
+  sreq.headers = m.forwarded();
+  if (validating) {  // RFC 9111 §4.3.1: validate the stored response we have
+    if (!validating->etag.empty()) sreq.headers.emplace_back("If-None-Match", validating->etag);
+    if (!validating->last_modified.empty()) sreq.headers.emplace_back("If-Modified-Since", validating->last_modified);
+    if (validating->etag.empty() && validating->last_modified.empty()) validating.reset();
+  }
+  LeaderRequest lr;
+  lr.key = m.key;
+  lr.store_key = m.store_key.empty() ? m.key : m.store_key;
+  lr.path = std::string(m.req.path());
+  lr.forwarded = m.forwarded();
+  lr.authorization = has_field(m.req.headers, "Authorization");
+  lr.validating = std::move(validating);
+  auto sink = std::make_shared<LeaderSink>(fetch, std::move(lr), m.config->freshness, coalescer_, clock_);
+  m.req.led_fetch = fetch;
+  // Owned by the coalescer's entry (or by this one client's fetch), not by the client:
+  // if the client goes, the fetch goes on and its answer is still stored.
+  asio::co_spawn(ex, run_fetch(m.config, std::move(sreq), sink, fetch, coalesced),
+                 [this, key = m.key, fetch, coalesced](std::exception_ptr e) {
                    if (!e) return;
                    try {
                      std::rethrow_exception(e);
@@ -143,59 +274,73 @@ void CacheHandler::start_fetch(const asio::any_io_executor& ex, const std::strin
                      spdlog::error("fetch task for {} failed: {}", key, err.what());
                    }
                    fetch->fail(Error::make(ErrorSource::internal, Errc::io, "fetch task failed"));
-                   coalescer_.finish(key, fetch);
+                   if (coalesced) coalescer_.finish(key, fetch);
+                   else coalescer_.release_private();
                  });
+  return fetch;
 }
 
-asio::awaitable<void> CacheHandler::run_fetch(std::string key, std::string path, SourceRequest sreq, FetchPtr fetch) {
-  co_await source_.fetch(std::move(sreq), fetch);
+asio::awaitable<void> CacheHandler::run_fetch(ConfigPtr config, SourceRequest sreq, std::shared_ptr<LeaderSink> sink,
+                                              FetchPtr fetch, bool coalesced) {
+  co_await source_.fetch(sreq, sink);
+  if (sink->validator_mismatch()) {
+    // The 304 was about another representation than ours: fetch it whole.
+    sink->reset_for_unconditional();
+    remove_field(sreq.headers, "If-None-Match");
+    remove_field(sreq.headers, "If-Modified-Since");
+    co_await source_.fetch(sreq, sink);
+  }
   if (fetch->phase() == Fetch::Phase::complete) {
-    const TimePoint now = clock_.now();
-    const ConfigPtr config = config_.get();
-    if (ObjectPtr obj = build_object(*config, path, *fetch, now)) cache_.insert(key, std::move(obj), now);
+    store(*config, *sink, *fetch);
   } else if (fetch->phase() != Fetch::Phase::failed) {
     fetch->fail(Error::make(ErrorSource::internal, Errc::protocol, "source ended without completing the fetch"));
   }
   // Insert first, then release the key: a miss that arrives in between finds the object (see acquire's recheck).
-  coalescer_.finish(key, fetch);
+  if (coalesced) coalescer_.finish(sink->request().key, fetch);
+  else coalescer_.release_private();
 }
 
-ObjectPtr CacheHandler::build_object(const Config& cfg, const std::string& path, const Fetch& fetch, TimePoint now) const {
-  auto head = fetch.head();
+void CacheHandler::store(const Config& cfg, const LeaderSink& sink, const Fetch& fetch) {
+  const LeaderRequest& lr = sink.request();
+  ResponseHead head = fetch.head();
   std::vector<Chunk> chunks = fetch.body_chunks();
-  std::string body_text;
-  const MediaKind kind = media_kind(path, [&] {
-    for (const auto& [k, v] : head.headers)
-      if (strcasecmp(k.c_str(), "Content-Type") == 0) return std::string_view(v);
-    return std::string_view{};
-  }());
   std::uint64_t size = 0;
   for (const auto& c : chunks) size += c.size;
+  const MediaKind kind = media_kind(lr.path, field_value(head.headers, "Content-Type"));
+  std::string body_text;
   if (kind == MediaKind::playlist && size <= (4u << 20)) {
     body_text.reserve(size);
     for (const auto& c : chunks) body_text.append(c.view());
   }
-  FreshnessDecision d = decide_freshness(head.status, head.headers, path, body_text, cfg.freshness);
-  if (!d.store) return nullptr;
+  const FreshnessDecision d = decide_freshness(
+      ResponseFacts{head.status, &head.headers, lr.path, body_text, lr.authorization, sink.response_wall(),
+                    sink.response_delay()},
+      cfg.freshness);
+  if (!d.store) {
+    // What the upstream says now is not to be kept: the copy we had goes too.
+    if (!d.storable && head.status < 500) cache_.erase(lr.store_key);
+    return;
+  }
   auto obj = std::make_shared<Object>();
   obj->status = head.status;
   obj->headers = std::move(head.headers);
-  // Age is recomputed from initial_age on every hit; X-Cache is ours to say; the upstream's
-  // Date only served decide_freshness above (the session writes the Date of each response).
-  std::erase_if(obj->headers, [](const Header& h) {
-    return strcasecmp(h.first.c_str(), "Age") == 0 || strcasecmp(h.first.c_str(), "X-Cache") == 0 ||
-           strcasecmp(h.first.c_str(), "Date") == 0;
+  // Age is recomputed from initial_age on every hit; X-Cache is ours to say; the fields
+  // the directives keep from the store (Set-Cookie, no-cache="f", private="f") go.
+  std::erase_if(obj->headers, [&](const Header& h) {
+    if (iequal(h.first, "Age") || iequal(h.first, "X-Cache")) return true;
+    return std::any_of(d.strip.begin(), d.strip.end(), [&](const std::string& s) { return iequal(s, h.first); });
   });
   obj->body = std::move(chunks);
   obj->body_size = size;
-  obj->stored_at = now;
+  obj->stored_at = sink.response_time();
   obj->initial_age = d.initial_age;
-  obj->fresh_until = now + d.ttl;
+  obj->fresh_until = obj->stored_at + d.ttl;
   obj->stale_until = obj->fresh_until + d.grace;
+  obj->keep_until = d.keep > Duration::zero() ? obj->stale_until + d.keep : TimePoint{};
   obj->serialize_headers();
   obj->etag = std::string(obj->header("ETag"));
   obj->last_modified = std::string(obj->header("Last-Modified"));
-  bool encoded = !obj->header("Content-Encoding").empty();
+  const bool encoded = !obj->header("Content-Encoding").empty();
   if (kind == MediaKind::playlist && cfg.freshness.gzip_playlists && !encoded && obj->status == 200 &&
       !body_text.empty()) {
     if (auto gz = gzip_compress(body_text)) {
@@ -209,7 +354,20 @@ ObjectPtr CacheHandler::build_object(const Config& cfg, const std::string& path,
       obj->gzipped = std::move(z);
     }
   }
-  return obj;
+  const TimePoint now = clock_.now();
+  if (d.vary.empty()) {
+    cache_.insert(lr.key, std::move(obj), now);
+  } else {
+    // One variant per combination of the Vary'd request fields (as forwarded upstream).
+    const std::string values = vary_values(d.vary, lr.forwarded);
+    std::vector<std::string> evicted;
+    ObjectPtr previous = cache_.peek(lr.key);
+    ObjectPtr marker = make_vary_marker(previous.get(), d.vary, values, obj->expires_at(), cfg.cache.max_variants, evicted);
+    cache_.insert(variant_key(lr.key, values), std::move(obj), now);
+    cache_.insert(lr.key, std::move(marker), now);
+    for (const auto& e : evicted) cache_.erase(variant_key(lr.key, e));
+  }
+  coalescer_.clear_uncacheable(lr.key);
 }
 
 }  // namespace hlscache

@@ -41,7 +41,7 @@ void build_h2_response_headers(const Response& r, std::string_view server, std::
                                H2HeaderList& out) {
   out.clear();
   out.fields.emplace_back(":status", std::to_string(r.status));
-  out.fields.emplace_back("date", std::string(http_date_now()));
+  if (!r.has_date) out.fields.emplace_back("date", std::string(http_date_now()));
   out.fields.emplace_back("server", std::string(server));
   add_wire_lines(out, r.stored_wire);
   if (r.cache_lines) {

@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "http/cache_handler.hpp"
+#include "core/http_fields.hpp"
 #include "core/strings.hpp"
 #include "http/wire.hpp"
 
@@ -33,13 +34,6 @@ bool etag_matches(std::string_view if_none_match, std::string_view etag) {
   return false;
 }
 
-std::optional<std::time_t> parse_date(std::string_view s) {
-  std::string str(trim(s));
-  std::tm tm{};
-  if (const char* end = ::strptime(str.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm); end && *end == '\0')
-    return ::timegm(&tm);
-  return std::nullopt;
-}
 
 // A qvalue of zero ("0", "0.", "0.0", ... "0.000") means "not acceptable" (RFC 9110 §12.4.2).
 bool qvalue_is_zero(std::string_view params) {
@@ -102,9 +96,14 @@ RangeParse parse_range(std::string_view h, std::uint64_t size, ByteRange& out) {
   return RangeParse::ok;
 }
 
+// Age (RFC 9111 §4.2.3, §5.1): the corrected initial age plus the time since receipt, in whole seconds.
+long long age_seconds(const Object& obj, TimePoint now) {
+  return std::max<long long>(0, std::chrono::duration_cast<std::chrono::seconds>(now - obj.stored_at + obj.initial_age).count());
+}
+
 void add_cache_headers(Response& r, const Object& obj, TimePoint now, CacheResult result, const std::string& server) {
-  auto age = std::chrono::duration_cast<std::chrono::seconds>(now - obj.stored_at) + obj.initial_age;
-  r.add("Age", std::to_string(std::max<long long>(0, age.count())));
+  const long long age = age_seconds(obj, now);
+  r.add("Age", std::to_string(age));
   auto ttl = std::chrono::duration_cast<std::chrono::seconds>(obj.fresh_until - now).count();
   if (result == CacheResult::stale)
     r.append_to_list("Cache-Status", fmt::format("{}; hit; ttl={}; detail=stale-while-revalidate", server, ttl));
@@ -122,9 +121,8 @@ void append_cache_lines(std::string& w, const CacheLines& lines, std::string_vie
   const Object& obj = *lines.stored;
   const TimePoint now = lines.now;
   const CacheResult result = lines.result;
-  auto age = std::chrono::duration_cast<std::chrono::seconds>(now - obj.stored_at) + obj.initial_age;
   w.append("Age: ");
-  append_number(w, static_cast<std::uint64_t>(std::max<long long>(0, age.count())));
+  append_number(w, static_cast<std::uint64_t>(age_seconds(obj, now)));
   w.append("\r\nCache-Status: ");
   if (!obj.upstream_cache_status.empty()) w.append(obj.upstream_cache_status).append(", ");
   w.append(server).append("; hit; ttl=");
@@ -145,13 +143,14 @@ Response respond_from_object(const ObjectPtr& stored, const RequestContext& req,
   const bool can_gzip = obj->gzipped && obj->status == 200 && accepts_gzip(req.header("Accept-Encoding"));
   Response r;
   r.status = obj->status;
+  r.has_date = !obj->header("Date").empty();  // the stored Date is kept (RFC 9110 §6.6.1), Age says how old
 
   if (obj->status == 200) {
     bool not_modified = false;
     if (auto inm = req.header("If-None-Match"); !inm.empty()) {
       not_modified = etag_matches(inm, obj->etag);
     } else if (auto ims = req.header("If-Modified-Since"); !ims.empty() && !obj->last_modified.empty()) {
-      auto since = parse_date(ims), lm = parse_date(obj->last_modified);
+      auto since = parse_http_date(ims), lm = parse_http_date(obj->last_modified);
       not_modified = since && lm && *lm <= *since;
     }
     if (not_modified) {

@@ -49,6 +49,7 @@ struct Response {
   std::string_view stored_wire;
   std::optional<CacheLines> cache_lines;
   bool close = false;       // close the connection after this response
+  bool has_date = false;    // the headers carry the origin's Date: the session adds none (RFC 9110 §6.6.1)
   CacheResult cache = CacheResult::none;  // for logs and metrics
   double waited_ms = 0;     // how long a follower waited for its first byte
 

@@ -32,9 +32,13 @@ void serialize_h1_head(std::string& out, const Response& r, std::string_view ser
   append_number(out, static_cast<std::uint64_t>(r.status));
   out.push_back(' ');
   out.append(reason_phrase(r.status));
-  out.append("\r\nDate: ");
-  out.append(http_date_now());
-  out.append("\r\nServer: ");
+  out.append("\r\n");
+  if (!r.has_date) {
+    out.append("Date: ");
+    out.append(http_date_now());
+    out.append("\r\n");
+  }
+  out.append("Server: ");
   out.append(server);
   out.append("\r\n");
   out.append(r.stored_wire);

@@ -73,6 +73,13 @@ void collect_coalescer(std::string& out, const Coalescer& c) {
               static_cast<double>(s.rejected_followers));
   prom_sample(out, "hlscache_coalesce_rejected_total", "bound=\"inflight_fetches\"",
               static_cast<double>(s.rejected_inflight));
+  prom_family(out, "hlscache_coalesce_private_fetches_total", "counter",
+              "Fetches made for one request alone: a pass on a hit-for-miss key, or a follower whose leader's "
+              "answer could not be shared with it (private, no-store, Set-Cookie, another Vary variant).");
+  prom_sample(out, "hlscache_coalesce_private_fetches_total", "", static_cast<double>(s.private_fetches));
+  prom_family(out, "hlscache_coalesce_uncacheable_marks_total", "counter",
+              "Keys marked hit-for-miss (freshness.hit_for_miss) because an answer could not be shared.");
+  prom_sample(out, "hlscache_coalesce_uncacheable_marks_total", "", static_cast<double>(s.uncacheable_marks));
   prom_family(out, "hlscache_coalesce_inflight", "gauge", "Upstream fetches in flight now.");
   prom_sample(out, "hlscache_coalesce_inflight", "", static_cast<double>(s.inflight));
   prom_family(out, "hlscache_coalesce_followers_per_fetch", "histogram",
