@@ -82,7 +82,7 @@ void LeaderSink::set_head(ResponseHead head, Wake wake) {
   if (!rule->vary.empty()) rule->leader_values = vary_values(rule->vary, request_.forwarded);
   rule->strip = d.strip;
   rule_ = rule;
-  if (!rule->shared && freshness_.hit_for_miss.count() > 0)
+  if (!rule->shared && !request_.no_store && freshness_.hit_for_miss.count() > 0)
     coalescer_.mark_uncacheable(request_.key, response_time_ + freshness_.hit_for_miss);
   fetch_->set_share_rule(std::move(rule));
 

@@ -60,6 +60,7 @@ struct CacheHandler::Miss {
   RequestContext& req;
   asio::any_io_executor ex;
   std::string store_key;  // where a validatable object sits (key, or a variant key)
+  bool request_no_store = false;
   std::optional<std::vector<Header>> forwarded_;
 
   const std::vector<Header>& forwarded() {
@@ -102,13 +103,16 @@ asio::awaitable<Response> CacheHandler::handle(RequestContext& req) {
   // (No co_await inside a switch: GCC 12 miscompiles some coroutine suspension points in switch cases.)
   const ConfigPtr config = config_.get();  // one snapshot per request (reloads swap it)
   const asio::any_io_executor ex = co_await asio::this_coro::executor;
-  Miss m{config, *config, normalize_cache_key(req.target, config->cache.key_ignore_params), req, ex, {}, {}};
+  Miss m{config, *config, normalize_cache_key(req.target, config->cache.key_ignore_params), req, ex, {}, false, {}};
   const TimePoint now = clock_.now();
 
   CacheDirectives asked;
   if (has_field(req.headers, "Cache-Control")) asked = parse_cache_control(req.headers);
   // RFC 9111 §5.2.1.5: nothing of this exchange may be stored — it gets a fetch of its own.
-  if (asked.no_store) co_return co_await fetch_alone(m, "request no-store", false);
+  if (asked.no_store) {
+    m.request_no_store = true;
+    co_return co_await fetch_alone(m, "request no-store", false);
+  }
 
   Found found = lookup(m.cfg, m.key, req, now);
   m.store_key = found.store_key;
@@ -260,6 +264,7 @@ FetchPtr CacheHandler::start_fetch(const asio::any_io_executor& ex, Miss& m, Obj
   lr.path = std::string(m.req.path());
   lr.forwarded = m.forwarded();
   lr.authorization = has_field(m.req.headers, "Authorization");
+  lr.no_store = m.request_no_store;
   lr.validating = std::move(validating);
   auto sink = std::make_shared<LeaderSink>(fetch, std::move(lr), m.config->freshness, coalescer_, clock_);
   m.req.led_fetch = fetch;
@@ -302,6 +307,7 @@ asio::awaitable<void> CacheHandler::run_fetch(ConfigPtr config, SourceRequest sr
 
 void CacheHandler::store(const Config& cfg, const LeaderSink& sink, const Fetch& fetch) {
   const LeaderRequest& lr = sink.request();
+  if (lr.no_store) return;  // RFC 9111 §5.2.1.5
   ResponseHead head = fetch.head();
   std::vector<Chunk> chunks = fetch.body_chunks();
   std::uint64_t size = 0;

@@ -503,7 +503,8 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
   static void answer_locally(const SinkPtr& into, int status, std::string body) {
     ResponseHead rh;
     rh.status = status;
-    rh.headers = {{"Content-Type", "text/plain; charset=utf-8"}, {"Cache-Control", "no-store"}};
+    // The same for every viewer (shared with collapsed requests), never kept.
+    rh.headers = {{"Content-Type", "text/plain; charset=utf-8"}, {"Cache-Control", "max-age=0, must-revalidate"}};
     rh.content_length = body.size();
     into->set_head(std::move(rh));
     into->append(body);

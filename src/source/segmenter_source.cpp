@@ -26,9 +26,12 @@ void answer(const SinkPtr& into, int status, std::string_view content_type, std:
 
 void not_found(const SinkPtr& into, std::string_view why) { answer(into, 404, "text/plain; charset=utf-8", fmt::format("404 Not Found: {}\n", why)); }
 // A segment or playlist that did not arrive within the wait bound may exist a moment later:
-// never cache that answer (a definite 404 still gets the negative TTL).
+// that answer is stale at once and never served stale (a definite 404 still gets the
+// negative TTL). Not no-store: it is the same for every viewer, so the requests that
+// waited on it together share it (RFC 9111 §4) instead of each asking again.
 void not_yet(const SinkPtr& into, std::string_view why) {
-  answer(into, 404, "text/plain; charset=utf-8", fmt::format("404 Not Found: {}\n", why), {{"Cache-Control", "no-store"}});
+  answer(into, 404, "text/plain; charset=utf-8", fmt::format("404 Not Found: {}\n", why),
+         {{"Cache-Control", "max-age=0, must-revalidate"}});
 }
 
 std::vector<std::string_view> split_path(std::string_view path) {

@@ -32,15 +32,6 @@ OriginReply reply_with(std::string body, std::vector<std::pair<std::string, std:
   return r;
 }
 
-// The ttl= parameter of a Cache-Status "hit" entry; nullopt if absent.
-std::optional<long> cache_status_ttl(const HttpResponse& r) {
-  static const std::regex ttl(R"(; ttl=(-?\d+))");
-  std::smatch m;
-  std::string v = r.header("Cache-Status").value_or("");
-  if (!std::regex_search(v, m, ttl)) return std::nullopt;
-  return std::stol(m[1]);
-}
-
 TEST_F(EdgeFreshnessTest, LivePlaylistIsFreshForHalfItsTargetDurationThenRefreshed) {
   const std::string path = "/live/stream1/index.m3u8";
   const std::string v1 = live_playlist(100), v2 = live_playlist(101);

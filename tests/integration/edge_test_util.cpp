@@ -1,4 +1,6 @@
 #include "edge_test_util.hpp"
+
+#include <regex>
 #include "core/strings.hpp"
 
 #include <arpa/inet.h>
@@ -43,7 +45,8 @@ std::string EdgeYaml::str() const {
                   "listen:\n"
                   "  - address: 127.0.0.1:0\n"
                   "upstream:\n"
-                  "  hosts: [\"127.0.0.1:" + std::to_string(upstream_port) + "\"]\n"
+                  "  hosts: [\"127.0.0.1:" + std::to_string(upstream_port) + "\"]\n" +
+                  (upstream.empty() ? std::string() : "  " + upstream + "\n") +
                   "logging: {" + logging + "}\n";
   if (!limits.empty()) y += "limits: {" + limits + "}\n";
   // A short drain so a test that fails with a parked request does not stall the suite.
@@ -53,6 +56,14 @@ std::string EdgeYaml::str() const {
   if (!admin.empty()) y += "admin: {" + admin + "}\n";
   if (!load.empty()) y += "load: {" + load + "}\n";
   return y;
+}
+
+std::optional<long> cache_status_ttl(const HttpResponse& r) {
+  static const std::regex ttl(R"(; ttl=(-?\d+))");
+  std::smatch m;
+  std::string v = r.header("Cache-Status").value_or("");
+  if (!std::regex_search(v, m, ttl)) return std::nullopt;
+  return std::stol(m[1]);
 }
 
 std::uint32_t crc32_of(std::string_view bytes, std::uint32_t crc) {

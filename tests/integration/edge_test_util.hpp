@@ -39,6 +39,7 @@ struct EdgeYaml {
   std::string logging = "level: error";
   std::string admin;  // e.g. "token: ..."
   std::string load;   // e.g. "interval: 200ms"
+  std::string upstream;  // more keys of the upstream map, e.g. "strip_request_headers: [X-Secret]"
   int threads = 2;
   std::string str() const;
 
@@ -51,6 +52,7 @@ struct EdgeYaml {
   EdgeYaml& with_logging(std::string s) { logging = std::move(s); return *this; }
   EdgeYaml& with_admin(std::string s) { admin = std::move(s); return *this; }
   EdgeYaml& with_load(std::string s) { load = std::move(s); return *this; }
+  EdgeYaml& with_upstream(std::string s) { upstream = std::move(s); return *this; }
 };
 
 // zlib CRC-32 of some bytes (chained with `crc` for streaming).
@@ -122,6 +124,9 @@ class ClientHerd {
   std::vector<std::atomic<bool>> abandon_;
   bool joined_ = false;
 };
+
+// The ttl= parameter of a Cache-Status "hit" entry; nullopt if absent.
+std::optional<long> cache_status_ttl(const HttpResponse& r);
 
 // Counts of X-Cache values among results.
 struct XCacheCounts {
