@@ -27,6 +27,7 @@
 #include "source/h1_connection.hpp"
 #include "source/hash_ring.hpp"
 #include "source/upstream_host.hpp"
+#include "source/upstream_request.hpp"
 #include "source/tls_client.hpp"
 
 namespace hlscache {
@@ -462,9 +463,8 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
     H2UpstreamRequest r;
     r.host = host.address;
     r.target = req.target;
-    r.headers = req.headers;
-    r.headers.emplace_back("via", fmt::format("2 {}", cfg.server_name));
-    if (!req.client_address.empty()) r.headers.emplace_back("x-forwarded-for", req.client_address);
+    r.headers = upstream_request::h2_fields(req, cfg.server_name);
+    r.interim = into.get();
     r.first_byte_deadline = std::min(deadline, started + cfg.timeouts.upstream_first_byte);
     auto& client = h2_client(cfg, co_await asio::this_coro::executor);
     auto response = co_await client.request(std::move(r));
