@@ -151,6 +151,7 @@ struct UpstreamConfig {
   std::uint32_t retries = 2;            // extra hosts tried on connect error, timeout or 5xx before any byte went out
   HealthConfig health;
   std::uint32_t pool_per_thread = 64;   // idle keep-alive connections kept per thread and host (http1)
+  Millis pool_idle{4'000};              // an idle pooled connection is closed after this (less if the host's Keep-Alive says so)
   UpstreamProtocol protocol = UpstreamProtocol::http1;
   UpstreamTlsConfig tls;                // protocols https and h2
   std::uint32_t h2_connections_per_host = 4;  // h2c/h2: multiplexed connections per thread and host, at most

@@ -125,6 +125,7 @@ std::string Config::to_yaml() const {
   e << YAML::Key << "check_path" << YAML::Value << upstream.health.check_path;
   e << YAML::EndMap;
   e << YAML::Key << "pool_per_thread" << YAML::Value << upstream.pool_per_thread;
+  e << YAML::Key << "pool_idle" << YAML::Value << dur(upstream.pool_idle);
   e << YAML::Key << "protocol" << YAML::Value << hlscache::to_string(upstream.protocol);
   if (upstream.tls_upstream())
     e << YAML::Key << "tls" << YAML::Value << YAML::BeginMap << YAML::Key << "ca_file" << YAML::Value
