@@ -71,6 +71,10 @@ class OriginTierH1Test : public ::testing::Test {
   std::vector<std::shared_ptr<RecordingSink>> fetch_all(const std::vector<std::string>& targets,
                                                         std::vector<Header> headers = {}) {
     std::vector<std::shared_ptr<RecordingSink>> sinks;
+    if (!tier_) {  // start() failed (and said why)
+      for (std::size_t i = 0; i < targets.size(); ++i) sinks.push_back(std::make_shared<RecordingSink>());
+      return sinks;
+    }
     std::vector<std::future<void>> done;
     for (const auto& t : targets) {
       auto sink = std::make_shared<RecordingSink>();
@@ -252,14 +256,39 @@ TEST_F(OriginTierH1Test, KeepAliveTimeoutIsHonoured) {
 
 TEST_F(OriginTierH1Test, PoolIdleCapsHowLongAConnectionWaits) {
   origin_.set("/p", body("p"));
-  start("retries: 0, pool_idle: 200ms");
+  start("retries: 0, pool_idle: 500ms");
   expect_answer(*fetch("/p"), 200, "p");
   std::this_thread::sleep_for(50ms);
   expect_answer(*fetch("/p"), 200, "p");
   EXPECT_EQ(origin_.connections_accepted(), 1u);
-  std::this_thread::sleep_for(300ms);
+  std::this_thread::sleep_for(700ms);
   expect_answer(*fetch("/p"), 200, "p");
   EXPECT_EQ(origin_.connections_accepted(), 2u);
+}
+
+TEST_F(OriginTierH1Test, ClientFieldsReachTheOriginAsGivenAndUnsafeLinesNever) {
+  origin_.set("/h", body("h"));
+  start("retries: 0");
+  expect_answer(*fetch("/h", {{"User-Agent", "X"},
+                              {"x-custom", "Mixed Case"},
+                              {"X-Split", "a\r\nInjected: yes"},
+                              {"X-Lf", "b\nAlso-Injected: yes"},
+                              {"X-Nul", std::string("c\0d", 3)},
+                              {"Bad Name", "1"},
+                              {"Host", "evil.example"},
+                              {"Content-Length", "5"}}),
+                200, "h");
+  const auto log = origin_.log();
+  ASSERT_EQ(log.size(), 1u);
+  const auto& seen = log[0];
+  EXPECT_EQ(seen.header("User-Agent").value_or(""), "X");
+  EXPECT_EQ(seen.header("X-Custom").value_or(""), "Mixed Case");
+  for (const char* gone : {"Injected", "Also-Injected", "X-Split", "X-Lf", "X-Nul", "Content-Length"})
+    EXPECT_FALSE(seen.header(gone).has_value()) << gone << " reached the origin";
+  EXPECT_EQ(seen.header("Host").value_or(""), "127.0.0.1:" + std::to_string(origin_.port()));
+  std::size_t hosts = 0;
+  for (const auto& [k, v] : seen.headers) hosts += k == "Host" || k == "host";
+  EXPECT_EQ(hosts, 1u);
 }
 
 // The origin closes a reused connection as the request arrives (the race an idle
