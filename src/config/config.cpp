@@ -307,6 +307,7 @@ void read_upstream(YamlReader& r, const YAML::Node& n, const std::string& path, 
       {"health", [&](auto& v, auto& p) { read_health(r, v, p, u.health); }},
       {"pool_per_thread", [&](auto& v, auto& p) { r.read(v, p, u.pool_per_thread, 0, 100'000); }},
       {"strip_request_headers", [&](auto& v, auto& p) { read_field_names(r, v, p, u.strip_request_headers); }},
+      {"pool_idle", [&](auto& v, auto& p) { r.read_duration(v, p, u.pool_idle, 10ms, 1h); }},
       {"protocol", [&](auto& v, auto& p) {
          std::string s;
          r.read(v, p, s);

@@ -160,6 +160,7 @@ struct UpstreamConfig {
   // Client request fields not forwarded upstream, beside the hop-by-hop ones, the
   // conditionals and Range (those are never forwarded: the cache makes its own).
   std::vector<std::string> strip_request_headers{"Accept-Encoding"};
+  Millis pool_idle{4'000};              // an idle pooled connection is closed after this (less if the host's Keep-Alive says so)
   UpstreamProtocol protocol = UpstreamProtocol::http1;
   UpstreamTlsConfig tls;                // protocols https and h2
   std::uint32_t h2_connections_per_host = 4;  // h2c/h2: multiplexed connections per thread and host, at most

@@ -130,6 +130,7 @@ std::string Config::to_yaml() const {
   e << YAML::EndMap;
   e << YAML::Key << "pool_per_thread" << YAML::Value << upstream.pool_per_thread;
   e << YAML::Key << "strip_request_headers" << YAML::Value << YAML::Flow << upstream.strip_request_headers;
+  e << YAML::Key << "pool_idle" << YAML::Value << dur(upstream.pool_idle);
   e << YAML::Key << "protocol" << YAML::Value << hlscache::to_string(upstream.protocol);
   if (upstream.tls_upstream())
     e << YAML::Key << "tls" << YAML::Value << YAML::BeginMap << YAML::Key << "ca_file" << YAML::Value

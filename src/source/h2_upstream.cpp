@@ -24,6 +24,7 @@
 
 #include "core/strings.hpp"
 #include "source/tls_client.hpp"
+#include "source/upstream_request.hpp"
 
 namespace hlscache {
 
@@ -35,22 +36,10 @@ namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kMaxResponseHeader = 64 * 1024;
+constexpr std::size_t kMaxInterimResponses = 16;  // 1xx HEADERS before the final one, at most
 
 Error upstream_error(Errc code, std::string msg, bool retryable = true) {
   return Error::make(ErrorSource::upstream, code, std::move(msg), retryable);
-}
-
-bool hop_by_hop(std::string_view name) {
-  return iequal(name, "connection") || iequal(name, "keep-alive") || iequal(name, "transfer-encoding") ||
-         iequal(name, "upgrade") || iequal(name, "proxy-connection") || iequal(name, "te") ||
-         iequal(name, "host") || iequal(name, "trailer") || iequal(name, "proxy-authorization") ||
-         iequal(name, "proxy-authenticate");
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 std::string_view sv(const std::uint8_t* p, std::size_t n) { return {reinterpret_cast<const char*>(p), n}; }
@@ -62,6 +51,8 @@ struct ClientStream {
   ResponseHead head;
   std::size_t header_bytes = 0;
   bool head_done = false;
+  std::size_t interims_seen = 0;       // 1xx heads read past
+  std::vector<ResponseHead> interims;  // 103s not yet handed to the request's sink
   std::string pending;  // DATA received, not yet copied into the Fetch
   bool ended = false;   // END_STREAM received
   bool closed = false;
@@ -102,8 +93,7 @@ class Conn : public std::enable_shared_from_this<Conn> {
                                        const std::string& authority) {
     std::vector<std::pair<std::string, std::string>> fields{
         {":method", "GET"}, {":scheme", scheme}, {":authority", authority}, {":path", req.target}};
-    for (const auto& [k, v] : req.headers)
-      if (!hop_by_hop(k)) fields.emplace_back(lower(k), v);
+    for (auto& f : upstream_request::h2_fields(req.headers)) fields.push_back(std::move(f));
     std::vector<nghttp2_nv> nva;
     for (auto& [k, v] : fields)
       nva.push_back({reinterpret_cast<std::uint8_t*>(k.data()), reinterpret_cast<std::uint8_t*>(v.data()), k.size(),
@@ -284,7 +274,7 @@ int Conn::on_header(nghttp2_session*, const nghttp2_frame* f, const std::uint8_t
     st.head.content_length = len;
     return 0;
   }
-  if (n == "server" || hop_by_hop(n)) return 0;
+  if (n == "server" || n == "host" || is_hop_by_hop(n)) return 0;
   st.head.headers.emplace_back(std::string(n), std::string(v));
   return 0;
 }
@@ -300,8 +290,15 @@ int Conn::on_frame_recv(nghttp2_session*, const nghttp2_frame* f, void* p) {
   auto it = c.streams_.find(f->hd.stream_id);
   if (it == c.streams_.end()) return 0;
   auto& st = *it->second;
-  if (f->hd.type == NGHTTP2_HEADERS && !st.head_done) {
-    if (st.head.status >= 100 && st.head.status < 200) {  // informational: the real head follows
+  if (f->hd.type == NGHTTP2_HEADERS && !st.head_done && !st.error) {  // a failed stream gets no head
+    if (st.head.status >= 100 && st.head.status < 200) {  // informational: the real head follows (nghttp2 refuses 101)
+      if (++st.interims_seen > kMaxInterimResponses) {
+        if (!st.error) c.to_reset_.push_back(st.id);
+        st.fail(upstream_error(Errc::protocol, fmt::format("{}: more than {} interim (1xx) responses", c.host_id_,
+                                                           kMaxInterimResponses)));
+        return 0;
+      }
+      if (st.head.status == 103) st.interims.push_back(std::move(st.head));
       st.head = ResponseHead{};
       st.header_bytes = 0;
     } else {
@@ -539,7 +536,14 @@ asio::awaitable<Result<std::shared_ptr<H2UpstreamResponse>>> H2Upstream::request
   if (!st)
     co_return upstream_error(Errc::protocol, fmt::format("{}: cannot submit the request", req.host.to_string()));
   auto response = std::make_shared<Response>(*conn, st);
+  // 103s are handed on here, on the fetch's coroutine, never from inside an nghttp2 callback.
+  auto pass_interims = [&] {
+    for (auto& h : st->interims)
+      if (req.interim != nullptr) req.interim->interim(h.status, std::move(h.headers));
+    st->interims.clear();
+  };
   while (!st->head_done && !st->error) {
+    pass_interims();
     if (SteadyClock::now() >= req.first_byte_deadline) {
       response->cancel();
       co_return upstream_error(Errc::timeout, fmt::format("{} {}: no response in time", req.host.to_string(), req.target));
@@ -548,6 +552,7 @@ asio::awaitable<Result<std::shared_ptr<H2UpstreamResponse>>> H2Upstream::request
     co_await st->signal.async_wait(kTuple);
   }
   if (st->error && !st->head_done) co_return *st->error;
+  pass_interims();
   co_return std::shared_ptr<H2UpstreamResponse>(response);
 }
 

@@ -4,6 +4,9 @@
 // fetch as a stream on one of them, so hundreds of concurrent fetches share one
 // connection. nghttp2's client session is driven like the server's (h2_session):
 // a reader feeds mem_recv, a writer drains mem_send, callbacks only record.
+// Interim (1xx) HEADERS before the final response are read past (a 103's fields are
+// handed to the request's `interim` sink; more than 16 fail the stream); request
+// fields go out lowercased, without connection-specific ones (RFC 9113 §8.2).
 //
 // Use (the shape of OriginTier's HTTP/1.1 attempt):
 //   auto r = co_await upstream.request(req);          // connect/reuse, send, wait for the head
@@ -42,8 +45,9 @@ struct H2UpstreamSettings {
 struct H2UpstreamRequest {
   HostPort host;
   std::string target;             // path and query
-  std::vector<Header> headers;    // end-to-end fields to send (hop-by-hop ones are dropped here too)
+  std::vector<Header> headers;    // end-to-end fields to send (lowercased; connection-specific ones dropped here)
   TimePoint first_byte_deadline{};  // the response head must arrive by then
+  ResponseSink* interim = nullptr;  // if set: gets interim(103, fields) for each 103 before the final head
 };
 
 class H2UpstreamResponse {

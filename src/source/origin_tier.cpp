@@ -25,8 +25,10 @@
 #include "core/http_fields.hpp"
 #include "source/h2_upstream.hpp"
 #include "source/h1_connection.hpp"
+#include "source/h1_pool.hpp"
 #include "source/hash_ring.hpp"
 #include "source/upstream_host.hpp"
+#include "source/upstream_request.hpp"
 #include "source/tls_client.hpp"
 
 namespace hlscache {
@@ -42,8 +44,6 @@ using h1_upstream::Connection;
 using h1_upstream::remaining;
 using h1_upstream::kTuple;
 using h1_upstream::TlsStream;
-constexpr std::uint32_t kMaxUpstreamHeader = 64 * 1024;
-
 
 Error upstream_error(Errc code, std::string msg, bool retryable = true) {
   return Error::make(ErrorSource::upstream, code, std::move(msg), retryable);
@@ -124,6 +124,7 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
   Metrics& metrics;
   std::atomic<std::shared_ptr<const Routing>> routing;
   Counter retries{0}, no_route{0}, no_host{0};
+  h1_upstream::PoolStats pool;  // this tier's HTTP/1.1 connection reuse
 
   asio::io_context* io = nullptr;  // where DNS and health loops run (set by start())
 
@@ -268,11 +269,11 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
       const std::string req = fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: {}-health\r\nConnection: close\r\n\r\n",
                                           cfg->upstream.health.check_path, h->address.to_string(), cfg->server_name);
       c.tcp().expires_after(remaining(deadline, cfg->timeouts.upstream_first_byte));
-      http::response_parser<http::empty_body> parser;
-      parser.skip(true);
-      const beast::error_code ec = co_await h1_upstream::write_and_read_head(c, req, parser);
-      if (ec) why = ec.message();
-      else status = static_cast<int>(parser.get().result_int());
+      std::optional<h1_upstream::ResponseParser> parser;
+      const h1_upstream::HeadRead head = co_await h1_upstream::exchange_head(c, req, parser, nullptr);
+      if (head.ec) why = head.ec.message();
+      else if (!head.refused.empty()) why = head.refused;
+      else status = static_cast<int>(parser->get().result_int());
     }
     if (status >= 200 && status < 300) {
       h->mark_checked_healthy();
@@ -324,15 +325,6 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
     co_return std::make_unique<Connection>(std::move(s));
   }
 
-  static std::string request_head(const Config& cfg, const SourceRequest& req, const HostPort& host) {
-    std::string out = fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\n", req.target, host.to_string());
-    for (const auto& [k, v] : req.headers) fmt::format_to(std::back_inserter(out), "{}: {}\r\n", k, v);
-    fmt::format_to(std::back_inserter(out), "Via: 1.1 {}\r\n", cfg.server_name);
-    if (!req.client_address.empty()) fmt::format_to(std::back_inserter(out), "X-Forwarded-For: {}\r\n", req.client_address);
-    out += "Connection: keep-alive\r\n\r\n";
-    return out;
-  }
-
   enum class Attempt { done, retry };
 
   // Every attempt, whatever the protocol: counted on the host; returns when it started.
@@ -354,42 +346,58 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
     return Attempt::done;
   }
 
+  // Whether a failed exchange on a reused connection means only that the upstream had
+  // closed it while idle: nothing of a response arrived, and the connection ended (EOF,
+  // reset, a write into a closed socket). A GET is idempotent, so it may be sent again
+  // (RFC 9110 §9.2.2, RFC 9112 §9.3.1); a timeout is not this case.
+  static bool stale(const h1_upstream::HeadRead& head) {
+    const auto& ec = head.ec;
+    return !head.any_byte && head.refused.empty() &&
+           (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+            ec == asio::error::broken_pipe || ec == asio::error::connection_aborted ||
+            ec == asio::ssl::error::stream_truncated);
+  }
+
   // One exchange with `host`. Before the head is published to the Fetch, a failure
   // (connect, timeout, protocol, or a 5xx status) returns Attempt::retry unless this
   // is the last attempt; once the head is published the fetch is committed to this
-  // host and ends here, completed or failed.
+  // host and ends here, completed or failed. A pooled connection that fails before any
+  // response byte is replaced once by a new connection to the same host (never another
+  // pooled one), without counting against the host's health.
   asio::awaitable<Attempt> attempt(const Routing& routing, const SourceRequest& req, const SinkPtr& into,
                                    HostState& host, TimePoint deadline, bool last) {
     const Config& cfg = *routing.config;
     if (cfg.upstream.h2_upstream()) co_return co_await attempt_h2(cfg, req, into, host, deadline, last);
-    const std::string head = request_head(cfg, req, host.address);
+    const std::string head = upstream_request::h1_head(req, host.address, cfg.server_name);
+    const std::string key = pool_key(host, routing);
     const TimePoint started = count_attempt(host);
     auto give_up = [&](Error e) { return fail_attempt(cfg, into, host, last, std::move(e)); };
 
-    std::unique_ptr<Connection> conn;
+    std::unique_ptr<Connection> conn = h1_upstream::take_pooled(key, pool);
+    bool reused = conn != nullptr;
     std::optional<h1_upstream::ResponseParser> parser;
-    for (int round = 0; round < 2; ++round) {
-      conn = h1_upstream::take_pooled(pool_key(host, routing));
-      const bool reused = conn != nullptr;
+    for (;;) {
       if (!conn) {
         auto c = co_await connect(routing, host.address, deadline);
         if (!c) co_return give_up(std::move(c).error());
         conn = std::move(*c);
       }
       conn->tcp().expires_after(remaining(deadline, cfg.timeouts.upstream_first_byte));
-      parser.emplace();
-      parser->header_limit(kMaxUpstreamHeader);
-      parser->body_limit(boost::none);  // the Fetch enforces limits.max_object_bytes
-      const beast::error_code ec = co_await h1_upstream::write_and_read_head(*conn, head, *parser);
-      if (!ec) break;
-      // A pooled connection the upstream closed while idle: retry once on a new one.
-      const bool stale_pooled = reused && (ec == http::error::end_of_stream || ec == asio::error::eof ||
-                                           ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
-                                           ec == asio::ssl::error::stream_truncated);
-      if (stale_pooled && round == 0) continue;
-      const Errc code = ec == beast::error::timeout ? Errc::timeout : Errc::protocol;
+      const h1_upstream::HeadRead hr = co_await h1_upstream::exchange_head(*conn, head, parser, into.get());
+      if (hr.ok()) break;
+      conn.reset();  // whatever is left on it is not ours to read
+      if (reused && stale(hr) && SteadyClock::now() < deadline) {
+        pool.stale_retries.fetch_add(1, std::memory_order_relaxed);
+        spdlog::debug("upstream {} {}: pooled connection closed by the host ({}); retrying on a new one", host.id,
+                      req.target, hr.ec.message());
+        reused = false;
+        continue;
+      }
+      if (!hr.refused.empty())
+        co_return give_up(upstream_error(Errc::protocol, fmt::format("{} {}: {}", host.id, req.target, hr.refused)));
+      const Errc code = hr.ec == beast::error::timeout ? Errc::timeout : Errc::protocol;
       co_return give_up(upstream_error(code, fmt::format("{} {}: {}", host.id, req.target,
-                                                         code == Errc::timeout ? "no response in time" : ec.message())));
+                                                         code == Errc::timeout ? "no response in time" : hr.ec.message())));
     }
 
     auto& res = parser->get();
@@ -404,19 +412,13 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
 
     ResponseHead rh;
     rh.status = status;
-    std::string_view connection_tokens = res[http::field::connection];
-    for (const auto& f : res) {
-      auto name = f.name_string();
-      // Date stays in the head: freshness counts Expires from it (RFC 9111 §4.2.1), and the
-      // cache handler drops it where it builds the client's response (the session writes its own).
-      if (is_hop_by_hop(name, connection_tokens) || f.name() == http::field::content_length ||
-          f.name() == http::field::server)
-        continue;
-      rh.headers.emplace_back(std::string(name), std::string(f.value()));
-    }
+    rh.headers = h1_upstream::end_to_end_fields(res);
     if (auto len = parser->content_length()) rh.content_length = *len;
+    const auto window = h1_upstream::reuse_window(h1_upstream::parse_keep_alive(res), cfg.upstream.pool_idle);
     const h1_upstream::BodyRead body =
         co_await h1_upstream::stream_body_into(*conn, *parser, std::move(rh), *into, cfg.timeouts.upstream_idle, deadline);
+    // Every path that returns without give_back closes the connection (conn goes out of
+    // scope): a cut body, a refused one, or an exchange not read to its end.
     if (body.too_large) {
       fail(into, Error::make(ErrorSource::upstream, Errc::too_large,
                              fmt::format("{} body over limits.max_object_bytes", req.target)));
@@ -432,7 +434,9 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
     }
     metrics.upstream_bytes.fetch_add(body.received, std::memory_order_relaxed);
     into->complete();
-    if (parser->keep_alive()) h1_upstream::give_back(pool_key(host, routing), std::move(conn), cfg.upstream.pool_per_thread);
+    ++conn->exchanges;
+    if (window && h1_upstream::reusable(*conn, *parser))
+      h1_upstream::give_back(key, std::move(conn), cfg.upstream.pool_per_thread, *window, pool);
     co_return Attempt::done;
   }
 
@@ -462,9 +466,8 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
     H2UpstreamRequest r;
     r.host = host.address;
     r.target = req.target;
-    r.headers = req.headers;
-    r.headers.emplace_back("via", fmt::format("2 {}", cfg.server_name));
-    if (!req.client_address.empty()) r.headers.emplace_back("x-forwarded-for", req.client_address);
+    r.headers = upstream_request::h2_fields(req, cfg.server_name);
+    r.interim = into.get();
     r.first_byte_deadline = std::min(deadline, started + cfg.timeouts.upstream_first_byte);
     auto& client = h2_client(cfg, co_await asio::this_coro::executor);
     auto response = co_await client.request(std::move(r));
@@ -667,6 +670,19 @@ void OriginTier::collect_metrics(std::string& out) const {
   prom_sample(out, "hlscache_upstream_retries_total", "", static_cast<double>(rel(impl_->retries)));
   prom_family(out, "hlscache_upstream_no_route_total", "counter", "Misses that matched no upstream route (answered 404).");
   prom_sample(out, "hlscache_upstream_no_route_total", "", static_cast<double>(rel(impl_->no_route)));
+  const auto& pool = impl_->pool;
+  prom_family(out, "hlscache_upstream_pool_reuses_total", "counter",
+              "Idle HTTP/1.1 upstream connections taken from the pool for another request.");
+  prom_sample(out, "hlscache_upstream_pool_reuses_total", "", static_cast<double>(rel(pool.reuses)));
+  prom_family(out, "hlscache_upstream_pool_discarded_total", "counter",
+              "Idle HTTP/1.1 upstream connections closed instead of reused: peer_closed (EOF or error), "
+              "unsolicited (bytes nobody asked for), expired (pool_idle or the host's Keep-Alive timeout).");
+  for (std::size_t i = 0; i < h1_upstream::kDiscardNames.size(); ++i)
+    prom_sample(out, "hlscache_upstream_pool_discarded_total", fmt::format("reason=\"{}\"", h1_upstream::kDiscardNames[i]),
+                static_cast<double>(rel(pool.discarded[i])));
+  prom_family(out, "hlscache_upstream_stale_retries_total", "counter",
+              "Requests resent on a new connection because a reused one failed before any response byte.");
+  prom_sample(out, "hlscache_upstream_stale_retries_total", "", static_cast<double>(rel(pool.stale_retries)));
 }
 
 }  // namespace hlscache

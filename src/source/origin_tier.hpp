@@ -20,10 +20,16 @@
 // so it survives rebuilds.
 //
 // Transport: HTTP/1.1 (Beast, coroutines) with a per-thread pool of idle keep-alive
-// connections per host (upstream.pool_per_thread), deadlines for connect, first
-// byte, each body read and the whole fetch (all attempts together). Only GET goes
-// upstream; hop-by-hop headers are dropped both ways; Via is added. The body is read
-// straight into the Fetch's chunks, so followers see bytes as they arrive.
+// connections per host (upstream.pool_per_thread, source/h1_pool.hpp), deadlines for
+// connect, first byte, each body read and the whole fetch (all attempts together).
+// Only GET goes upstream; hop-by-hop headers are dropped both ways; Via is added
+// (source/upstream_request.hpp). 1xx heads are read past to the final response (a
+// 103 goes to the sink's interim()). A connection is pooled only once its response
+// was read to the end, waits at most upstream.pool_idle (less if the host's
+// Keep-Alive says so), and is probed before reuse; a request that fails before any
+// response byte on a reused connection is resent once on a new connection to the
+// same host, without counting against its health. The body is read straight into
+// the Fetch's chunks, so followers see bytes as they arrive.
 #pragma once
 
 #include <boost/asio/io_context.hpp>

@@ -1,9 +1,10 @@
 // The edge's side of the upstream connection (source/origin_tier.cpp): keep-alive
 // connections are pooled and reused; an origin that closes after each answer, or a
 // pooled connection the origin dropped while idle, costs a new connection and not a
-// failed request; what the origin is sent (Via, X-Forwarded-For, never the client's
-// hop-by-hop headers); and a miss of unknown length framed for HTTP/1.1 (chunked)
-// and HTTP/1.0 (close-delimited) clients.
+// failed request; the origin's Keep-Alive timeout is honoured; bytes nobody asked for
+// on an idle connection keep it from being used; what the origin is sent (Via,
+// X-Forwarded-For, never the client's hop-by-hop headers); and a miss of unknown
+// length framed for HTTP/1.1 (chunked) and HTTP/1.0 (close-delimited) clients.
 #include <gtest/gtest.h>
 
 #include "edge_test_util.hpp"
@@ -66,6 +67,46 @@ TEST_F(EdgeUpstreamTest, PooledConnectionDroppedByTheOriginIsRetriedOnANewOne) {
   EXPECT_EQ(b.status, 200) << b.describe();
   EXPECT_EQ(b.body, "second");
   EXPECT_EQ(origin_.connections_accepted(), 2u);
+}
+
+TEST_F(EdgeUpstreamTest, OriginKeepAliveTimeoutIsHonoured) {
+  OriginReply r = plain("k");
+  r.headers.emplace_back("Keep-Alive", "timeout=1");  // said, but the origin keeps connections open longer
+  for (const char* p : {"/ka/1.ts", "/ka/2.ts", "/ka/3.ts"}) origin_.set(p, r);
+  start(EdgeYaml().with_threads(1));
+  ASSERT_TRUE(get("/ka/1.ts").ok());
+  std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(get("/ka/2.ts").ok());
+  EXPECT_EQ(origin_.connections_accepted(), 1u) << "reused within the announced timeout";
+  std::this_thread::sleep_for(900ms);  // past 1 s less its last quarter
+  auto third = get("/ka/3.ts");
+  ASSERT_TRUE(third.ok()) << third.describe();
+  EXPECT_EQ(third.status, 200);
+  EXPECT_EQ(origin_.connections_accepted(), 2u) << "the pool dropped the connection before the origin's timeout";
+  EXPECT_EQ(edge_metric(port_, "hlscache_upstream_pool_discarded_total", "reason=\"expired\"").value_or(-1), 1);
+}
+
+TEST_F(EdgeUpstreamTest, UnsolicitedBytesOnAnIdlePooledConnectionKeepItFromBeingUsed) {
+  OriginReply first = plain("first");
+  // A whole response nobody asked for, after the answer: read as the next miss's answer it would be cached.
+  first.after = "HTTP/1.1 200 OK\r\nContent-Type: video/mp2t\r\nContent-Length: 6\r\n\r\npoison";
+  first.after_delay = 30ms;
+  origin_.set("/un/1.ts", first);
+  origin_.set("/un/2.ts", plain("second"));
+  start(EdgeYaml().with_threads(1));
+  auto a = get("/un/1.ts");
+  ASSERT_TRUE(a.ok()) << a.describe();
+  EXPECT_EQ(a.body, "first");
+  std::this_thread::sleep_for(150ms);
+  for (const char* cache : {"MISS", "HIT"}) {
+    auto b = get("/un/2.ts");
+    ASSERT_TRUE(b.ok()) << b.describe();
+    EXPECT_EQ(b.status, 200) << b.describe();
+    EXPECT_EQ(b.body, "second") << cache;
+    EXPECT_EQ(b.header("X-Cache").value_or(""), cache);
+  }
+  EXPECT_EQ(origin_.connections_accepted(), 2u);
+  EXPECT_EQ(edge_metric(port_, "hlscache_upstream_pool_discarded_total", "reason=\"unsolicited\"").value_or(-1), 1);
 }
 
 TEST_F(EdgeUpstreamTest, OriginIsSentViaAndForwardedForButNoClientHopByHopHeaders) {

@@ -1,7 +1,9 @@
 // HTTPS/1.1 to an upstream (upstream.protocol: https): an edge fetches over TLS from an
 // origin whose TLS listener speaks HTTP/1.1, verifies its certificate against a CA file
 // and a name, keeps the TLS connection alive across fetches, and refuses a certificate
-// it cannot verify (502, nothing cached) unless verification is turned off.
+// it cannot verify (502, nothing cached) unless verification is turned off. A pooled
+// TLS connection the origin closed while idle (close_notify, FIN) is found out by the
+// probe before reuse, not by a failed request.
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -37,11 +39,11 @@ class HttpsUpstreamTest : public ::testing::Test {
     ASSERT_TRUE(tls_origin_.running()) << tls_origin_.error();
   }
 
-  Daemon edge(const std::string& tls) {
+  Daemon edge(const std::string& tls, std::uint16_t upstream_port = 0) {
     return Daemon::start(fmt::format("role: edge\nthreads: 1\nlisten: [{{address: 127.0.0.1:0}}]\n"
                                      "upstream:\n  hosts: ['127.0.0.1:{}']\n  protocol: https\n  tls: {}\n"
                                      "  retries: 0\nlogging: {{level: warn}}\n",
-                                     tls_origin_.port(), tls));
+                                     upstream_port != 0 ? upstream_port : tls_origin_.port(), tls));
   }
 
   std::string dir_;
@@ -74,6 +76,32 @@ TEST_F(HttpsUpstreamTest, FetchesOverVerifiedTlsAndKeepsTheConnection) {
                 .value_or(-1),
             0);
   EXPECT_TRUE(e.stop().exited);
+}
+
+TEST_F(HttpsUpstreamTest, APooledTlsConnectionTheOriginClosedWhileIdleIsNotUsed) {
+  // A second TLS origin that closes client connections idle for 300 ms.
+  Daemon quick = Daemon::start(fmt::format("role: origin\nthreads: 1\n"
+                                           "listen:\n  - address: 127.0.0.1:0\n"
+                                           "    tls: {{cert: {0}/origin.pem, key: {0}/origin.key}}\n"
+                                           "timeouts: {{idle: 300ms}}\n"
+                                           "upstream: {{hosts: ['127.0.0.1:{1}']}}\nlogging: {{level: warn}}\n",
+                                           dir_, origin_.port()));
+  ASSERT_TRUE(quick.running()) << quick.error();
+  auto e = edge(fmt::format("{{ca_file: {}/origin.pem, server_name: origin.test}}", dir_), quick.port());
+  ASSERT_TRUE(e.running()) << e.error();
+  ASSERT_EQ(get(e.port(), "/live/s/idle_1.ts").status, 200);
+  ASSERT_EQ(get(e.port(), "/live/s/idle_2.ts").status, 200);
+  EXPECT_EQ(edge_metric(e.port(), "hlscache_upstream_pool_reuses_total").value_or(-1), 1) << "reused while fresh";
+  std::this_thread::sleep_for(800ms);  // the origin closes the idle connection meanwhile
+  auto r = get(e.port(), "/live/s/idle_3.ts");
+  ASSERT_EQ(r.status, 200) << r.received << "\n" << e.log();
+  EXPECT_EQ(r.body, "segment /live/s/idle_3.ts");
+  const double found = edge_metric(e.port(), "hlscache_upstream_pool_discarded_total", "reason=\"unsolicited\"").value_or(0) +
+                       edge_metric(e.port(), "hlscache_upstream_pool_discarded_total", "reason=\"peer_closed\"").value_or(0);
+  EXPECT_EQ(found, 1) << "found closed by the probe";
+  EXPECT_EQ(edge_metric(e.port(), "hlscache_upstream_stale_retries_total").value_or(-1), 0) << "not by a failed request";
+  EXPECT_TRUE(e.stop().exited);
+  EXPECT_TRUE(quick.stop().exited);
 }
 
 TEST_F(HttpsUpstreamTest, AnUnverifiableCertificateIsA502AndNothingIsCached) {

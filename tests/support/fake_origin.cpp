@@ -89,7 +89,9 @@ struct FakeOrigin::Impl {
   std::unordered_map<std::string, std::size_t> counts;
   std::unordered_map<std::string, Clock::time_point> last_byte;
   std::deque<OriginRequest> log;
-  std::size_t total = 0, in_flight = 0, max_in_flight = 0, connections = 0;
+  std::size_t total = 0, in_flight = 0, max_in_flight = 0, connections = 0, idle_closes = 0, reused_requests = 0;
+  std::chrono::milliseconds idle_close{0};
+  bool advertise_idle = false;
   bool thread_done = false;
 
   std::uint16_t port = 0;
@@ -111,6 +113,7 @@ struct FakeOrigin::Impl {
         std::lock_guard lock(o_.mu);
         ++o_.counts[path_];
         ++o_.total;
+        if (req.nth > 1) ++o_.reused_requests;
         o_.max_in_flight = std::max(o_.max_in_flight, ++o_.in_flight);
         o_.log.push_back(req);
         if (o_.log.size() > kLogLimit) o_.log.pop_front();
@@ -199,8 +202,18 @@ struct FakeOrigin::Impl {
         head += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
     }
     if (!has_header(r, "Connection")) head += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
+    if (keep_alive && !has_header(r, "Keep-Alive")) {
+      std::lock_guard lock(mu);
+      if (advertise_idle && idle_close.count() > 0)
+        head += "Keep-Alive: timeout=" + std::to_string(std::max<long long>(1, idle_close.count() / 1000)) + "\r\n";
+    }
     head += "\r\n";
 
+    for (const auto& early : r.interim) {
+      const bool sent = co_await write(s, early);
+      if (!sent) co_return false;
+      if (r.interim_pause.count() > 0) co_await sleep(r.interim_pause);
+    }
     std::vector<std::string> writes{std::move(head)};
     const std::size_t first_piece = 1;  // index in `writes` of the first body piece
     if (!no_body) {
@@ -233,11 +246,37 @@ struct FakeOrigin::Impl {
     co_return !r.cut_after;
   }
 
-  asio::awaitable<void> session(tcp::socket s) {
+  // Waits until the client sends a byte of its next request (true) or the connection has been idle
+  // for set_idle_close's period (false: the caller closes it, as Node does).
+  asio::awaitable<bool> wait_next_request(tcp::socket& s, const beast::flat_buffer& buffer) {
+    std::chrono::milliseconds idle;
+    {
+      std::lock_guard lock(mu);
+      idle = idle_close;
+    }
+    if (idle.count() <= 0 || buffer.size() > 0) co_return true;
+    asio::steady_timer timer(s.get_executor(), idle);
+    bool expired = false;
+    // The handler touches the frame only when the timer really fired (not when cancelled below).
+    timer.async_wait([&expired, &s](boost::system::error_code ec) {
+      if (ec) return;
+      expired = true;
+      s.cancel();
+    });
+    co_await s.async_wait(tcp::socket::wait_read, kTuple);
+    timer.cancel();
+    if (!expired) co_return true;
+    std::lock_guard lock(mu);
+    ++idle_closes;
+    co_return false;
+  }
+
+  asio::awaitable<void> session(tcp::socket s, std::size_t connection) {
     boost::system::error_code ignored;
     s.set_option(tcp::no_delay(true), ignored);
     beast::flat_buffer buffer;
-    for (;;) {
+    for (std::size_t nth = 1;; ++nth) {
+      if (nth > 1 && !co_await wait_next_request(s, buffer)) break;
       http::request_parser<http::string_body> parser;
       parser.header_limit(kHeaderLimit);
       parser.body_limit(kBodyLimit);
@@ -247,6 +286,8 @@ struct FakeOrigin::Impl {
       const auto& msg = parser.get();
       req.method = std::string(msg.method_string());
       req.target = std::string(msg.target());
+      req.connection = connection;
+      req.nth = nth;
       for (const auto& f : msg) req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
       InFlight counted(*this, req);
       if (!parser.is_done()) {
@@ -264,6 +305,7 @@ struct FakeOrigin::Impl {
         break;
       }
       if (reply.delay.count() > 0) co_await sleep(reply.delay);
+      if (reply.drop) break;
       if (!reply.raw.empty()) {
         counted.answered();
         co_await write(s, reply.raw);
@@ -272,6 +314,11 @@ struct FakeOrigin::Impl {
       const bool keep_alive = client_keep_alive && !reply.close;
       const bool responded = co_await respond(s, req, reply, keep_alive, counted);
       if (!responded || !keep_alive) break;
+      if (!reply.after.empty()) {
+        co_await sleep(reply.after_delay);
+        const bool sent = co_await write(s, reply.after);
+        if (!sent) break;
+      }
     }
     close_socket(s);
   }
@@ -284,11 +331,12 @@ struct FakeOrigin::Impl {
         co_await sleep(std::chrono::milliseconds(5));  // e.g. EMFILE: back off instead of spinning
         continue;
       }
+      std::size_t id;
       {
         std::lock_guard lock(mu);
-        ++connections;
+        id = ++connections;
       }
-      asio::co_spawn(*io, session(std::move(s)), log_exception);
+      asio::co_spawn(*io, session(std::move(s), id), log_exception);
     }
   }
 };
@@ -404,6 +452,22 @@ std::size_t FakeOrigin::held(const std::string& hold) const {
 std::size_t FakeOrigin::connections_accepted() const {
   std::lock_guard lock(impl_->mu);
   return impl_->connections;
+}
+
+void FakeOrigin::set_idle_close(std::chrono::milliseconds after, bool advertise) {
+  std::lock_guard lock(impl_->mu);
+  impl_->idle_close = after;
+  impl_->advertise_idle = advertise;
+}
+
+std::size_t FakeOrigin::idle_closes() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->idle_closes;
+}
+
+std::size_t FakeOrigin::requests_on_reused_connections() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->reused_requests;
 }
 
 std::vector<OriginRequest> FakeOrigin::log() const {

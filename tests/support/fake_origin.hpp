@@ -1,6 +1,8 @@
 // FakeOrigin: an in-process HTTP/1.1 origin on 127.0.0.1:<ephemeral> for tests (DESIGN.md style rule 8).
 // It counts every request per path, can hold an answer behind a named barrier until the test releases it,
-// and can misbehave on purpose: delay, trickle, cut short, never answer, or send garbage.
+// and can misbehave on purpose: delay, trickle, cut short, never answer, send garbage, send 1xx heads
+// before the answer, close without answering, write unsolicited bytes on an idle connection, or close
+// idle keep-alive connections after a while (as Node does after 5 s), optionally saying so (Keep-Alive).
 // One Asio io_context on one thread of its own; each connection is a coroutine (keep-alive loop).
 #pragma once
 
@@ -32,6 +34,12 @@ struct OriginReply {
   std::string raw;                             // if set: write these bytes verbatim instead of a response, then close
   std::string hold;                            // if set: park the answer until release(hold) (barrier)
   bool close = false;                          // send Connection: close and close after the response
+  std::vector<std::string> interim;            // raw 1xx heads ("HTTP/1.1 103 Early Hints\r\n...\r\n\r\n"),
+                                               // each written on its own before the response
+  std::chrono::milliseconds interim_pause{0};  // pause after each of them
+  bool drop = false;                           // read the request, then close without a byte of answer
+  std::string after;                           // written on the connection `after_delay` after the answer, unasked
+  std::chrono::milliseconds after_delay{50};
   // A Content-Length or Transfer-Encoding given in `headers` replaces the one the origin would add
   // (lets a test declare a length that does not match the body). HEAD answers carry no body.
 };
@@ -42,6 +50,8 @@ struct OriginRequest {
   std::string target;                                         // including the query
   std::vector<std::pair<std::string, std::string>> headers;   // in arrival order
   std::string body;                                           // only in what the handler sees; empty in log()
+  std::size_t connection = 0;                                 // which accepted connection it came on (1, 2, ...)
+  std::size_t nth = 0;                                        // its place on that connection (1: the first)
 
   std::string path() const;                                   // target without the query
   std::optional<std::string> header(std::string_view name) const;  // first match, case-insensitive
@@ -67,6 +77,10 @@ class FakeOrigin {
   void release(const std::string& hold);
   // Makes `hold` block again for requests that arrive from now on.
   void rearm(const std::string& hold);
+  // A keep-alive connection idle (no byte of a next request) for `after` is closed, like Node's
+  // keepAliveTimeout; zero (the default) keeps it open. With `advertise`, keep-alive answers carry
+  // `Keep-Alive: timeout=<after in whole seconds, at least 1>`. Applies to waits that start later.
+  void set_idle_close(std::chrono::milliseconds after, bool advertise = false);
 
   std::size_t requests(const std::string& path) const;  // counted when the request header arrived
   std::size_t total_requests() const;
@@ -74,6 +88,8 @@ class FakeOrigin {
   std::size_t max_in_flight() const;
   std::size_t held(const std::string& hold) const;  // requests parked on `hold` right now
   std::size_t connections_accepted() const;
+  std::size_t idle_closes() const;                  // connections closed by set_idle_close
+  std::size_t requests_on_reused_connections() const;  // requests that were not the first on their connection
   std::vector<OriginRequest> log() const;  // the last 10000 requests, oldest first
   // Blocks until requests(path) >= n (true) or the timeout passes (false).
   bool wait_for_requests(const std::string& path, std::size_t n, std::chrono::milliseconds timeout) const;

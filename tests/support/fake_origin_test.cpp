@@ -107,7 +107,7 @@ class Conn {
       const std::size_t colon = line.find(':');
       r.headers.emplace_back(lower(line.substr(0, colon)), line.substr(line.find_first_not_of(' ', colon + 1)));
     }
-    if (head || r.status == 204 || r.status == 304) {
+    if (head || r.status == 204 || r.status == 304 || r.status / 100 == 1) {
       r.complete = true;
     } else if (r.header("transfer-encoding") == "chunked") {
       r.complete = read_chunked(r.body);
@@ -503,6 +503,117 @@ TEST(FakeOrigin, DestructorIsPromptWithHeldAndSilentConnections) {
   }
   c.read_to_eof();
   EXPECT_TRUE(c.eof());
+}
+
+TEST(FakeOrigin, InterimHeadsComeBeforeTheAnswerOnTheSameConnection) {
+  FakeOrigin origin;
+  OriginReply r = body_reply("final");
+  r.interim = {"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n", "HTTP/1.1 100 Continue\r\n\r\n"};
+  r.interim_pause = 30ms;
+  origin.set("/early", r);
+  origin.set("/next", body_reply("next"));
+
+  Conn c(origin.port());
+  const auto t0 = Clock::now();
+  ASSERT_TRUE(c.request("/early"));
+  Response hints = c.read_response();
+  EXPECT_EQ(hints.status, 103);
+  EXPECT_EQ(hints.header("link"), "</a.css>; rel=preload");
+  EXPECT_TRUE(hints.body.empty());
+  Response cont = c.read_response();
+  EXPECT_EQ(cont.status, 100);
+  Response fin = c.read_response();
+  EXPECT_EQ(fin.status, 200);
+  EXPECT_EQ(fin.body, "final");
+  EXPECT_GE(Clock::now() - t0, 60ms) << "interim_pause after each 1xx head";
+  ASSERT_TRUE(c.request("/next"));
+  EXPECT_EQ(c.read_response().body, "next");
+  EXPECT_EQ(origin.connections_accepted(), 1u);
+}
+
+TEST(FakeOrigin, RequestsKnowTheirConnectionAndTheirPlaceOnIt) {
+  FakeOrigin origin;
+  std::vector<std::pair<std::size_t, std::size_t>> seen;
+  origin.set_handler([&](const OriginRequest& req) -> std::optional<OriginReply> {
+    seen.emplace_back(req.connection, req.nth);  // the handler runs on the origin's one thread
+    return body_reply("x");
+  });
+  {
+    Conn a(origin.port());
+    for (int i = 0; i < 2; ++i) {
+      ASSERT_TRUE(a.request("/p"));
+      EXPECT_TRUE(a.read_response().complete);
+    }
+  }
+  Conn b(origin.port());
+  ASSERT_TRUE(b.request("/p"));
+  EXPECT_TRUE(b.read_response().complete);
+  const std::vector<std::pair<std::size_t, std::size_t>> want{{1, 1}, {1, 2}, {2, 1}};
+  EXPECT_EQ(seen, want);
+  EXPECT_EQ(origin.requests_on_reused_connections(), 1u);
+  EXPECT_EQ(origin.log().back().connection, 2u);
+}
+
+TEST(FakeOrigin, IdleKeepAliveConnectionIsClosedAfterThePeriodAndBusyOnesAreNot) {
+  FakeOrigin origin;
+  origin.set("/a", body_reply("a"));
+  origin.set_idle_close(300ms, /*advertise=*/true);
+
+  Conn busy(origin.port());
+  for (int i = 0; i < 4; ++i) {  // 100 ms apart: never idle for 300 ms
+    ASSERT_TRUE(busy.request("/a"));
+    Response r = busy.read_response();
+    ASSERT_TRUE(r.complete) << i;
+    EXPECT_EQ(r.header("keep-alive"), "timeout=1") << "advertised in whole seconds, at least 1";
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(origin.idle_closes(), 0u);
+  EXPECT_EQ(origin.requests_on_reused_connections(), 3u);
+
+  const auto t0 = Clock::now();
+  const std::string rest = busy.read_to_eof();
+  EXPECT_TRUE(busy.eof()) << "closed while idle";
+  EXPECT_TRUE(rest.empty());
+  const auto idle_for = Clock::now() - t0;
+  EXPECT_GE(idle_for, 150ms);  // 300 ms after the last answer, 100 ms of which passed before t0
+  EXPECT_LT(idle_for, 2s);
+  EXPECT_EQ(origin.idle_closes(), 1u);
+
+  origin.set_idle_close(0ms);
+  Conn quiet(origin.port());
+  ASSERT_TRUE(quiet.request("/a"));
+  Response r = quiet.read_response();
+  EXPECT_FALSE(r.header("keep-alive").has_value()) << "nothing advertised once idle close is off";
+  EXPECT_FALSE(quiet.readable_within(500ms)) << "idle close off: the connection stays open";
+}
+
+TEST(FakeOrigin, DropClosesWithoutAByteOfAnswer) {
+  FakeOrigin origin;
+  OriginReply r;
+  r.drop = true;
+  origin.set("/drop", r);
+  Conn c(origin.port());
+  ASSERT_TRUE(c.request("/drop"));
+  EXPECT_TRUE(c.read_to_eof().empty());
+  EXPECT_TRUE(c.eof());
+  EXPECT_EQ(origin.requests("/drop"), 1u);
+}
+
+TEST(FakeOrigin, AfterBytesArriveUnaskedOnTheIdleConnection) {
+  FakeOrigin origin;
+  OriginReply r = body_reply("asked");
+  r.after = "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nunasked";
+  r.after_delay = 100ms;
+  origin.set("/u", r);
+  Conn c(origin.port());
+  ASSERT_TRUE(c.request("/u"));
+  EXPECT_EQ(c.read_response().body, "asked");
+  EXPECT_FALSE(c.readable_within(20ms)) << "nothing right after the answer";
+  ASSERT_TRUE(c.readable_within(2s));
+  Response extra = c.read_response();
+  EXPECT_EQ(extra.body, "unasked");
+  ASSERT_TRUE(c.request("/u")) << "the connection stays open";
+  EXPECT_EQ(c.read_response().body, "asked");
 }
 
 }  // namespace

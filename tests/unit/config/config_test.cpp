@@ -475,6 +475,7 @@ upstream:
   protocol: h2
   tls: {ca_file: /etc/ssl/ca.pem, server_name: origin.example}
   h2_connections_per_host: 2
+  pool_idle: 750ms
 )");
   ASSERT_TRUE(r.ok()) << r.error().message;
   const auto& u = (*r)->upstream;
@@ -483,6 +484,7 @@ upstream:
   EXPECT_TRUE(u.tls.verify) << "verification is on by default";
   EXPECT_EQ(u.tls.server_name, "origin.example");
   EXPECT_EQ(u.h2_connections_per_host, 2u);
+  EXPECT_EQ(u.pool_idle, Millis(750));
   std::string y = (*r)->to_yaml();
   auto again = load(y);
   ASSERT_TRUE(again.ok()) << again.error().message << "\n" << y;
@@ -491,10 +493,11 @@ upstream:
   auto plain = load("role: edge\nlisten: [{address: '127.0.0.1:0'}]\nupstream: {hosts: ['127.0.0.1:9000']}\n");
   ASSERT_TRUE(plain.ok());
   EXPECT_EQ((*plain)->upstream.protocol, UpstreamProtocol::http1);
+  EXPECT_EQ((*plain)->upstream.pool_idle, Millis(4'000)) << "the default";
 
   auto e = errors_of(R"(role: edge
 listen: [{address: 127.0.0.1:0}]
-upstream: {hosts: ['127.0.0.1:9000'], protocol: h3, tls: {verify: false}, h2_connections_per_host: 0}
+upstream: {hosts: ['127.0.0.1:9000'], protocol: h3, tls: {verify: false}, h2_connections_per_host: 0, pool_idle: 0s}
 )");
   EXPECT_NE(e.find("upstream.protocol: 'h3' is not one of http1, https, h2c, h2"), std::string::npos) << e;
   EXPECT_NE(e.find("upstream.tls: applies to protocol: https (HTTP/1.1 over TLS) or h2"), std::string::npos) << e;
@@ -506,4 +509,5 @@ upstream: {hosts: ['127.0.0.1:9000'], protocol: h3, tls: {verify: false}, h2_con
   EXPECT_FALSE((*https)->upstream.h2_upstream());
   EXPECT_NE((*https)->to_yaml().find("ca_file: /etc/ca.pem"), std::string::npos) << (*https)->to_yaml();
   EXPECT_NE(e.find("upstream.h2_connections_per_host"), std::string::npos) << e;
+  EXPECT_NE(e.find("upstream.pool_idle"), std::string::npos) << e;
 }
