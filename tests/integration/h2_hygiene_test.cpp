@@ -148,7 +148,9 @@ TEST_F(H2Test, AFieldWithCrLfOrNulIsNeverAnsweredAsARequest) {
     auto f = c.read_frame(500ms);
     if (!f) break;
     if (f->type == h2::kRstStream) ++resets;
-    if (f->type == h2::kHeaders) EXPECT_NE(f->status(), 200) << "stream " << f->stream << " was served";
+    if (f->type == h2::kHeaders) {
+      EXPECT_NE(f->status(), 200) << "stream " << f->stream << " was served";
+    }
   }
   EXPECT_EQ(resets, 3) << "nghttp2 resets each stream (PROTOCOL_ERROR)";
 }
