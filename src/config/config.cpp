@@ -111,6 +111,7 @@ void read_http2(YamlReader& r, const YAML::Node& n, const std::string& path, Htt
       {"reset_burst", [&](auto& v, auto& p) { r.read(v, p, h.reset_burst, 1, 1'000'000); }},
       {"reset_rate", [&](auto& v, auto& p) { r.read(v, p, h.reset_rate, 1, 1'000'000); }},
       {"max_continuations", [&](auto& v, auto& p) { r.read(v, p, h.max_continuations, 1, 1000); }},
+      {"max_orphaned_fetches", [&](auto& v, auto& p) { r.read(v, p, h.max_orphaned_fetches, 1, 100'000); }},
   });
 }
 

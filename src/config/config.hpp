@@ -53,6 +53,9 @@ struct Http2Config {
   std::uint32_t reset_burst = 200;                // rapid reset: RST_STREAMs allowed at once ...
   std::uint32_t reset_rate = 100;                 // ... and per second after; over it: GOAWAY ENHANCE_YOUR_CALM
   std::uint32_t max_continuations = 8;            // CONTINUATION frames per header block; over it: GOAWAY
+  // Upstream fetches still running that were led by streams the client reset (or that
+  // closed before their answer); at the bound the connection's new streams lead none (503).
+  std::uint32_t max_orphaned_fetches = 16;
 };
 
 struct LimitsConfig {

@@ -44,6 +44,7 @@ std::string Config::to_yaml() const {
   e << YAML::Key << "reset_burst" << YAML::Value << http2.reset_burst;
   e << YAML::Key << "reset_rate" << YAML::Value << http2.reset_rate;
   e << YAML::Key << "max_continuations" << YAML::Value << http2.max_continuations;
+  e << YAML::Key << "max_orphaned_fetches" << YAML::Value << http2.max_orphaned_fetches;
   e << YAML::EndMap;
 
   e << YAML::Key << "limits" << YAML::Value << YAML::BeginMap;

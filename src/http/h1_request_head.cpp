@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "http/h1_request_rules.hpp"
+
 namespace hlscache {
 
 namespace {
@@ -83,6 +85,7 @@ ScanResult scan_simple_request_head(std::string_view bytes, std::size_t max_byte
   else if (version == "HTTP/1.0") out.version = 10;
   else return ScanResult::fallback;
   bool close = false, keep_alive_token = false;
+  std::size_t hosts = 0;
 
   // Fields: name ":" OWS value OWS CRLF, up to the empty line.
   head.remove_prefix(line_end + 2);
@@ -101,8 +104,11 @@ ScanResult scan_simple_request_head(std::string_view bytes, std::size_t max_byte
     const std::string_view value = trim_ows(raw_value);
     if (iequals(name, "content-length") || iequals(name, "transfer-encoding")) return ScanResult::fallback;
     if (iequals(name, "connection")) scan_connection(value, close, keep_alive_token);
+    // Host (RFC 9112 §3.2): one, valid; HTTP/1.1 must send it. Beast's path answers 400 otherwise.
+    if (iequals(name, "host") && (++hosts > 1 || !valid_authority(value))) return ScanResult::fallback;
     out.fields.emplace_back(name, value);
   }
+  if (hosts == 0 && out.version == 11) return ScanResult::fallback;
   // RFC 9112 §9.3: close ends it; HTTP/1.0 persists only when asked to.
   out.keep_alive = !close && (out.version == 11 || keep_alive_token);
   out.size = end_of_head + 4;

@@ -3,8 +3,9 @@
 // without building its field container) — a 4 KiB hit spent ~9 % of its
 // instructions there. Anything else — another method, a Content-Length or
 // Transfer-Encoding, obs-fold, a bare LF, a head split across reads, a byte RFC 9112
-// does not allow — is `fallback`: the caller parses the same bytes with Beast, which
-// answers every error. The scanner never accepts what Beast would reject.
+// does not allow, an HTTP/1.1 head without Host, two Hosts or an invalid one — is
+// `fallback`: the caller parses the same bytes with Beast and h1_request_rules, which
+// answer every error. The scanner never accepts what that path would reject.
 #pragma once
 
 #include <cstddef>

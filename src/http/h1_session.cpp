@@ -1,6 +1,7 @@
 #include "http/h1_session.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
@@ -20,6 +21,8 @@
 
 #include "core/page_store.hpp"
 #include "http/h1_request_head.hpp"
+#include "http/h1_request_rules.hpp"
+#include "http/interim.hpp"
 #include "http/io_deadline.hpp"
 #include "http/wire.hpp"
 
@@ -181,11 +184,25 @@ class H1Connection {
   asio::awaitable<bool> read_request(RequestContext& ctx, bool& http10, bool& keep_alive,
                                      std::unique_ptr<H1RequestBody<Stream>>& streaming);
   asio::awaitable<beast::error_code> read_header(http::request_parser<http::empty_body>& parser);
-  asio::awaitable<void> send_error(int status, std::string_view detail);
+  asio::awaitable<void> send_error(int status, std::string_view detail, std::string_view allow = {});
   asio::awaitable<bool> write_response(Response& resp, const RequestContext& req, bool keep_alive, bool http10);
   asio::awaitable<bool> write_buffers(std::vector<asio::const_buffer>& bufs);
   asio::awaitable<bool> write_with_sendfile(std::vector<asio::const_buffer>& bufs, const PageStore& store);
   asio::awaitable<bool> write_slices(std::vector<ChunkSlice>& slices, bool chunked, std::string_view prefix = {});
+  asio::awaitable<void> write_interim(int status, const std::vector<Header>& headers);
+
+  // 1xx heads (103 Early Hints) ahead of the final one (RFC 9110 §15.2): open while the
+  // handler of an HTTP/1.1 request runs, closed before the final head is written.
+  class Interim final : public InterimWriter {
+   public:
+    explicit Interim(H1Connection& c) : c_(c) {}
+    asio::awaitable<void> send_interim(int status, const std::vector<Header>& headers) override {
+      return c_.write_interim(status, headers);
+    }
+
+   private:
+    H1Connection& c_;
+  };
 
   Stream stream_;
   const SessionEnv& env_;
@@ -203,6 +220,10 @@ class H1Connection {
   SimpleRequestHead simple_;
   std::vector<asio::const_buffer> bufs_;
   std::vector<ChunkSlice> slices_;
+  Interim interim_{*this};
+  bool interim_open_ = false;
+  int interim_writes_ = 0;        // interim heads being written (the final head waits for them)
+  asio::steady_timer interim_done_{stream_.get_executor()};
 };
 
 template <class Stream>
@@ -224,10 +245,14 @@ template <class Stream>
 asio::awaitable<beast::error_code> H1Connection<Stream>::read_header(http::request_parser<http::empty_body>& parser) {
   const std::size_t limit = cfg_.limits.max_header_bytes;
   std::size_t consumed = 0;
+  char last_consumed = 0;  // obs-fold: a line that starts after it with SP/HTAB
   for (;;) {
     if (buffer_.size() > 0) {
+      const std::string_view unparsed(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+      if (has_obs_fold(unparsed, last_consumed)) co_return http::error::bad_obs_fold;  // Beast would fold it
       beast::error_code ec;
       std::size_t used = parser.put(buffer_.data(), ec);
+      if (used > 0) last_consumed = unparsed[used - 1];
       buffer_.consume(used);
       consumed += used;
       if (consumed > limit) co_return http::error::header_limit;
@@ -249,9 +274,10 @@ asio::awaitable<beast::error_code> H1Connection<Stream>::read_header(http::reque
 }
 
 template <class Stream>
-asio::awaitable<void> H1Connection<Stream>::send_error(int status, std::string_view detail) {
+asio::awaitable<void> H1Connection<Stream>::send_error(int status, std::string_view detail, std::string_view allow) {
   env_.metrics->bad_requests.fetch_add(1, std::memory_order_relaxed);
   Response resp = Response::error(status, detail);
+  if (!allow.empty()) resp.add("Allow", std::string(allow));
   RequestContext none;  // the request could not be parsed: log it as "-"
   none.method = Method::get;
   none.method_text = "-";
@@ -312,6 +338,8 @@ asio::awaitable<bool> H1Connection<Stream>::read_request(RequestContext& ctx, bo
   std::string detail;
   if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
     status = 431, detail = "request header block too large";
+  } else if (ec == http::error::bad_obs_fold) {
+    status = 400, detail = "obsolete line folding is not accepted (RFC 9112 §5.2)";
   } else if (ec == beast::error::timeout) {
     status = 408, detail = "request header not received in time";
   } else if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::operation_aborted ||
@@ -326,8 +354,6 @@ asio::awaitable<bool> H1Connection<Stream>::read_request(RequestContext& ctx, bo
     else if (auto problem = framing_problem(req); !problem.empty()) status = 400, detail = problem;
     else if (req.version() != 11 && req.version() != 10) status = 505;
     else if (req.method() == http::verb::unknown) status = 501, detail = "unknown method";
-    else if (req.target().empty() || (req.target().front() != '/' && req.target() != "*"))
-      status = 400, detail = "request target must be an absolute path";
   }
   if (status != 0) {
     co_await send_error(status, detail);
@@ -341,6 +367,20 @@ asio::awaitable<bool> H1Connection<Stream>::read_request(RequestContext& ctx, bo
   for (const auto& f : req) ctx.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
   http10 = req.version() == 10;
   keep_alive = req.keep_alive();
+
+  // What Beast leaves to us (h1_request_rules.hpp): framing, Host, the target's form.
+  RequestError problem = check_transfer_encoding(combined_field(ctx.headers, "Transfer-Encoding"), req.version());
+  if (!problem) problem = check_host(ctx.headers, req.version());
+  if (!problem) problem = normalize_target(ctx.method_text, ctx.target, ctx.headers);
+  if (!problem && has_forbidden_bytes(ctx.headers)) problem = {400, "CR, LF or NUL in a field"};
+  if (problem) {
+    if (problem.status == 405) {
+      co_await send_error(405, problem.detail, "GET, HEAD");
+    } else {
+      co_await send_error(problem.status, problem.detail);
+    }
+    co_return false;
+  }
 
   // Bodies stream to ingest routes; elsewhere they are read and dropped, bounded.
   const bool ingest = (ctx.method == Method::put || ctx.method == Method::post) &&
@@ -404,11 +444,19 @@ asio::awaitable<void> H1Connection<Stream>::run() {
       if (now) {
         resp = std::move(*now);
       } else {
+        interim_open_ = !http10;  // HTTP/1.0 clients get no 1xx (RFC 9110 §15.2)
+        if (interim_open_) ctx.interim = &interim_;
         resp = co_await env_.handler->handle(ctx);
       }
     } catch (const std::exception& e) {
       spdlog::error("handler failed for {} {}: {}", ctx.method_text, ctx.target, e.what());
       resp = Response::error(500);
+    }
+    interim_open_ = false;  // nothing informational after this: the final head is next
+    ctx.interim = nullptr;
+    while (interim_writes_ > 0) {  // a 1xx still being written (by a task the handler left running)
+      interim_done_.expires_at(TimePoint::max());
+      co_await interim_done_.async_wait(kTuple);
     }
     if (resp.close || env_.drain->draining.load(std::memory_order_relaxed)) keep_alive = false;
     if (streaming && !streaming->done()) keep_alive = false;  // the rest of an unread body can't be skipped
@@ -422,6 +470,26 @@ asio::awaitable<void> H1Connection<Stream>::run() {
       co_return;
     }
   }
+}
+
+// A 1xx head, written at once (under the send deadline) while the handler still works
+// on the final answer. Dropped when the final head is already due or the client is
+// HTTP/1.0; a failed write leaves the final answer's write to find the broken connection.
+template <class Stream>
+asio::awaitable<void> H1Connection<Stream>::write_interim(int status, const std::vector<Header>& headers) {
+  while (interim_writes_ > 0) {  // one at a time
+    interim_done_.expires_at(TimePoint::max());
+    co_await interim_done_.async_wait(kTuple);
+  }
+  if (!interim_open_ || !forwardable_interim(status)) co_return;
+  std::string head;
+  serialize_h1_interim(head, status, headers);
+  std::vector<asio::const_buffer> bufs{asio::buffer(head)};
+  ++interim_writes_;
+  const bool ok = co_await write_buffers(bufs);
+  --interim_writes_;
+  interim_done_.cancel();
+  if (!ok) interim_open_ = false;
 }
 
 // The page-store file offset of a buffer worth a sendfile (cache.sendfile); smaller

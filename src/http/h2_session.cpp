@@ -9,12 +9,15 @@
 #include <nghttp2/nghttp2.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <unordered_map>
 
 #include "http/h2_headers.hpp"
 #include "http/h2_stream.hpp"
+#include "http/interim.hpp"
+#include "http/orphaned_fetches.hpp"
 
 namespace hlscache {
 
@@ -53,6 +56,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection<Stream>> {
         config_(env.current_config()),
         cfg_(*config_),
         connections_(connections),
+        orphans_(cfg_.http2.max_orphaned_fetches, cfg_.http2.max_concurrent_streams),
         wake_(stream_.get_executor()),
         watchdog_timer_(stream_.get_executor()),
         writer_exit_(stream_.get_executor()) {
@@ -89,9 +93,30 @@ class H2Connection : public std::enable_shared_from_this<H2Connection<Stream>> {
   void clear_out();
 
   void dispatch(const std::shared_ptr<H2Stream>& st);
+  void end_request(H2Stream& st);
   void make_request_body(H2Stream& st);
   asio::awaitable<void> answer(std::shared_ptr<Self> keep, std::shared_ptr<H2Stream> st);
   void submit(H2Stream& st);
+  void submit_interim(H2Stream& st, int status, const std::vector<Header>& headers);
+  void note_orphan(H2Stream& st);
+  void note_reset(std::int32_t id) { reset_ids_[reset_next_++ % reset_ids_.size()] = id; }
+  bool was_reset(std::int32_t id) const {
+    return std::find(reset_ids_.begin(), reset_ids_.end(), id) != reset_ids_.end();
+  }
+
+  // A 1xx HEADERS frame (103 Early Hints) on the stream, before its final response.
+  class StreamInterim final : public InterimWriter {
+   public:
+    StreamInterim(Self& c, H2Stream& st) : c_(c), st_(st) {}
+    asio::awaitable<void> send_interim(int status, const std::vector<Header>& headers) override {
+      c_.submit_interim(st_, status, headers);
+      co_return;
+    }
+
+   private:
+    Self& c_;
+    H2Stream& st_;
+  };
   void await_body(const std::shared_ptr<H2Stream>& st);
   void finish_stream(H2Stream& st);
   H2Stream* find(std::int32_t id) {
@@ -101,6 +126,8 @@ class H2Connection : public std::enable_shared_from_this<H2Connection<Stream>> {
 
   // nghttp2 callbacks: they only record what happened; whatever calls back into
   // nghttp2 (consume, dispatch, terminate) is queued and done after mem_recv.
+  static int on_begin_frame(nghttp2_session*, const nghttp2_frame_hd* hd, void* p);
+  static int on_invalid_frame_recv(nghttp2_session*, const nghttp2_frame* f, int lib_error, void* p);
   static int on_begin_headers(nghttp2_session*, const nghttp2_frame* f, void* p);
   static int on_header(nghttp2_session*, const nghttp2_frame* f, const std::uint8_t* name, std::size_t namelen,
                        const std::uint8_t* value, std::size_t valuelen, std::uint8_t flags, void* p);
@@ -131,6 +158,17 @@ class H2Connection : public std::enable_shared_from_this<H2Connection<Stream>> {
   std::vector<std::shared_ptr<H2Stream>> to_dispatch_;
   std::vector<std::pair<std::int32_t, std::size_t>> to_consume_;
   bool rapid_reset_ = false;
+
+  // RFC 9113 §5.1.1: a new stream's id must exceed every earlier one's. nghttp2 ignores
+  // a HEADERS below the highest id it has seen unless it still holds that stream, so
+  // on_begin_frame checks: the highest HEADERS stream id so far, and the last streams
+  // we reset (late frames on those are ignored, §5.1) in a ring of 64.
+  std::int32_t max_headers_id_ = 0;
+  std::array<std::int32_t, 64> reset_ids_{};
+  std::size_t reset_next_ = 0;
+  bool lower_stream_id_ = false;
+
+  OrphanedFetches orphans_;  // http2.max_orphaned_fetches
 
   // Rapid reset (CVE-2023-44487): a token bucket over RST_STREAMs received.
   double reset_tokens_ = 0;
@@ -166,6 +204,8 @@ template <class Stream>
 bool H2Connection<Stream>::init_session() {
   nghttp2_session_callbacks* cb = nullptr;
   if (nghttp2_session_callbacks_new(&cb) != 0) return false;
+  nghttp2_session_callbacks_set_on_begin_frame_callback(cb, &Self::on_begin_frame);
+  nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cb, &Self::on_invalid_frame_recv);
   nghttp2_session_callbacks_set_on_begin_headers_callback(cb, &Self::on_begin_headers);
   nghttp2_session_callbacks_set_on_header_callback(cb, &Self::on_header);
   nghttp2_session_callbacks_set_on_frame_recv_callback(cb, &Self::on_frame_recv);
@@ -286,12 +326,15 @@ bool H2Connection<Stream>::feed(const char* data, std::size_t n) {
   if (rv < 0) {
     // Fatal to the connection: a bad preface, a flood nghttp2 detected, out of memory.
     // nghttp2 queued a GOAWAY where RFC 9113 wants one; the writer still sends it.
-    spdlog::debug("h2 {}: closing on {}", remote_.to_string(), nghttp2_strerror(static_cast<int>(rv)));
+    spdlog::debug("h2 {}: closing on {}", remote_.to_string(),
+                  lower_stream_id_ ? "a HEADERS with a lower stream id" : nghttp2_strerror(static_cast<int>(rv)));
     env_.metrics->h2_protocol_errors.fetch_add(1, std::memory_order_relaxed);
-    if (rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC || rv == NGHTTP2_ERR_NOMEM) {
-      peer_gone_ = true;  // not HTTP/2 at all (or no memory): nothing to say
+    if (rv == NGHTTP2_ERR_NOMEM) {
+      peer_gone_ = true;  // nothing to say it with
     } else if (!goaway_sent_) {
-      // A flood (of CONTINUATIONs, SETTINGS, PINGs...) or another fatal error: say why before closing.
+      // A bad preface (RFC 9113 §3.4 lets us omit the GOAWAY; we send it, after our
+      // SETTINGS, which nghttp2 has queued), a HEADERS with a lower stream id (§5.1.1),
+      // a flood (of CONTINUATIONs, SETTINGS, PINGs...) or another fatal error: say why before closing.
       const bool flood = rv == NGHTTP2_ERR_FLOODED || rv == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS;
       nghttp2_session_terminate_session(session_, flood ? NGHTTP2_ENHANCE_YOUR_CALM : NGHTTP2_PROTOCOL_ERROR);
     }
@@ -313,7 +356,36 @@ void H2Connection<Stream>::after_recv() {
   auto ready = std::move(to_dispatch_);
   to_dispatch_.clear();
   for (auto& st : ready)
-    if (!st->closed) dispatch(st);
+    if (!st->closed && !st->dispatched) dispatch(st);  // a stream may be queued twice (431, then its END_STREAM)
+}
+
+// Before nghttp2 looks at a frame: a HEADERS whose stream id is below one already seen
+// opens no new stream legally (RFC 9113 §5.1.1) unless it is the trailers of a stream
+// still open (nghttp2 holds it) or a late frame on a stream we reset (§5.1: ignored).
+// Anything else is a connection error PROTOCOL_ERROR: failing the callback makes
+// mem_recv return, and feed() sends the GOAWAY (nghttp2 itself would ignore the frame
+// silently, leaving the client waiting for an answer that never comes).
+template <class Stream>
+int H2Connection<Stream>::on_begin_frame(nghttp2_session*, const nghttp2_frame_hd* hd, void* p) {
+  auto& c = self(p);
+  if (hd->type != NGHTTP2_HEADERS || hd->stream_id % 2 == 0) return 0;  // 0 and even ids: nghttp2's checks
+  if (hd->stream_id >= c.max_headers_id_) {
+    c.max_headers_id_ = hd->stream_id;
+    return 0;
+  }
+  nghttp2_stream* known = nghttp2_session_find_stream(c.session_, hd->stream_id);  // a lookup, no state change
+  if (known != nullptr && nghttp2_stream_get_state(known) != NGHTTP2_STREAM_STATE_IDLE) return 0;
+  if (c.was_reset(hd->stream_id)) return 0;
+  c.lower_stream_id_ = true;
+  return NGHTTP2_ERR_CALLBACK_FAILURE;
+}
+
+// nghttp2 refused a frame; for a HEADERS that means it resets (or refuses) the stream:
+// remember the id before the RST_STREAM is even sent, so late frames on it are ignored.
+template <class Stream>
+int H2Connection<Stream>::on_invalid_frame_recv(nghttp2_session*, const nghttp2_frame* f, int, void* p) {
+  if (f->hd.type == NGHTTP2_HEADERS && f->hd.stream_id % 2 == 1) self(p).note_reset(f->hd.stream_id);
+  return 0;
 }
 
 template <class Stream>
@@ -337,7 +409,8 @@ int H2Connection<Stream>::on_header(nghttp2_session*, const nghttp2_frame* f, co
                                     std::size_t namelen, const std::uint8_t* value, std::size_t valuelen,
                                     std::uint8_t, void* p) {
   auto& c = self(p);
-  if (f->hd.type != NGHTTP2_HEADERS) return 0;  // trailers after a body are ignored
+  // Trailers are not merged into the request's header section (RFC 9110 §6.5.1): dropped.
+  if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   H2Stream* st = c.find(f->hd.stream_id);
   if (st == nullptr || st->dispatched) return 0;
   // RFC 9113 §6.5.2: the size of a field is its name and value lengths plus 32.
@@ -347,6 +420,12 @@ int H2Connection<Stream>::on_header(nghttp2_session*, const nghttp2_frame* f, co
     return 0;
   }
   auto n = sv(name, namelen), v = sv(value, valuelen);
+  // nghttp2 refuses these (RFC 9113 §8.2.1); request fields are forwarded upstream, so check again.
+  constexpr std::string_view kForbidden("\r\n\0", 3);
+  if (n.find_first_of(kForbidden) != std::string_view::npos || v.find_first_of(kForbidden) != std::string_view::npos) {
+    st->bad_field = true;
+    return 0;
+  }
   auto& ctx = st->ctx;
   if (!n.empty() && n[0] == ':') {
     if (n == ":method") {
@@ -369,8 +448,14 @@ int H2Connection<Stream>::on_frame_recv(nghttp2_session*, const nghttp2_frame* f
   switch (f->hd.type) {
     case NGHTTP2_HEADERS: {
       H2Stream* st = c.find(f->hd.stream_id);
-      if (st == nullptr || st->dispatched || f->headers.cat != NGHTTP2_HCAT_REQUEST) break;
+      if (st == nullptr) break;
       const bool end = (f->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+      if (f->headers.cat != NGHTTP2_HCAT_REQUEST) {
+        // Trailers (RFC 9113 §8.1; nghttp2 has checked they carry END_STREAM): the request ends here.
+        if (end) c.end_request(*st);
+        break;
+      }
+      if (st->dispatched) break;
       st->request_ended = end;
       st->ingest = (st->ctx.method == Method::put || st->ctx.method == Method::post) &&
                    st->ctx.path().substr(0, 8) == "/ingest/";
@@ -383,9 +468,7 @@ int H2Connection<Stream>::on_frame_recv(nghttp2_session*, const nghttp2_frame* f
     case NGHTTP2_DATA: {
       H2Stream* st = c.find(f->hd.stream_id);
       if (st == nullptr || (f->hd.flags & NGHTTP2_FLAG_END_STREAM) == 0) break;
-      st->request_ended = true;
-      if (st->body) st->body->end();
-      if (!st->dispatched) c.to_dispatch_.push_back(c.streams_[st->id]);
+      c.end_request(*st);
       break;
     }
     case NGHTTP2_RST_STREAM: {
@@ -435,6 +518,10 @@ int H2Connection<Stream>::on_stream_close(nghttp2_session*, std::int32_t id, std
   st->closed = true;
   st->reset = error_code != NGHTTP2_NO_ERROR;
   if (st->body) st->body->abort();
+  if (st->dispatched && (st->reset || !st->response_done)) {
+    st->abandoned = true;
+    c.note_orphan(*st);  // its handler may have started an upstream fetch nobody will read
+  }
   if (st->dispatched) {
     if (--c.answering_ == 0) c.idle_since_ = SteadyClock::now();
     c.handle_.busy = c.answering_ > 0;
@@ -450,6 +537,7 @@ int H2Connection<Stream>::on_frame_send(nghttp2_session*, const nghttp2_frame* f
     c.goaway_sent_ = true;
     c.env_.metrics->h2_goaways_sent.fetch_add(1, std::memory_order_relaxed);
   }
+  if (f->hd.type == NGHTTP2_RST_STREAM) c.note_reset(f->hd.stream_id);
   return 0;
 }
 
@@ -464,6 +552,8 @@ void H2Connection<Stream>::dispatch(const std::shared_ptr<H2Stream>& st) {
   ctx.deadline = ctx.received + cfg_.timeouts.upstream_total + cfg_.timeouts.follower_wait;
   if (!st->authority.empty() && ctx.header("host").empty()) ctx.headers.emplace_back("host", st->authority);
   if (st->body) ctx.body = st->body.get();
+  // Too many fetches left running by this connection's reset streams: this one may not start another.
+  ctx.may_lead_fetch = orphans_.may_lead();
   asio::co_spawn(stream_.get_executor(), answer(this->shared_from_this(), st), [](std::exception_ptr e) {
     if (!e) return;
     try {
@@ -472,6 +562,24 @@ void H2Connection<Stream>::dispatch(const std::shared_ptr<H2Stream>& st) {
       spdlog::error("h2 stream task ended by an exception: {}", err.what());
     }
   });
+}
+
+// The request's last frame (DATA or trailers with END_STREAM) arrived.
+template <class Stream>
+void H2Connection<Stream>::end_request(H2Stream& st) {
+  st.request_ended = true;
+  if (st.body) st.body->end();
+  if (!st.dispatched) to_dispatch_.push_back(streams_[st.id]);
+}
+
+// A stream closed before its answer was done: the fetch its handler led (if it led
+// one, and it still runs) now serves nobody on this connection. Called at the close
+// and again when the handler returns (it may set led_fetch after the reset).
+template <class Stream>
+void H2Connection<Stream>::note_orphan(H2Stream& st) {
+  if (st.orphan_noted || st.ctx.led_fetch.expired()) return;
+  st.orphan_noted = true;
+  orphans_.add(st.ctx.led_fetch);
 }
 
 // An ingest request's body: DATA is queued for the handler, and the flow-control
@@ -492,9 +600,13 @@ template <class Stream>
 asio::awaitable<void> H2Connection<Stream>::answer(std::shared_ptr<Self> keep, std::shared_ptr<H2Stream> st) {
   (void)keep;  // the connection outlives every stream task
   auto& ctx = st->ctx;
+  if (st->closed) co_return;  // reset before its handler ran: nothing to answer, no fetch to start
   if (st->header_too_large) {
     env_.metrics->bad_requests.fetch_add(1, std::memory_order_relaxed);
     st->resp = Response::error(431, "request header block too large");
+  } else if (st->bad_field) {
+    env_.metrics->bad_requests.fetch_add(1, std::memory_order_relaxed);
+    st->resp = Response::error(400, "CR, LF or NUL in a field");
   } else if (st->body_received > cfg_.limits.max_request_body) {
     env_.metrics->bad_requests.fetch_add(1, std::memory_order_relaxed);
     st->resp = Response::error(413, "request body too large");
@@ -510,12 +622,16 @@ asio::awaitable<void> H2Connection<Stream>::answer(std::shared_ptr<Self> keep, s
       if (now) {
         st->resp = std::move(*now);
       } else {
+        st->interim = std::make_unique<StreamInterim>(*this, *st);
+        ctx.interim = st->interim.get();
         st->resp = co_await env_.handler->handle(ctx);
       }
     } catch (const std::exception& e) {
       spdlog::error("handler failed for {} {}: {}", ctx.method_text, ctx.target, e.what());
       st->resp = Response::error(500);
     }
+    ctx.interim = nullptr;
+    if (st->abandoned) note_orphan(*st);  // reset while the handler ran: led_fetch may be set only now
   }
   if (dead_ || st->closed) co_return;  // the client reset the stream or the connection is gone
   submit(*st);
@@ -540,11 +656,31 @@ void H2Connection<Stream>::submit(H2Stream& st) {
   prd.read_callback = &Self::read_body;
   const bool body = !st.source.empty_body();
   st.responded = true;
+  st.response_done = !body;  // HEADERS with END_STREAM
   const int rv = nghttp2_submit_response(session_, st.id, nva.data(), nva.size(), body ? &prd : nullptr);
   if (rv != 0) {
     spdlog::debug("h2: submit_response on stream {}: {}", st.id, nghttp2_strerror(rv));
     nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, st.id, NGHTTP2_INTERNAL_ERROR);
   }
+}
+
+// A 1xx response (RFC 9113 §8.1: HEADERS without END_STREAM before the final one),
+// queued ahead of it and sent by the writer. Dropped once the final response is
+// submitted or the stream is gone. Called from the handler's coroutine, never from
+// inside an nghttp2 callback.
+template <class Stream>
+void H2Connection<Stream>::submit_interim(H2Stream& st, int status, const std::vector<Header>& headers) {
+  if (dead_ || st.closed || st.responded || !forwardable_interim(status)) return;
+  std::vector<std::pair<std::string, std::string>> fields;
+  build_h2_interim_headers(status, headers, fields);
+  std::vector<nghttp2_nv> nva;
+  nva.reserve(fields.size());
+  for (auto& [k, v] : fields)
+    nva.push_back({reinterpret_cast<std::uint8_t*>(k.data()), reinterpret_cast<std::uint8_t*>(v.data()), k.size(),
+                   v.size(), NGHTTP2_NV_FLAG_NONE});
+  const int rv = nghttp2_submit_headers(session_, NGHTTP2_FLAG_NONE, st.id, nullptr, nva.data(), nva.size(), nullptr);
+  if (rv != 0) spdlog::debug("h2: submit_headers ({}) on stream {}: {}", status, st.id, nghttp2_strerror(rv));
+  kick();
 }
 
 // nghttp2 asks how many bytes of the body to frame next; they are written by send_data.
@@ -560,6 +696,7 @@ ssize_t H2Connection<Stream>::read_body(nghttp2_session*, std::int32_t, std::uin
   if (avail == 0) {
     if (src.complete()) {
       *flags |= NGHTTP2_DATA_FLAG_EOF;
+      st->response_done = true;
       return 0;
     }
     c.await_body(c.streams_.at(st->id));
@@ -567,7 +704,10 @@ ssize_t H2Connection<Stream>::read_body(nghttp2_session*, std::int32_t, std::uin
   }
   const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(length, avail));
   *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
-  if (src.complete() && n == avail) *flags |= NGHTTP2_DATA_FLAG_EOF;
+  if (src.complete() && n == avail) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    st->response_done = true;
+  }
   return static_cast<ssize_t>(n);
 }
 

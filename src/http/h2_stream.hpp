@@ -180,12 +180,17 @@ struct H2Stream {
   std::string authority;
   std::size_t header_bytes = 0;
   bool header_too_large = false;
+  bool bad_field = false;      // a field with CR, LF or NUL (nghttp2 refuses them first): 400
   bool ingest = false;
   bool dispatched = false;     // the handler was called
-  bool request_ended = false;  // END_STREAM received
+  bool request_ended = false;  // END_STREAM received (on DATA, the request HEADERS or trailers)
   bool closed = false;         // nghttp2 closed the stream
   bool reset = false;          // ... with an error code (RST_STREAM either way)
   bool responded = false;      // a response was submitted
+  bool response_done = false;  // ... and its last frame (END_STREAM) handed to nghttp2
+  bool abandoned = false;      // closed before its response was done (reset, most often)
+  bool orphan_noted = false;   // the fetch it led is in the connection's OrphanedFetches
+  std::unique_ptr<InterimWriter> interim;  // made for the handler's call (not for answer_now hits)
   std::uint64_t body_received = 0;  // a non-ingest request body, dropped
   Response resp;
   H2BodySource source;

@@ -91,8 +91,12 @@ asio::awaitable<void> serve_tls(tcp::socket socket, TlsStore& tls, bool http2, c
 }
 
 // h2c with prior knowledge: read until the bytes either are the whole preface or
-// stop matching it (an HTTP/1.1 request line differs at its first byte).
+// stop matching it (an HTTP/1.1 request line differs at its first byte). Bytes that
+// begin "PRI " and then go wrong are a broken HTTP/2 preface, not HTTP/1.1 (the PRI
+// method exists only for the preface, RFC 9113 §3.4 and §11): the h2 session answers
+// them with SETTINGS and GOAWAY PROTOCOL_ERROR before closing.
 asio::awaitable<void> serve_clear_h2(tcp::socket socket, const SessionEnv& env, ConnectionSet& connections) {
+  constexpr std::string_view kPriMethod = "PRI ";
   TcpStream stream(std::move(socket));
   std::string prefix;
   char buf[32];
@@ -102,7 +106,7 @@ asio::awaitable<void> serve_clear_h2(tcp::socket socket, const SessionEnv& env, 
     if (ec) co_return;  // closed or silent before saying anything
     prefix.append(buf, n);
   }
-  if (prefix == kH2Preface)
+  if (prefix == kH2Preface || prefix.starts_with(kPriMethod))
     co_await run_h2_session(std::move(stream), prefix, env, connections);
   else
     co_await run_h1_session(std::move(stream), prefix, env, connections);

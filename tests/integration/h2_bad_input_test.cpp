@@ -3,7 +3,8 @@
 // TearDown too): a malformed frame (PING of 7 bytes: FRAME_SIZE_ERROR), a header
 // block over http2.max_header_list_bytes (431), a rapid-reset burst (GOAWAY
 // ENHANCE_YOUR_CALM), a CONTINUATION flood (the connection is ended), garbage in
-// place of the preface, and a peer that never reads (send timeout).
+// place of the preface, and a peer that never reads (send timeout). More in
+// h2_hygiene_test.cpp (stream ids, trailers, bad prefaces, CR/LF/NUL).
 #include <gtest/gtest.h>
 
 #include "edge_test_util.hpp"
@@ -110,8 +111,9 @@ TEST_F(H2Test, ContinuationFloodEndsTheConnection) {
 
 TEST_F(H2Test, GarbageInsteadOfThePrefaceIsHttp11BadRequest) {
   start();
-  // Not the preface: the clear listener takes it for HTTP/1.1, which answers 400 and closes.
-  auto r = send_raw(port_, "PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n", 3s);
+  // Not the preface, nor its "PRI " (that is a bad preface: h2_hygiene_test.cpp): the clear
+  // listener takes it for HTTP/1.1, which answers 400 and closes.
+  auto r = send_raw(port_, "PRX * HTTP/2.0\r\n\r\nXX\r\n\r\n", 3s);
   EXPECT_TRUE(r.ok() ? r.status == 400 || r.status == 505 : true) << r.describe();
   expect_serves_another_connection(port_);
 }

@@ -1,5 +1,6 @@
 #include "h2_test_util.hpp"
 
+#include <nghttp2/nghttp2.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -91,6 +92,53 @@ std::string request_block(std::string_view path, const std::vector<std::pair<std
 
 std::uint32_t Frame::goaway_error() const { return payload.size() >= 8 ? get32(payload, 4) : 0xffffffff; }
 
+int Frame::status() const {
+  for (const auto& [k, v] : fields)
+    if (k == ":status") return std::atoi(v.c_str());
+  return 0;
+}
+
+RawClient::~RawClient() {
+  if (inflater_ != nullptr) nghttp2_hd_inflate_del(static_cast<nghttp2_hd_inflater*>(inflater_));
+}
+
+namespace {
+// Decodes a HEADERS frame's block (no CONTINUATION: the daemon's blocks fit one frame).
+void decode_headers(void*& inflater, Frame& f) {
+  if (inflater == nullptr) {
+    nghttp2_hd_inflater* in = nullptr;
+    if (nghttp2_hd_inflate_new(&in) != 0) return;
+    inflater = in;
+  }
+  auto* in = static_cast<nghttp2_hd_inflater*>(inflater);
+  std::string_view block = f.payload;
+  if (f.flags & 0x8) {  // PADDED
+    const std::size_t pad = block.empty() ? 0 : static_cast<unsigned char>(block[0]);
+    block.remove_prefix(1);
+    block.remove_suffix(std::min(pad, block.size()));
+  }
+  if (f.flags & 0x20) block.remove_prefix(std::min<std::size_t>(5, block.size()));  // PRIORITY
+  auto* p = reinterpret_cast<const std::uint8_t*>(block.data());
+  std::size_t left = block.size();
+  for (;;) {
+    nghttp2_nv nv;
+    int flags = 0;
+    const auto n = nghttp2_hd_inflate_hd2(in, &nv, &flags, p, left, 1);
+    if (n < 0) return;
+    p += n;
+    left -= static_cast<std::size_t>(n);
+    if (flags & NGHTTP2_HD_INFLATE_EMIT)
+      f.fields.emplace_back(std::string(reinterpret_cast<const char*>(nv.name), nv.namelen),
+                            std::string(reinterpret_cast<const char*>(nv.value), nv.valuelen));
+    if (flags & NGHTTP2_HD_INFLATE_FINAL) {
+      nghttp2_hd_inflate_end_headers(in);
+      return;
+    }
+    if (n == 0 && left == 0) return;
+  }
+}
+}  // namespace
+
 bool RawClient::start(const std::vector<std::pair<std::uint16_t, std::uint32_t>>& our_settings) {
   return connected() && send(std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") + settings(our_settings));
 }
@@ -108,6 +156,7 @@ std::optional<Frame> RawClient::read_frame(Millis timeout) {
         f.stream = get32(in_, 5) & 0x7fffffff;
         f.payload = in_.substr(9, len);
         in_.erase(0, 9 + len);
+        if (f.type == kHeaders) decode_headers(inflater_, f);
         // Acknowledge the server's SETTINGS as a real client would.
         if (f.type == kSettings && !(f.flags & kAck)) send(frame(kSettings, kAck, 0, {}));
         return f;

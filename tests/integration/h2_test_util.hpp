@@ -46,13 +46,18 @@ struct Frame {
   std::uint8_t type = 0, flags = 0;
   std::uint32_t stream = 0;
   std::string payload;
+  std::vector<std::pair<std::string, std::string>> fields;  // HEADERS: the decoded block (HPACK)
   std::uint32_t goaway_error() const;  // for GOAWAY frames
+  int status() const;                  // HEADERS: :status, or 0
 };
 
 // One raw connection: the preface and our SETTINGS are sent by start().
 class RawClient {
  public:
   explicit RawClient(std::uint16_t port) : conn_(Connection::open(port)) {}
+  ~RawClient();
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
   bool connected() const { return conn_.connected(); }
   bool start(const std::vector<std::pair<std::uint16_t, std::uint32_t>>& our_settings = {});
   bool send(std::string_view bytes, Millis timeout = 2s) { return conn_.send(bytes, timeout); }
@@ -66,6 +71,7 @@ class RawClient {
   Connection conn_;
   std::string in_;
   bool closed_ = false;
+  void* inflater_ = nullptr;  // nghttp2_hd_inflater: every HEADERS block is decoded, in order
 };
 }  // namespace h2
 

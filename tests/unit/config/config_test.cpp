@@ -181,6 +181,7 @@ http2:
   reset_burst: 50
   reset_rate: 10
   max_continuations: 4
+  max_orphaned_fetches: 3
 upstream: {hosts: [127.0.0.1:9000]}
 )");
   ASSERT_TRUE(r.ok()) << r.error().message;
@@ -204,6 +205,7 @@ upstream: {hosts: [127.0.0.1:9000]}
   EXPECT_EQ(c.http2.reset_burst, 50u);
   EXPECT_EQ(c.http2.reset_rate, 10u);
   EXPECT_EQ(c.http2.max_continuations, 4u);
+  EXPECT_EQ(c.http2.max_orphaned_fetches, 3u);
 
   // The normalized form keeps all of it.
   std::string y = c.to_yaml();
@@ -219,6 +221,7 @@ TEST(Config, Http2DefaultsAndBadTlsValues) {
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ((*ok)->http2.max_concurrent_streams, 256u);
   EXPECT_EQ((*ok)->http2.max_frame_bytes, 16u * 1024);
+  EXPECT_EQ((*ok)->http2.max_orphaned_fetches, 16u);
   EXPECT_FALSE((*ok)->listen[0].tls);
 
   auto e = errors_of(R"(role: edge
@@ -227,7 +230,7 @@ listen:
   - {address: 127.0.0.1:2, tls: {}}
   - {address: 127.0.0.1:3, tls: {certificates: [{cert: x.pem}]}}
   - {address: 127.0.0.1:4, tls: {cert: a.pem, key: a.key, ciphers: all}}
-http2: {max_frame_bytes: 1KiB, max_concurrent_streams: 0, reset_rate: -1}
+http2: {max_frame_bytes: 1KiB, max_concurrent_streams: 0, reset_rate: -1, max_orphaned_fetches: 0}
 upstream: {hosts: ['127.0.0.1:9000']}
 )");
   EXPECT_NE(e.find("t.yaml:3:"), std::string::npos) << e;
@@ -238,6 +241,7 @@ upstream: {hosts: ['127.0.0.1:9000']}
   EXPECT_NE(e.find("http2.max_frame_bytes"), std::string::npos) << e;
   EXPECT_NE(e.find("http2.max_concurrent_streams"), std::string::npos) << e;
   EXPECT_NE(e.find("http2.reset_rate"), std::string::npos) << e;
+  EXPECT_NE(e.find("http2.max_orphaned_fetches"), std::string::npos) << e;
 }
 
 // --- upstream groups, routes, health (issue: tiers) ---

@@ -46,9 +46,9 @@ TEST(SimpleRequestHead, HeadAndHttp10AndConnectionTokens) {
   EXPECT_FALSE(h.keep_alive) << "HTTP/1.0 closes unless asked";
   ASSERT_EQ(scan("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", h), ScanResult::ok);
   EXPECT_TRUE(h.keep_alive);
-  ASSERT_EQ(scan("GET / HTTP/1.1\r\nConnection: foo, CLOSE\r\n\r\n", h), ScanResult::ok);
+  ASSERT_EQ(scan("GET / HTTP/1.1\r\nHost: a\r\nConnection: foo, CLOSE\r\n\r\n", h), ScanResult::ok);
   EXPECT_FALSE(h.keep_alive);
-  ASSERT_EQ(scan("GET / HTTP/1.1\r\nconnection: keep-alive\r\n\r\n", h), ScanResult::ok);
+  ASSERT_EQ(scan("GET / HTTP/1.1\r\nconnection: keep-alive\r\nhost: a\r\n\r\n", h), ScanResult::ok);
   EXPECT_TRUE(h.keep_alive);
 }
 
@@ -57,15 +57,15 @@ TEST(SimpleRequestHead, EverythingElseFallsBackToTheFullParser) {
       "GET / HTTP/1.1\r\nHost: a\r\n",                       // head not complete yet
       "POST /ingest/x HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",  // other methods
       "get / HTTP/1.1\r\n\r\n",                              // methods are case-sensitive
-      "GET / HTTP/1.1\r\nContent-Length: 0\r\n\r\n",         // any framing field: Beast checks it
-      "GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
-      "GET / HTTP/1.1\r\nX-A: b\r\n c\r\n\r\n",              // obs-fold
-      "GET / HTTP/1.1\r\nX-A: b\nX-B: c\r\n\r\n",            // bare LF inside the head
-      "GET / HTTP/1.1\r\nX-A: b\rc\r\n\r\n",                 // bare CR
-      "GET / HTTP/1.1\r\nBad Name: x\r\n\r\n",               // SP in a field name
-      "GET / HTTP/1.1\r\nX-A : x\r\n\r\n",                   // SP before the colon
-      "GET / HTTP/1.1\r\n: x\r\n\r\n",                       // empty name
-      "GET / HTTP/1.1\r\nNoColon\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n",         // any framing field: Beast checks it
+      "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n",              // obs-fold
+      "GET / HTTP/1.1\r\nHost: a\r\nX-A: b\nX-B: c\r\n\r\n",            // bare LF inside the head
+      "GET / HTTP/1.1\r\nHost: a\r\nX-A: b\rc\r\n\r\n",                 // bare CR
+      "GET / HTTP/1.1\r\nHost: a\r\nBad Name: x\r\n\r\n",               // SP in a field name
+      "GET / HTTP/1.1\r\nHost: a\r\nX-A : x\r\n\r\n",                   // SP before the colon
+      "GET / HTTP/1.1\r\nHost: a\r\n: x\r\n\r\n",                       // empty name
+      "GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n",
       "GET  / HTTP/1.1\r\n\r\n",                             // two spaces
       "GET http://h/ HTTP/1.1\r\n\r\n",                      // absolute-form
       "GET * HTTP/1.1\r\n\r\n",
@@ -74,16 +74,24 @@ TEST(SimpleRequestHead, EverythingElseFallsBackToTheFullParser) {
       "GET / HTTP/2.0\r\n\r\n",
       "GET / HTTP/1.1 \r\n\r\n",
       "GET /\r\n\r\n",                                       // HTTP/0.9
+      "GET / HTTP/1.1\r\n\r\n",                             // HTTP/1.1 without Host (RFC 9112 §3.2)
+      "GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n",         // two Hosts
+      "GET / HTTP/1.0\r\nHost: a\r\nhost: b\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: a b\r\n\r\n",                // not uri-host [":" port]
+      "GET / HTTP/1.1\r\nHost: u@a\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: ::1\r\n\r\n",
+      "GET / HTTP/1.0\r\nHost: a:x\r\n\r\n",
   };
   for (const char* c : cases) {
     SimpleRequestHead h;
     EXPECT_EQ(scan(c, h), ScanResult::fallback) << c;
   }
   SimpleRequestHead h;
-  const std::string nul_value("GET / HTTP/1.1\r\nX-A: b\0c\r\n\r\n", 30);
+  const std::string nul_value("GET / HTTP/1.1\r\nHost: a\r\nX-A: b\0c\r\n\r\n", 37);
   EXPECT_EQ(scan(nul_value, h), ScanResult::fallback);
   // Over the header limit: Beast's path answers 431.
-  const std::string big = "GET / HTTP/1.1\r\nX-Big: " + std::string(200, 'x') + "\r\n\r\n";
+  const std::string big = "GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(200, 'x') + "\r\n\r\n";
   EXPECT_EQ(scan(big, h, 100), ScanResult::fallback);
   EXPECT_EQ(scan(big, h, big.size()), ScanResult::ok);
 }
@@ -95,7 +103,7 @@ TEST(SimpleRequestHead, AgreesWithBeastOnWhatItTakes) {
   const char* cases[] = {
       "GET /a HTTP/1.1\r\nHost: x\r\n\r\n",
       "HEAD /b.m3u8?x=1&y=%20 HTTP/1.0\r\nConnection: keep-alive\r\nAccept: */*\r\n\r\n",
-      "GET /c HTTP/1.1\r\nConnection: close\r\nX-Tab:\tv\t\r\nX-Obs: caf\xc3\xa9\r\n\r\n",
+      "GET /c HTTP/1.1\r\nConnection: close\r\nX-Tab:\tv\t\r\nX-Obs: caf\xc3\xa9\r\nHost: [::1]:80\r\n\r\n",
       "GET /d HTTP/1.0\r\n\r\n",
   };
   for (const char* c : cases) {
