@@ -4,7 +4,8 @@
 // edge take the 103 as the answer, leave the 200 unread on the pooled connection and
 // serve (and cache) it as the answer to the next miss. Now every 1xx is read past to
 // the final response on the same connection, so each path's answer and cached copy
-// are its own; a 101 (never asked for) is a 502, not someone else's answer.
+// are its own; a 101 (never asked for) is a 502, not someone else's answer. The
+// origin's 103 Early Hints reach the client before the final answer; a hit carries none.
 #include <gtest/gtest.h>
 
 #include "edge_test_util.hpp"
@@ -56,11 +57,22 @@ TEST_F(EdgeInterimTest, InterimResponsesNeverPoisonTheCache) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     const std::string p = std::string("/i/") + c.name, n = c.name;
-    expect_body(get(p + "/early1"), "A1-" + n, "MISS");
+    auto first = get(p + "/early1");
+    expect_body(first, "A1-" + n, "MISS");
+    std::size_t hints = 0;
+    for (const auto& i : first.interim) {
+      EXPECT_EQ(i.status, 103) << "only 103 is passed on";
+      ++hints;
+      ASSERT_EQ(i.headers.size(), 1u);
+      EXPECT_EQ(i.headers[0].second, "</a.css>; rel=preload");
+    }
+    EXPECT_EQ(hints, n == "103" ? 1u : n == "several" ? 2u : 0u);
     expect_body(get(p + "/a"), "A-" + n, "MISS");
     expect_body(get(p + "/b"), "B-" + n, "MISS");
     // The stored copies are each path's own.
-    expect_body(get(p + "/early1"), "A1-" + n, "HIT");
+    auto hit = get(p + "/early1");
+    expect_body(hit, "A1-" + n, "HIT");
+    EXPECT_TRUE(hit.interim.empty()) << "nothing of a 1xx is stored";
     expect_body(get(p + "/a"), "A-" + n, "HIT");
     expect_body(get(p + "/b"), "B-" + n, "HIT");
     EXPECT_EQ(origin_.requests(p + "/a"), 1u);

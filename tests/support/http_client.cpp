@@ -237,8 +237,20 @@ Connection::Fill Connection::fill(Clock::time_point deadline) {
 }
 
 HttpResponse Connection::read_response(Millis timeout, bool bodyless) {
+  const auto deadline = Clock::now() + timeout;
+  std::vector<HttpResponse::Interim> interim;
+  for (;;) {
+    HttpResponse r = read_one(deadline, bodyless);
+    if (!r.ok() || r.status / 100 != 1 || r.status == 101) {
+      r.interim = std::move(interim);
+      return r;
+    }
+    interim.push_back({r.status, std::move(r.headers)});
+  }
+}
+
+HttpResponse Connection::read_one(Clock::time_point deadline, bool bodyless) {
   HttpResponse r;
-  auto deadline = Clock::now() + timeout;
   auto fail = [&](Fill f) {
     r.outcome = f == Fill::eof ? Outcome::closed : f == Fill::reset ? Outcome::reset : Outcome::timeout;
     r.received = in_;

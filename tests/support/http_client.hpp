@@ -37,6 +37,12 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::string received;  // the raw bytes of this response (or whatever arrived before it failed)
+  // Informational (1xx, not 101) responses read before this one, as a client must (RFC 9110 §15.2).
+  struct Interim {
+    int status = 0;
+    std::vector<std::pair<std::string, std::string>> headers;
+  };
+  std::vector<Interim> interim;
 
   bool ok() const { return outcome == Outcome::response; }
   std::optional<std::string> header(std::string_view name) const;  // first value, case-insensitive
@@ -64,7 +70,8 @@ class Connection {
   // Writes all of `bytes` (bounded). False if the peer closed/reset or the deadline passed.
   bool send(std::string_view bytes, Millis timeout = 2s);
 
-  // Reads one response. `bodyless` for responses to HEAD (Content-Length but no body).
+  // Reads one response, past any 1xx before it (kept in `interim`). `bodyless` for
+  // responses to HEAD (Content-Length but no body).
   HttpResponse read_response(Millis timeout = 2s, bool bodyless = false);
 
   // Sends one request and reads its response.
@@ -82,6 +89,7 @@ class Connection {
 
  private:
   enum class Fill { data, eof, reset, timeout };
+  HttpResponse read_one(std::chrono::steady_clock::time_point deadline, bool bodyless);
   Fill fill(std::chrono::steady_clock::time_point deadline);  // reads more bytes into in_
 
   int fd_ = -1;
