@@ -12,7 +12,9 @@ std::string_view Object::header(std::string_view name) const {
 
 void Object::serialize_headers() {
   wire_headers.clear();
+  has_date = false;
   for (const auto& [k, v] : headers) {
+    if (k.size() == 4 && ::strncasecmp(k.data(), "Date", 4) == 0) has_date = true;
     if (k.size() == 3 && ::strncasecmp(k.data(), "Via", 3) == 0) {
       upstream_via = v;
     } else if (k.size() == 12 && ::strncasecmp(k.data(), "Cache-Status", 12) == 0) {

@@ -50,6 +50,7 @@ struct Object {
   std::string upstream_via;
   std::string upstream_cache_status;
 
+  bool has_date = false;      // headers carry Date (set by serialize_headers): a hit sends no Date of its own
   std::string etag;           // strong or weak validator, as sent ("\"abc\"", W/"x")
   std::string last_modified;  // HTTP-date as sent
 

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "config/yaml_reader.hpp"
+#include "core/http_fields.hpp"
 
 namespace hlscache {
 
@@ -160,10 +161,7 @@ void read_field_names(YamlReader& r, const YAML::Node& v, const std::string& p, 
   std::vector<std::string> names;
   r.read_strings(v, p, names);
   for (const auto& n : names) {
-    const bool token = !n.empty() && std::all_of(n.begin(), n.end(), [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-    });
-    if (!token) {
+    if (!is_token(n)) {
       r.error(v, p, fmt::format("'{}' is not an HTTP field name", n));
       return;
     }

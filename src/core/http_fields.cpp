@@ -301,12 +301,7 @@ struct SfParser {
   }
   static bool lcalpha(char c) { return c >= 'a' && c <= 'z'; }
   static bool alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-  static bool tchar(char c) {
-    if (alpha(c) || is_digit(c)) return true;
-    for (char t : std::string_view("!#$%&'*+-.^_`|~"))
-      if (c == t) return true;
-    return false;
-  }
+  static bool tchar(char c) { return is_tchar(c); }
 
   std::optional<std::string> key() {
     if (eof() || !(lcalpha(peek()) || peek() == '*')) return std::nullopt;

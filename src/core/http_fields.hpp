@@ -8,6 +8,7 @@
 // CDN-Cache-Control (RFC 9213), which are structured-field dictionaries (RFC 8941).
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <ctime>
@@ -20,6 +21,31 @@
 namespace hlscache {
 
 using Header = std::pair<std::string, std::string>;
+
+// --- tokens (RFC 9110 §5.6.2) ---------------------------------------------------
+
+namespace detail {
+constexpr std::array<bool, 256> make_tchar() {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}
+}  // namespace detail
+
+// tchar: the bytes of a token (field names, methods, directive names).
+inline constexpr std::array<bool, 256> kTchar = detail::make_tchar();
+inline bool is_tchar(char c) { return kTchar[static_cast<unsigned char>(c)]; }
+inline bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!is_tchar(c)) return false;
+  return true;
+}
+// A field value that may go on the wire: no CR, LF or NUL (RFC 9110 §5.5).
+inline bool is_safe_field_value(std::string_view v) { return v.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos; }
 
 // --- field lines ---------------------------------------------------------------
 

@@ -2,22 +2,14 @@
 
 #include <array>
 
+#include "core/http_fields.hpp"
+
 #include "http/h1_request_rules.hpp"
 
 namespace hlscache {
 
 namespace {
 
-// RFC 9110 §5.6.2 tchar.
-constexpr std::array<bool, 256> make_tchar() {
-  std::array<bool, 256> t{};
-  for (int c = '0'; c <= '9'; ++c) t[c] = true;
-  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
-  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
-  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
-  return t;
-}
-constexpr auto kTchar = make_tchar();
 
 // Field-value bytes (RFC 9110 §5.5): VCHAR, obs-text, SP, HTAB.
 bool value_byte(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }

@@ -2,26 +2,17 @@
 
 #include <string_view>
 
+#include "core/http_fields.hpp"
 #include "core/strings.hpp"
 
 namespace hlscache {
 
 namespace {
 
-bool tchar(char c) {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  for (char t : std::string_view("!#$%&'*+-.^_`|~"))
-    if (c == t) return true;
-  return false;
-}
-
 // Whether a field of an interim response is passed on.
 bool passes(const Header& f, std::string_view connection) {
   const auto& [name, value] = f;
-  if (name.empty()) return false;
-  for (char c : name)
-    if (!tchar(c)) return false;
-  if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) return false;
+  if (!is_token(name) || !is_safe_field_value(value)) return false;
   return !is_hop_by_hop(name, connection) && !iequal(name, "Content-Length");
 }
 

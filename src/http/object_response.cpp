@@ -143,7 +143,7 @@ Response respond_from_object(const ObjectPtr& stored, const RequestContext& req,
   const bool can_gzip = obj->gzipped && obj->status == 200 && accepts_gzip(req.header("Accept-Encoding"));
   Response r;
   r.status = obj->status;
-  r.has_date = !obj->header("Date").empty();  // the stored Date is kept (RFC 9110 §6.6.1), Age says how old
+  r.has_date = obj->has_date || !obj->header("Date").empty();  // the stored Date is kept (RFC 9110 §6.6.1), Age says how old
 
   if (obj->status == 200) {
     bool not_modified = false;

@@ -12,15 +12,6 @@ namespace hlscache::upstream_request {
 
 namespace {
 
-constexpr std::array<bool, 256> make_tchar() {
-  std::array<bool, 256> t{};
-  for (int c = '0'; c <= '9'; ++c) t[c] = true;
-  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
-  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
-  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
-  return t;
-}
-constexpr auto kTchar = make_tchar();
 
 std::string_view trim_ows(std::string_view v) {
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
@@ -36,18 +27,6 @@ std::string lower(std::string_view s) {
 
 }  // namespace
 
-bool is_token(std::string_view s) {
-  if (s.empty()) return false;
-  for (unsigned char c : s)
-    if (!kTchar[c]) return false;
-  return true;
-}
-
-bool is_safe_value(std::string_view v) {
-  for (char c : v)
-    if (c == '\r' || c == '\n' || c == '\0') return false;
-  return true;
-}
 
 std::vector<Header> forwardable(const std::vector<Header>& headers) {
   std::string connection;  // every Connection line's tokens: the fields they name are hop-by-hop too
@@ -55,7 +34,7 @@ std::vector<Header> forwardable(const std::vector<Header>& headers) {
     if (iequal(k, "Connection")) connection += (connection.empty() ? "" : ", ") + v;
   std::vector<Header> out;
   for (const auto& [k, v] : headers) {
-    if (!is_token(k) || !is_safe_value(v)) continue;
+    if (!is_token(k) || !is_safe_field_value(v)) continue;
     if (is_hop_by_hop(k, connection) || iequal(k, "Host") || iequal(k, "Content-Length")) continue;
     out.emplace_back(k, std::string(trim_ows(v)));
   }
@@ -77,7 +56,7 @@ std::vector<Header> h2_fields(const std::vector<Header>& headers) {
   for (const auto& [k, v] : headers)
     if (iequal(k, "Connection")) connection += (connection.empty() ? "" : ", ") + v;
   for (const auto& [k, v] : headers) {
-    if (!is_token(k) || !is_safe_value(v)) continue;  // pseudo-fields (":path") are not tokens
+    if (!is_token(k) || !is_safe_field_value(v)) continue;  // pseudo-fields (":path") are not tokens
     const std::string_view value = trim_ows(v);
     // RFC 9113 §8.2.2: TE may be sent, holding "trailers" and nothing else.
     if (iequal(k, "TE")) {

@@ -17,10 +17,6 @@
 
 namespace hlscache::upstream_request {
 
-// RFC 9110 §5.6.2 token (field names), and a field value safe to put on the wire.
-bool is_token(std::string_view s);
-bool is_safe_value(std::string_view v);
-
 // The client's fields that may be forwarded (names as given, values trimmed of OWS).
 std::vector<Header> forwardable(const std::vector<Header>& headers);
 
