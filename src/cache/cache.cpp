@@ -45,6 +45,14 @@ bool Cache::insert(std::string key, ObjectPtr object, TimePoint now) {
   return std::visit([&](auto& c) { return c.insert(std::move(key), std::move(object), now); }, impl_);
 }
 
+bool Cache::insert_with(std::string key, const std::function<ObjectPtr(const ObjectPtr&)>& make, TimePoint now) {
+  return std::visit([&](auto& c) { return c.insert_with(std::move(key), make, now); }, impl_);
+}
+
+bool Cache::erase_if_same(std::string_view key, const ObjectPtr& expected) {
+  return std::visit([&](auto& c) { return c.erase_if_same(key, expected); }, impl_);
+}
+
 bool Cache::erase(std::string_view key) {
   return std::visit([&](auto& c) { return c.erase(key); }, impl_);
 }

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,6 +42,10 @@ class Cache {
   // (rejected_too_large) or already past all its bounds (rejected_expired).
   bool insert(std::string key, ObjectPtr object, TimePoint now);
   bool erase(std::string_view key);
+  // insert() of make(the object stored now, or null), read and replaced under one shard lock.
+  bool insert_with(std::string key, const std::function<ObjectPtr(const ObjectPtr&)>& make, TimePoint now);
+  // Removes `key` only while it still holds `expected`.
+  bool erase_if_same(std::string_view key, const ObjectPtr& expected);
   std::size_t erase_prefix(std::string_view prefix);                      // purge by prefix, returns count
   std::size_t reclaim_expired(TimePoint now, std::size_t max_per_shard);  // frees objects past all their bounds
   CacheStats stats() const;  // summed over shards

@@ -73,12 +73,7 @@ Duration corrected_initial_age(const ResponseFacts& r) {
     if (r.response_wall > *date) apparent = seconds(r.response_wall - *date);
   }
   Duration age_value{0};
-  if (auto age = field_value(headers, "Age"); !age.empty()) {
-    std::int64_t v = 0;
-    std::string_view a = trim(age);
-    auto [p, ec] = std::from_chars(a.data(), a.data() + a.size(), v);
-    if (ec == std::errc{} && p == a.data() + a.size() && v >= 0) age_value = seconds(std::min<std::int64_t>(v, 2147483648));
-  }
+  if (auto age = parse_delta_seconds(trim(field_value(headers, "Age")))) age_value = seconds(*age);  // capped at 2^31
   const Duration corrected = age_value + std::max(Duration::zero(), r.response_delay);
   return std::max(apparent, corrected);
 }
@@ -89,6 +84,10 @@ Duration heuristic_lifetime(const ResponseFacts& r, const FreshnessConfig& cfg, 
   if (r.status == 404 || r.status == 410) {
     reason = "negative";
     return millis(cfg.negative_ttl);
+  }
+  if (r.status != 200 && r.status != 203) {  // redirects, errors: nothing we would guess a lifetime for
+    reason = "no heuristic for this status";
+    return Duration::zero();
   }
   for (const auto& rule : cfg.rules)
     if (glob_match(rule.pattern, r.path)) {
@@ -153,6 +152,14 @@ FreshnessDecision decide_freshness(const ResponseFacts& r, const FreshnessConfig
   const CacheDirectives cc = directives_for(headers, cfg, d.directives, targeted);
   d.initial_age = corrected_initial_age(r);
 
+  // What the store never serves — known before any refusal, for the answers shared
+  // with collapsed requests without being stored (5xx).
+  for (const auto& f : cc.no_cache_fields) d.strip.push_back(f);  // §5.2.2.4 qualified
+  for (const auto& f : cc.private_fields) d.strip.push_back(f);   // §5.2.2.7 qualified
+  const bool set_cookie = has_field(headers, "Set-Cookie");
+  if (set_cookie) d.strip.emplace_back("Set-Cookie");
+  d.personal = cc.is_private || (cc.no_store && !cc.must_understand);
+
   // --- may a shared cache store it at all (§3)? ---
   auto refuse = [&](const char* why) {
     d.reason = why;
@@ -163,12 +170,14 @@ FreshnessDecision decide_freshness(const ResponseFacts& r, const FreshnessConfig
   if (cc.must_understand && !understood(r.status)) return refuse("must-understand: status not understood");
   if (cc.no_store && !cc.must_understand) return refuse("no-store");
   if (cc.is_private) return refuse("private");
-  if (r.request_authorization && !cc.is_public && !cc.s_maxage && !cc.must_revalidate)
-    return refuse("authorization");  // §3.5
+  if (r.request_authorization && !cc.is_public && !cc.s_maxage && !cc.must_revalidate) {
+    d.personal = true;  // this answer is the requester's (§3.5): not the resource's verdict
+    d.request_specific = true;
+    return refuse("authorization");
+  }
   const bool has_validator = has_field(headers, "ETag") || has_field(headers, "Last-Modified");
   if (cc.no_cache && !has_validator) return refuse("no-cache without a validator");
   // Cookies are per viewer: stored (without them) only where the origin says it is public.
-  const bool set_cookie = has_field(headers, "Set-Cookie");
   if (set_cookie && !cc.is_public && !cc.s_maxage) return refuse("set-cookie");
   if (auto vary = combined_field(headers, "Vary")) {
     bool star = false;
@@ -219,18 +228,15 @@ FreshnessDecision decide_freshness(const ResponseFacts& r, const FreshnessConfig
 
   // --- stale use (§4.2.4): the operator's grace and the origin's stale-* extensions, unless forbidden ---
   const bool no_stale = cc.must_revalidate || cc.proxy_revalidate || cc.s_maxage || cc.no_cache;  // §5.2.2.2, .8, .10
-  const bool negative_heuristic = d.heuristic && (r.status == 404 || r.status == 410);  // never a stale "not found"
-  if (!no_stale && !negative_heuristic) {
+  // Never a stale "not found", nor a status we guess no lifetime for.
+  const bool no_heuristic_grace = d.heuristic && (r.status != 200 && r.status != 203);
+  if (!no_stale && !no_heuristic_grace) {
     d.grace = millis(cfg.stale_grace);
     if (cc.stale_while_revalidate) d.grace = std::max(d.grace, seconds(*cc.stale_while_revalidate));
     if (cc.stale_if_error) d.grace = std::max(d.grace, seconds(*cc.stale_if_error));
   }
-  if (has_validator) d.keep = millis(cfg.revalidate_keep);
+  if (has_validator && !(no_heuristic_grace && d.lifetime == Duration::zero())) d.keep = millis(cfg.revalidate_keep);
 
-  // --- what the store never serves ---
-  for (const auto& f : cc.no_cache_fields) d.strip.push_back(f);  // §5.2.2.4 qualified
-  for (const auto& f : cc.private_fields) d.strip.push_back(f);   // §5.2.2.7 qualified
-  if (set_cookie) d.strip.emplace_back("Set-Cookie");
   d.store = d.ttl > Duration::zero() || d.grace > Duration::zero() || d.keep > Duration::zero();
   if (!d.store) d.reason = "stale on arrival, no validator";
   return d;

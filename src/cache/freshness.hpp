@@ -41,6 +41,8 @@ struct FreshnessDecision {
   Duration initial_age{0};  // corrected_initial_age (§4.2.3): Age on a hit adds the time since receipt
   bool heuristic = false;   // the lifetime is ours (§4.2.2), the upstream gave none
   bool revalidate_always = false;  // no-cache: stored only to revalidate before each use
+  bool personal = false;           // private, no-store, or an Authorization answer: never anyone else's, errors included
+  bool request_specific = false;   // refused because of the request (Authorization), not of what the response says
   std::vector<std::string> strip;  // fields never served from the store: no-cache="f", private="f", Set-Cookie
   std::vector<std::string> vary;   // request fields (lowercase) the response varies on; empty: none
   std::string directives = "none";  // which field decided: a targeted field's name, "Cache-Control", "none"

@@ -98,32 +98,31 @@ class alignas(64) Shard {
   // a charge above the policy's max_charge(), or an object already past every bound.
   bool insert(std::string key, ObjectPtr object, TimePoint now) {
     assert(object);
-    const std::uint64_t charge = object->charge(key.size());
-    const TimePoint expires_at = object->expires_at();
     Dropped dropped;
     std::lock_guard lock(mu_);
-    if (auto old = index_.find(key); old != index_.end()) remove(old, dropped);
-    if (charge > policy_.max_charge()) {
-      ++stats_.rejected_too_large;
-      return false;
-    }
-    if (expires_at <= now) {
-      ++stats_.rejected_expired;
-      return false;
-    }
-    expiry_.reserve_one();  // the only allocations happen before anything is linked
-    auto [pos, inserted] = index_.try_emplace(std::move(key));
-    assert(inserted);
-    Node& n = pos->second;
-    n.key = pos->first;
-    n.object = std::move(object);
-    n.charge = charge;
-    n.expires_at = expires_at;
-    expiry_.push(n);
-    policy_.on_insert(n);
-    ++stats_.inserts;
-    evict_over_budget(dropped);
-    assert(n.is_linked());  // never its own victim: charge <= max_charge()
+    return insert_locked(std::move(key), std::move(object), now, dropped);
+  }
+
+  // Stores make(current object or null) under `key`, reading and replacing in one step
+  // under the shard's lock (a Vary marker's list of variants, built from the marker
+  // another thread may have just stored). `make` runs under the lock: keep it small.
+  template <class Make>
+  bool insert_with(std::string key, Make&& make, TimePoint now) {
+    Dropped dropped;
+    std::lock_guard lock(mu_);
+    auto it = index_.find(key);
+    ObjectPtr object = make(it == index_.end() ? ObjectPtr{} : it->second.object);
+    assert(object);
+    return insert_locked(std::move(key), std::move(object), now, dropped);
+  }
+
+  // Removes `key` only while it still holds `expected` (not a newer object stored meanwhile).
+  bool erase_if_same(std::string_view key, const ObjectPtr& expected) {
+    Dropped dropped;
+    std::lock_guard lock(mu_);
+    auto it = index_.find(key);
+    if (it == index_.end() || it->second.object != expected) return false;
+    remove(it, dropped);
     return true;
   }
 
@@ -226,6 +225,34 @@ class alignas(64) Shard {
     policy_.on_hit(n);
     evict_over_budget(dropped);  // S4LRU: a promotion may demote into a full queue 0
     return found;
+  }
+
+  bool insert_locked(std::string key, ObjectPtr object, TimePoint now, Dropped& dropped) {
+    const std::uint64_t charge = object->charge(key.size());
+    const TimePoint expires_at = object->expires_at();
+    if (auto old = index_.find(key); old != index_.end()) remove(old, dropped);
+    if (charge > policy_.max_charge()) {
+      ++stats_.rejected_too_large;
+      return false;
+    }
+    if (expires_at <= now) {
+      ++stats_.rejected_expired;
+      return false;
+    }
+    expiry_.reserve_one();  // the only allocations happen before anything is linked
+    auto [pos, inserted] = index_.try_emplace(std::move(key));
+    assert(inserted);
+    Node& n = pos->second;
+    n.key = pos->first;
+    n.object = std::move(object);
+    n.charge = charge;
+    n.expires_at = expires_at;
+    expiry_.push(n);
+    policy_.on_insert(n);
+    ++stats_.inserts;
+    evict_over_budget(dropped);
+    assert(n.is_linked());  // never its own victim: charge <= max_charge()
+    return true;
   }
 
   // A use that is not a hit (a Vary marker on the way to its variant): the policy is

@@ -51,6 +51,12 @@ class ShardedCache {
   }
 
   bool erase(std::string_view key) { return shard_for(key).erase(key); }
+  template <class Make>
+  bool insert_with(std::string key, Make&& make, TimePoint now) {
+    auto& s = shard_for(key);
+    return s.insert_with(std::move(key), std::forward<Make>(make), now);
+  }
+  bool erase_if_same(std::string_view key, const ObjectPtr& expected) { return shard_for(key).erase_if_same(key, expected); }
 
   std::size_t erase_prefix(std::string_view prefix) {
     std::size_t n = 0;

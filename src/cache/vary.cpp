@@ -6,6 +6,23 @@
 
 namespace hlscache {
 
+bool forwarded_request_field(std::string_view name, const std::vector<std::string>& strip) {
+  if (is_hop_by_hop(name)) return false;
+  for (std::string_view n : {"Host", "Content-Length", "Expect", "If-Match", "If-None-Match", "If-Modified-Since",
+                             "If-Unmodified-Since", "If-Range", "Range"})
+    if (iequal(name, n)) return false;
+  for (const auto& s : strip)
+    if (iequal(name, s)) return false;
+  return true;
+}
+
+std::vector<std::string> forwarded_vary(const std::vector<std::string>& names, const std::vector<std::string>& strip) {
+  std::vector<std::string> out;
+  for (const auto& n : names)
+    if (forwarded_request_field(n, strip)) out.push_back(n);
+  return out;
+}
+
 std::string vary_values(const std::vector<std::string>& names, const std::vector<Header>& request) {
   std::string out;
   for (const auto& name : names) {

@@ -14,6 +14,15 @@
 
 namespace hlscache {
 
+// Whether a miss forwards request field `name` upstream: not the hop-by-hop ones,
+// Host, framing, Expect, the conditionals and Range (the cache makes its own), nor
+// those in `strip` (upstream.strip_request_headers). One list for the miss path and
+// for Vary: a field that is never forwarded cannot make the upstream's answer vary.
+bool forwarded_request_field(std::string_view name, const std::vector<std::string>& strip);
+// `names` without the fields that are never forwarded (Vary: Accept-Encoding is no
+// variation when Accept-Encoding is stripped: one object, no marker).
+std::vector<std::string> forwarded_vary(const std::vector<std::string>& names, const std::vector<std::string>& strip);
+
 // The normalized values of `names` (lowercase field names) in `request`.
 std::string vary_values(const std::vector<std::string>& names, const std::vector<Header>& request);
 // Where the variant with `values` of `key` is stored ('\n' cannot occur in a request target).

@@ -71,19 +71,23 @@ bool Coalescer::reserve_private() {
 
 void Coalescer::release_private() { inflight_.fetch_sub(1, std::memory_order_relaxed); }
 
-void Coalescer::mark_uncacheable(const std::string& key, TimePoint until) {
+void Coalescer::mark_uncacheable(const std::string& key, TimePoint until, TimePoint now) {
   Shard& s = shard_for(key);
   std::lock_guard lock(s.mu);
-  if (s.uncacheable.size() >= kMarksPerShard && !s.uncacheable.count(key)) {
-    const TimePoint now = SteadyClock::now();
-    std::erase_if(s.uncacheable, [&](const auto& m) { return m.second <= now; });
-    if (s.uncacheable.size() >= kMarksPerShard) {
-      auto oldest = std::min_element(s.uncacheable.begin(), s.uncacheable.end(),
-                                     [](const auto& a, const auto& b) { return a.second < b.second; });
-      s.uncacheable.erase(oldest);
-    }
+  // A mark that still holds stays as it is: passes on the key do not stretch it (after
+  // it ends, one request leads again and finds out whether the answer is still private).
+  if (auto it = s.uncacheable.find(key); it != s.uncacheable.end() && it->second > now) return;
+  // Forget what has ended or was superseded, oldest first, and the oldest live mark when full.
+  while (!s.marked.empty()) {
+    auto& [k, t] = s.marked.front();
+    auto it = s.uncacheable.find(k);
+    const bool current = it != s.uncacheable.end() && it->second == t;
+    if (current && t > now && s.uncacheable.size() < kMarksPerShard) break;
+    if (current) s.uncacheable.erase(it);
+    s.marked.pop_front();
   }
   s.uncacheable[key] = until;
+  s.marked.emplace_back(key, until);
   uncacheable_marks_.fetch_add(1, std::memory_order_relaxed);
 }
 

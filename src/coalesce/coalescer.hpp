@@ -13,6 +13,7 @@
 #pragma once
 
 #include <array>
+#include <deque>
 #include <atomic>
 #include <functional>
 #include <mutex>
@@ -66,8 +67,9 @@ class Coalescer {
   void release_private();
 
   // Hit-for-miss: the key's misses pass until `until` (or until cleared: an answer
-  // that could be stored arrived). A full table drops expired marks, then the oldest.
-  void mark_uncacheable(const std::string& key, TimePoint until);
+  // that could be stored arrived). A key already marked keeps its mark. A full table
+  // drops its oldest mark (O(1) a mark: one deque entry per mark).
+  void mark_uncacheable(const std::string& key, TimePoint until, TimePoint now);
   void clear_uncacheable(const std::string& key);
 
   CoalescerStats stats() const;
@@ -83,7 +85,10 @@ class Coalescer {
   struct Shard {
     std::mutex mu;
     std::unordered_map<std::string, Entry> inflight;
-    std::unordered_map<std::string, TimePoint> uncacheable;  // hit-for-miss marks, at most kMarksPerShard
+    // Hit-for-miss marks, at most kMarksPerShard: the time each ends, and the keys in
+    // the order they were marked (an entry whose key was re-marked or cleared since is skipped).
+    std::unordered_map<std::string, TimePoint> uncacheable;
+    std::deque<std::pair<std::string, TimePoint>> marked;
   };
   static constexpr std::size_t kShards = 16;
   static constexpr std::size_t kMarksPerShard = 4096;

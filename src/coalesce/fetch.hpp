@@ -25,6 +25,8 @@ namespace hlscache {
 // published, so a reader that sees the head sees the rule.
 struct ShareRule {
   bool shared = true;              // false: only the leader's client (private, no-store, Set-Cookie...)
+  bool retry = false;              // not shared because of the leader's own request (Authorization): the key
+                                   // was released at the head, followers may miss again and coalesce anew
   std::vector<std::string> vary;   // request fields the answer varies on (lowercase)
   std::string leader_values;       // vary_values(vary, the leader's forwarded request)
   std::vector<std::string> strip;  // fields only the leader's client gets (Set-Cookie of a public answer, private="f")

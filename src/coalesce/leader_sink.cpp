@@ -15,7 +15,12 @@ bool kept_from_store(std::string_view name) {
          iequal(name, "Content-Range");
 }
 
-bool strong(std::string_view etag) { return !etag.empty() && !(etag.size() > 1 && etag[0] == 'W' && etag[1] == '/'); }
+// The opaque tag of an entity-tag, W/ dropped: a 304 names the stored response whose tag
+// it matches, strong or weak (RFC 9111 §4.3.4; servers weaken tags, e.g. when compressing).
+std::string_view opaque(std::string_view etag) {
+  if (etag.size() > 1 && etag[0] == 'W' && etag[1] == '/') etag.remove_prefix(2);
+  return etag;
+}
 
 }  // namespace
 
@@ -33,11 +38,12 @@ std::vector<Header> update_stored_fields(const std::vector<Header>& stored, cons
   return out;
 }
 
-LeaderSink::LeaderSink(FetchPtr fetch, LeaderRequest request, const FreshnessConfig& freshness, Coalescer& coalescer,
+LeaderSink::LeaderSink(FetchPtr fetch, LeaderRequest request, ConfigPtr config, Coalescer& coalescer,
                        const Clock& clock)
     : fetch_(std::move(fetch)),
       request_(std::move(request)),
-      freshness_(freshness),
+      config_(std::move(config)),
+      freshness_(config_->freshness),
       coalescer_(coalescer),
       clock_(clock),
       request_time_(clock.now()) {}
@@ -60,9 +66,9 @@ void LeaderSink::set_head(ResponseHead head, Wake wake) {
 
   const bool validated = request_.validating && head.status == 304;
   if (validated) {
-    // §4.3.4: a strong validator in the 304 names the stored response it is about.
+    // §4.3.4: an entity-tag in the 304 names the stored response it is about; another one validates nothing we have.
     const std::string_view etag = field_value(head.headers, "ETag");
-    if (strong(etag) && etag != request_.validating->etag) {
+    if (!etag.empty() && opaque(etag) != opaque(request_.validating->etag)) {
       mismatch_ = true;
       return;
     }
@@ -77,13 +83,17 @@ void LeaderSink::set_head(ResponseHead head, Wake wake) {
                     response_delay()},
       freshness_);
   auto rule = std::make_shared<ShareRule>();
-  rule->shared = d.storable || head.status >= 500;
-  rule->vary = d.vary;
+  rule->shared = d.storable || (head.status >= 500 && !d.personal);
+  rule->vary = forwarded_vary(d.vary, config_->upstream.strip_request_headers);
   if (!rule->vary.empty()) rule->leader_values = vary_values(rule->vary, request_.forwarded);
   rule->strip = d.strip;
   rule_ = rule;
-  if (!rule->shared && !request_.no_store && freshness_.hit_for_miss.count() > 0)
-    coalescer_.mark_uncacheable(request_.key, response_time_ + freshness_.hit_for_miss);
+  if (!rule->shared && d.request_specific) {
+    rule->retry = true;
+    coalescer_.finish(request_.key, fetch_);  // new misses lead anew (a no-op for a fetch of one request's own)
+  } else if (!rule->shared && !request_.no_store && freshness_.hit_for_miss.count() > 0) {
+    coalescer_.mark_uncacheable(request_.key, response_time_ + freshness_.hit_for_miss, response_time_);
+  }
   fetch_->set_share_rule(std::move(rule));
 
   if (!validated) {
@@ -128,6 +138,7 @@ void LeaderSink::fail(Error error) {
 std::uint64_t LeaderSink::published() const { return fetch_->published(); }
 
 void LeaderSink::reset_for_unconditional() {
+  request_time_ = clock_.now();  // the age calculation counts from the request that is answered
   mismatch_ = false;
   not_modified_ = false;
   request_.validating.reset();

@@ -1,8 +1,11 @@
 // LeaderSink: what a miss's Source writes into, in front of the coalescer's Fetch.
 // When the head arrives it decides who may use the answer (RFC 9111 §3 and §4:
 // only a response a shared cache could store is handed to collapsed requests, and
-// only to those whose Vary'd fields match) and publishes that ShareRule with the
-// head; an answer nobody else may use marks the key hit-for-miss. When the fetch
+// only to those whose Vary'd fields match; an upstream error too, unless it is
+// someone's own) and publishes that ShareRule with the head; an answer nobody else
+// may use marks the key hit-for-miss — unless it was refused for the leader's own
+// request (Authorization, §3.5): then the key is released at once and the followers
+// miss again, coalescing among themselves. When the fetch
 // was a conditional revalidation and the answer is 304, it publishes the stored
 // response it validated instead, its header fields updated from the 304 (§4.3.4),
 // its body chunks shared, not copied — followers never see the 304. It also adds
@@ -36,8 +39,7 @@ struct LeaderRequest {
 
 class LeaderSink final : public ResponseSink {
  public:
-  LeaderSink(FetchPtr fetch, LeaderRequest request, const FreshnessConfig& freshness, Coalescer& coalescer,
-             const Clock& clock);
+  LeaderSink(FetchPtr fetch, LeaderRequest request, ConfigPtr config, Coalescer& coalescer, const Clock& clock);
 
   void interim(int status, std::vector<Header> headers) override;
   void set_head(ResponseHead head, Wake wake = Wake::now) override;
@@ -66,10 +68,11 @@ class LeaderSink final : public ResponseSink {
 
   const FetchPtr fetch_;
   LeaderRequest request_;
+  const ConfigPtr config_;  // the snapshot the miss runs under, kept for as long as the sink
   const FreshnessConfig& freshness_;
   Coalescer& coalescer_;
   const Clock& clock_;
-  const TimePoint request_time_;
+  TimePoint request_time_;
   TimePoint response_time_{};
   std::time_t response_wall_ = 0;
   std::shared_ptr<const ShareRule> rule_;

@@ -199,8 +199,10 @@ namespace {
 
 constexpr std::int64_t kMaxDelta = 2147483648;  // 2^31 (RFC 9111 §1.2.2)
 
+}  // namespace
+
 // delta-seconds = 1*DIGIT; nullopt for anything else (a sign, a fraction, nothing).
-std::optional<std::int64_t> delta_seconds(std::string_view s) {
+std::optional<std::int64_t> parse_delta_seconds(std::string_view s) {
   if (s.empty()) return std::nullopt;
   std::int64_t v = 0;
   for (char c : s) {
@@ -210,6 +212,10 @@ std::optional<std::int64_t> delta_seconds(std::string_view s) {
   }
   return v;
 }
+
+namespace {
+
+std::optional<std::int64_t> delta_seconds(std::string_view s) { return parse_delta_seconds(s); }
 
 // The argument of `name=arg` as a plain string: a token as is, a quoted-string unquoted.
 std::string unquote(std::string_view arg) {
@@ -228,10 +234,12 @@ std::vector<std::string> field_names(std::string_view list) {
   return out;
 }
 
-// Records one delta-seconds directive; a second occurrence with another value is a conflict.
-void set_delta(CacheDirectives& cc, std::optional<std::int64_t>& slot, std::optional<std::int64_t> v) {
+// Records one delta-seconds directive, the first occurrence; for a freshness lifetime
+// (max-age, s-maxage) a second one with another value is a conflict (§4.2.1).
+void set_delta(CacheDirectives& cc, std::optional<std::int64_t>& slot, std::optional<std::int64_t> v,
+               bool lifetime = false) {
   if (!v) return;
-  if (slot && *slot != *v) cc.conflicting = true;
+  if (lifetime && slot && *slot != *v) cc.conflicting = true;
   if (!slot) slot = v;
 }
 
@@ -268,8 +276,8 @@ CacheDirectives parse_cache_control_value(std::string_view value) {
     else if (iequal(name, "no-transform")) cc.no_transform = true;
     else if (iequal(name, "immutable")) cc.immutable = true;
     else if (iequal(name, "only-if-cached")) cc.only_if_cached = true;
-    else if (iequal(name, "max-age")) set_delta(cc, cc.max_age, delta_seconds(arg));
-    else if (iequal(name, "s-maxage")) set_delta(cc, cc.s_maxage, delta_seconds(arg));
+    else if (iequal(name, "max-age")) set_delta(cc, cc.max_age, delta_seconds(arg), true);
+    else if (iequal(name, "s-maxage")) set_delta(cc, cc.s_maxage, delta_seconds(arg), true);
     else if (iequal(name, "stale-while-revalidate")) set_delta(cc, cc.stale_while_revalidate, delta_seconds(arg));
     else if (iequal(name, "stale-if-error")) set_delta(cc, cc.stale_if_error, delta_seconds(arg));
   });

@@ -108,9 +108,12 @@ struct CacheDirectives {
   bool immutable = false;
   bool only_if_cached = false;             // a request directive (§5.2.1.7)
   std::optional<std::int64_t> max_age, s_maxage, stale_while_revalidate, stale_if_error;
-  bool conflicting = false;  // one freshness directive with two different values (§4.2.1: treat as stale)
+  bool conflicting = false;  // max-age or s-maxage given twice with different values (§4.2.1: treat as stale)
   bool any = false;          // at least one directive was present
 };
+
+// delta-seconds (RFC 9111 §1.2.2): 1*DIGIT, more than 2^31 taken as 2^31; nullopt for anything else.
+std::optional<std::int64_t> parse_delta_seconds(std::string_view s);
 
 // Every line of `name` (default Cache-Control), directives case-insensitive, arguments
 // as token or quoted-string; delta-seconds over 2^31 taken as 2^31 (RFC 9111 §1.2.2);
@@ -120,7 +123,8 @@ CacheDirectives parse_cache_control_value(std::string_view value);
 
 // A targeted field's value (RFC 9213 §2), a structured-field dictionary: nullopt when
 // it is empty or fails to parse (then the next target, or Cache-Control, applies).
-// Integers are delta-seconds (negative ones make the field invalid); the qualified
+// Integers are delta-seconds (a negative one, or a value of another type, leaves its
+// directive unset); the qualified
 // private/no-cache take a string of field names; unknown members and parameters are ignored.
 std::optional<CacheDirectives> parse_targeted_cache_control(std::string_view value);
 

@@ -26,26 +26,14 @@ namespace asio = boost::asio;
 
 namespace {
 
-// Request fields never forwarded on a miss: the cache makes its own conditionals
-// and fetches whole objects (RFC 9111 §4.3.1), and framing is per hop.
-bool never_forwarded(std::string_view name) {
-  for (std::string_view n : {"Host", "Content-Length", "Expect", "If-Match", "If-None-Match", "If-Modified-Since",
-                             "If-Unmodified-Since", "If-Range", "Range"})
-    if (iequal(name, n)) return true;
-  return false;
-}
-
 }  // namespace
 
 std::vector<Header> forwarded_request_headers(const RequestContext& req, const Config& cfg) {
   std::vector<Header> out;
   const auto connection = combined_field(req.headers, "Connection");
   for (const auto& h : req.headers) {
-    if (is_hop_by_hop(h.first, connection ? std::string_view(*connection) : std::string_view{}) ||
-        never_forwarded(h.first))
-      continue;
-    if (std::any_of(cfg.upstream.strip_request_headers.begin(), cfg.upstream.strip_request_headers.end(),
-                    [&](const std::string& s) { return iequal(s, h.first); }))
+    if (!forwarded_request_field(h.first, cfg.upstream.strip_request_headers) ||
+        is_hop_by_hop(h.first, connection ? std::string_view(*connection) : std::string_view{}))
       continue;
     out.push_back(h);
   }
@@ -61,6 +49,7 @@ struct CacheHandler::Miss {
   asio::any_io_executor ex;
   std::string store_key;  // where a validatable object sits (key, or a variant key)
   bool request_no_store = false;
+  bool retried = false;  // missed again after a leader's answer refused for its own request
   std::optional<std::vector<Header>> forwarded_;
 
   const std::vector<Header>& forwarded() {
@@ -83,17 +72,17 @@ std::optional<Response> CacheHandler::answer_now(RequestContext& req) {
   ObjectPtr fresh = cache_.find_fresh(key, now);
   if (!fresh) return std::nullopt;
   if (fresh->is_vary_marker()) {
-    fresh = cache_.find_fresh(variant_key(key, vary_values(fresh->vary, forwarded_request_headers(req, cfg))), now);
+    // The marker names only fields that are forwarded: their values are the request's own.
+    fresh = cache_.find_fresh(variant_key(key, vary_values(fresh->vary, req.headers)), now);
     if (!fresh || fresh->is_vary_marker()) return std::nullopt;
   }
   return respond_from_object(fresh, req, now, CacheResult::hit, cfg.server_name);
 }
 
-CacheHandler::Found CacheHandler::lookup(const Config& cfg, const std::string& key, const RequestContext& req,
-                                         TimePoint now) {
+CacheHandler::Found CacheHandler::lookup(const std::string& key, const RequestContext& req, TimePoint now) {
   Found f{cache_.lookup(key, now), key};
   if (f.result.state != LookupState::vary) return f;
-  f.store_key = variant_key(key, vary_values(f.result.object->vary, forwarded_request_headers(req, cfg)));
+  f.store_key = variant_key(key, vary_values(f.result.object->vary, req.headers));
   f.result = cache_.lookup(f.store_key, now);
   if (f.result.state == LookupState::vary) f.result = {};  // a marker under a variant key: never ours
   return f;
@@ -108,13 +97,7 @@ asio::awaitable<Response> CacheHandler::handle(RequestContext& req) {
 
   CacheDirectives asked;
   if (has_field(req.headers, "Cache-Control")) asked = parse_cache_control(req.headers);
-  // RFC 9111 §5.2.1.5: nothing of this exchange may be stored — it gets a fetch of its own.
-  if (asked.no_store) {
-    m.request_no_store = true;
-    co_return co_await fetch_alone(m, "request no-store", false);
-  }
-
-  Found found = lookup(m.cfg, m.key, req, now);
+  Found found = lookup(m.key, req, now);
   m.store_key = found.store_key;
   const LookupState state = found.result.state;
   if (state == LookupState::fresh)
@@ -124,6 +107,11 @@ asio::awaitable<Response> CacheHandler::handle(RequestContext& req) {
     r.cache = CacheResult::miss;
     co_return r;
   }
+  // RFC 9111 §5.2.1.5: nothing of this exchange may be stored — it gets a fetch of its own.
+  if (asked.no_store) {
+    m.request_no_store = true;
+    co_return co_await fetch_alone(m, "request no-store", false);
+  }
   if (state == LookupState::stale) co_return co_await serve_stale(m, found.result.object, now);
   co_return co_await serve_miss(m, state == LookupState::validate ? found.result.object : nullptr, now);
 }
@@ -132,7 +120,7 @@ asio::awaitable<Response> CacheHandler::serve_miss(Miss& m, ObjectPtr validatabl
   auto ticket = coalescer_.acquire(
       m.key, now,
       [&]() -> ObjectPtr {
-        auto again = lookup(m.cfg, m.key, m.req, now);
+        auto again = lookup(m.key, m.req, now);
         return again.result.state == LookupState::fresh ? again.result.object : nullptr;
       },
       m.req.may_lead_fetch);
@@ -170,7 +158,7 @@ asio::awaitable<Response> CacheHandler::serve_stale(Miss& m, ObjectPtr stale, Ti
     usable = head.ok() && head->status < 500;
     if (usable && !leader) {
       auto rule = ticket.fetch->share_rule();
-      usable = !rule || (rule->shared && (rule->vary.empty() || vary_values(rule->vary, m.forwarded()) == rule->leader_values));
+      usable = !rule || (rule->shared && (rule->vary.empty() || vary_values(rule->vary, m.req.headers) == rule->leader_values));
     }
   }
   if (usable) co_return co_await stream(m, ticket.fetch, leader ? Label::miss("stale") : Label::coalesced("stale"));
@@ -208,8 +196,14 @@ asio::awaitable<Response> CacheHandler::stream(Miss& m, FetchPtr fetch, Label la
   // A follower uses the leader's answer only where the leader's ShareRule allows.
   std::shared_ptr<const ShareRule> rule = fetch->share_rule();
   if (label.follower && rule) {
+    // Refused for the leader's own request (Authorization): the key was released; miss
+    // again once, coalescing with the others who were waiting.
+    if (!rule->shared && rule->retry && !m.retried) {
+      m.retried = true;
+      co_return co_await serve_miss(m, nullptr, clock_.now());
+    }
     if (!rule->shared) co_return co_await fetch_alone(m, "not-shareable", false);
-    if (!rule->vary.empty() && vary_values(rule->vary, m.forwarded()) != rule->leader_values)
+    if (!rule->vary.empty() && vary_values(rule->vary, m.req.headers) != rule->leader_values)
       co_return co_await fetch_alone(m, "vary", false);
   }
   const ResponseHead& h = **head;
@@ -231,6 +225,11 @@ asio::awaitable<Response> CacheHandler::stream(Miss& m, FetchPtr fetch, Label la
 }
 
 asio::awaitable<Response> CacheHandler::fetch_alone(Miss& m, const char* why, bool slot_reserved) {
+  if (!slot_reserved && !m.req.may_lead_fetch) {  // the connection left too many fetches running
+    auto r = Response::error(503, "this connection left too many upstream fetches running");
+    r.add("Retry-After", "1");
+    co_return r;
+  }
   if (!slot_reserved && !coalescer_.reserve_private()) {
     auto r = Response::error(503, "too many requests waiting on upstream fetches");
     r.add("Retry-After", "1");
@@ -266,7 +265,7 @@ FetchPtr CacheHandler::start_fetch(const asio::any_io_executor& ex, Miss& m, Obj
   lr.authorization = has_field(m.req.headers, "Authorization");
   lr.no_store = m.request_no_store;
   lr.validating = std::move(validating);
-  auto sink = std::make_shared<LeaderSink>(fetch, std::move(lr), m.config->freshness, coalescer_, clock_);
+  auto sink = std::make_shared<LeaderSink>(fetch, std::move(lr), m.config, coalescer_, clock_);
   m.req.led_fetch = fetch;
   // Owned by the coalescer's entry (or by this one client's fetch), not by the client:
   // if the client goes, the fetch goes on and its answer is still stored.
@@ -322,9 +321,13 @@ void CacheHandler::store(const Config& cfg, const LeaderSink& sink, const Fetch&
       ResponseFacts{head.status, &head.headers, lr.path, body_text, lr.authorization, sink.response_wall(),
                     sink.response_delay()},
       cfg.freshness);
+  if (d.storable) coalescer_.clear_uncacheable(lr.key);  // the key's answers may be shared again
   if (!d.store) {
-    // What the upstream says now is not to be kept: the copy we had goes too.
-    if (!d.storable && head.status < 500) cache_.erase(lr.store_key);
+    // What the upstream says now about the object we were refreshing: not to be kept, so
+    // that copy goes too (unless something newer was stored meanwhile). A refusal for the
+    // request's own sake (Authorization) says nothing about the object.
+    if (!d.storable && !d.request_specific && head.status < 500 && lr.validating)
+      cache_.erase_if_same(lr.store_key, lr.validating);
     return;
   }
   auto obj = std::make_shared<Object>();
@@ -350,6 +353,16 @@ void CacheHandler::store(const Config& cfg, const LeaderSink& sink, const Fetch&
   if (kind == MediaKind::playlist && cfg.freshness.gzip_playlists && !encoded && obj->status == 200 &&
       !body_text.empty()) {
     if (auto gz = gzip_compress(body_text)) {
+      // Both copies vary on Accept-Encoding now, besides whatever the upstream named.
+      if (auto vary = combined_field(obj->headers, "Vary")) {
+        bool names_ae = false;
+        for_each_member(*vary, [&](std::string_view n) { names_ae = names_ae || iequal(n, "Accept-Encoding") || n == "*"; });
+        if (!names_ae) {
+          remove_field(obj->headers, "Vary");
+          obj->headers.emplace_back("Vary", *vary + ", Accept-Encoding");
+          obj->serialize_headers();
+        }
+      }
       auto z = std::make_shared<Object>();
       z->status = 200;
       z->headers = obj->headers;
@@ -361,19 +374,25 @@ void CacheHandler::store(const Config& cfg, const LeaderSink& sink, const Fetch&
     }
   }
   const TimePoint now = clock_.now();
-  if (d.vary.empty()) {
+  const std::vector<std::string> vary = forwarded_vary(d.vary, cfg.upstream.strip_request_headers);
+  if (vary.empty()) {
     cache_.insert(lr.key, std::move(obj), now);
   } else {
-    // One variant per combination of the Vary'd request fields (as forwarded upstream).
-    const std::string values = vary_values(d.vary, lr.forwarded);
-    std::vector<std::string> evicted;
-    ObjectPtr previous = cache_.peek(lr.key);
-    ObjectPtr marker = make_vary_marker(previous.get(), d.vary, values, obj->expires_at(), cfg.cache.max_variants, evicted);
+    // One variant per combination of the Vary'd request fields (as forwarded upstream);
+    // the marker is rebuilt from the one stored now, under its shard's lock.
+    const std::string values = vary_values(vary, lr.forwarded);
+    const TimePoint expires = obj->expires_at();
     cache_.insert(variant_key(lr.key, values), std::move(obj), now);
-    cache_.insert(lr.key, std::move(marker), now);
+    std::vector<std::string> evicted;
+    cache_.insert_with(
+        lr.key,
+        [&](const ObjectPtr& current) {
+          evicted.clear();
+          return make_vary_marker(current.get(), vary, values, expires, cfg.cache.max_variants, evicted);
+        },
+        now);
     for (const auto& e : evicted) cache_.erase(variant_key(lr.key, e));
   }
-  coalescer_.clear_uncacheable(lr.key);
 }
 
 }  // namespace hlscache

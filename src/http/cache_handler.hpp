@@ -45,7 +45,7 @@ class CacheHandler final : public Handler {
 
  private:
   struct Miss;  // one request's miss: its config snapshot, key, request and how it is labelled
-  Found lookup(const Config& cfg, const std::string& key, const RequestContext& req, TimePoint now);
+  Found lookup(const std::string& key, const RequestContext& req, TimePoint now);
   boost::asio::awaitable<Response> serve_stale(Miss& m, ObjectPtr stale, TimePoint now);
   boost::asio::awaitable<Response> serve_miss(Miss& m, ObjectPtr validatable, TimePoint now);
   // How a response streamed from a fetch is labelled (X-Cache, RFC 9211 Cache-Status, metrics).

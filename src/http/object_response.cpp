@@ -157,7 +157,7 @@ Response respond_from_object(const ObjectPtr& stored, const RequestContext& req,
       r.status = 304;
       for (const auto& [k, v] : obj->headers)
         if (::strncasecmp(k.c_str(), "Content-", 8) != 0) r.add(k, v);
-      if (obj->gzipped) r.set("Vary", "Accept-Encoding");  // a 304 carries the 200's Vary (RFC 9110 §15.4.5)
+      if (obj->gzipped && obj->header("Vary").empty()) r.add("Vary", "Accept-Encoding");  // a 304 carries the 200's Vary (RFC 9110 §15.4.5)
       add_cache_headers(r, *obj, now, result, server);
       r.body = std::string();
       return r;
@@ -172,7 +172,7 @@ Response respond_from_object(const ObjectPtr& stored, const RequestContext& req,
     r.cache = result;
   } else {
     r.headers = obj->headers;
-    if (stored->gzipped) r.set("Vary", "Accept-Encoding");
+    if (stored->gzipped && obj->header("Vary").empty()) r.add("Vary", "Accept-Encoding");
     add_cache_headers(r, *stored, now, result, server);
     if (accept_ranges) r.add("Accept-Ranges", "bytes");
   }

@@ -166,7 +166,9 @@ TEST_F(EdgeCoalesceTest, LeaderClientThatDisconnectsBeforeTheAnswerDoesNotCancel
   EXPECT_TRUE(r.body == body);
   EXPECT_EQ(origin_.requests(path), 1u);
 
-  // The orphaned fetch completed and was stored.
+  // The orphaned fetch completed and was stored (its task inserts, then releases the key:
+  // until then a request would still join it as a follower).
+  ASSERT_TRUE(wait_metric(port_, "hlscache_coalesce_inflight", "", [](double v) { return v == 0; }, 5s));
   auto hit = get(path);
   ASSERT_TRUE(hit.ok()) << hit.describe();
   EXPECT_EQ(hit.header("X-Cache").value_or(""), "HIT");

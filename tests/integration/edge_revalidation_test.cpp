@@ -79,6 +79,48 @@ TEST_F(EdgeRevalidationTest, AStaleObjectWithAnETagIsRevalidatedAndA304Refreshes
   EXPECT_EQ(origin_.total_requests(), 2u);
 }
 
+// Within the grace the refresh of a stale hit is conditional too, and a stale hit that
+// waits for it (stale_wait) is answered from the 304-refreshed object.
+TEST_F(EdgeRevalidationTest, AStaleHitsRefreshIsConditional) {
+  const std::string path = "/r/grace.ts";
+  auto v = std::make_shared<Versioned>();
+  v->body = "graceful";
+  origin_.set_handler(conditional_origin(path, v));
+  start(EdgeYaml().with_freshness("stale_grace: 30s, stale_wait: 2s"));
+  ASSERT_EQ(get(path).body, "graceful");
+  std::this_thread::sleep_for(1100ms);
+  v->cache_control = "max-age=60";
+  auto r = get(path);
+  EXPECT_EQ(r.body, "graceful");
+  EXPECT_NE(r.header("Cache-Status").value_or("").find("fwd=stale"), std::string::npos) << r.describe();
+  EXPECT_EQ(conditional_requests(origin_, path), 1u);
+  EXPECT_EQ(get(path).header("X-Cache").value_or(""), "HIT");
+}
+
+// A variant is revalidated as itself: its own validators, stored back under its own variant.
+TEST_F(EdgeRevalidationTest, AVariantIsRevalidatedUnderItsOwnKey) {
+  origin_.set_handler([](const OriginRequest& req) -> std::optional<OriginReply> {
+    if (req.path() != "/r/var.ts") return std::nullopt;
+    const std::string tier = req.header("X-Tier").value_or("none");
+    OriginReply r;
+    r.headers = {{"Content-Type", "video/mp2t"}, {"Cache-Control", "max-age=1"}, {"Vary", "X-Tier"},
+                 {"ETag", "\"" + tier + "\""}};
+    if (req.header("If-None-Match").value_or("") == "\"" + tier + "\"") r.status = 304;
+    else r.body = "for " + tier;
+    return r;
+  });
+  start(EdgeYaml().with_freshness("stale_grace: 0s"));
+  for (const char* t : {"gold", "silver"}) ASSERT_EQ(get("/r/var.ts", {{"X-Tier", t}}).body, std::string("for ") + t);
+  std::this_thread::sleep_for(1100ms);
+  for (const char* t : {"gold", "silver"}) EXPECT_EQ(get("/r/var.ts", {{"X-Tier", t}}).body, std::string("for ") + t);
+  auto log = origin_.log();
+  ASSERT_EQ(log.size(), 4u);
+  EXPECT_EQ(log[2].header("If-None-Match").value_or(""), "\"gold\"");
+  EXPECT_EQ(log[3].header("If-None-Match").value_or(""), "\"silver\"");
+  for (const char* t : {"gold", "silver"})
+    EXPECT_EQ(get("/r/var.ts", {{"X-Tier", t}}).header("X-Cache").value_or(""), "HIT") << t;
+}
+
 TEST_F(EdgeRevalidationTest, LastModifiedIsSentAsIfModifiedSince) {
   const std::string path = "/r/lm.ts";
   auto v = std::make_shared<Versioned>();

@@ -178,11 +178,80 @@ TEST_F(EdgeSharingTest, AuthorizedAnswersAreSharedOnlyWhenTheOriginAllowsIt) {
   EXPECT_EQ(rs[1].body, "for Bearer bob");
   EXPECT_EQ(get("/a/plain.ts").body, "for nobody");  // not stored either
   EXPECT_EQ(origin_.requests("/a/plain.ts"), 3u);
+  EXPECT_EQ(edge_metric(port_, "hlscache_coalesce_uncacheable_marks_total").value_or(-1), 0)
+      << "an answer refused for the requester's Authorization says nothing about the object";
 
   EXPECT_EQ(get("/a/public.ts", {{"Authorization", "Bearer alice"}}).body, "for all");
   auto hit = get("/a/public.ts", {{"Authorization", "Bearer bob"}});
   EXPECT_EQ(hit.header("X-Cache").value_or(""), "HIT") << hit.describe();
   EXPECT_EQ(origin_.requests("/a/public.ts"), 1u);
+}
+
+// A leader with Authorization whose answer may not be shared releases the key at once:
+// the anonymous requests that waited on it coalesce among themselves (one more origin
+// request, not one each), and nothing is marked.
+TEST_F(EdgeSharingTest, AnonymousFollowersOfAnAuthorizedLeaderCoalesceAmongThemselves) {
+  origin_.set_handler([&](const OriginRequest& req) -> std::optional<OriginReply> {
+    if (req.path() != "/a/live.m3u8") return std::nullopt;
+    const bool auth = req.header("Authorization").has_value();
+    return reply(auth ? "for alice" : "for all", {{"Cache-Control", "max-age=60"}}, auth ? "auth" : "anon");
+  });
+  start();
+  std::vector<std::string> requests{make_request("GET", "/a/live.m3u8", {{"Authorization", "Bearer alice"}})};
+  ClientHerd first(port_, requests, keep(32));
+  ASSERT_TRUE(first.connect_all());
+  first.start();
+  ASSERT_TRUE(origin_.wait_for_held("auth", 1, 5s));
+  ClientHerd herd(port_, std::vector<std::string>(20, make_request("GET", "/a/live.m3u8")), keep(32));
+  ASSERT_TRUE(herd.connect_all());
+  herd.start();
+  ASSERT_TRUE(wait_metric_at_least(port_, "hlscache_coalesce_followers_total", "", 20, 5s));
+  origin_.release("auth");
+  ASSERT_TRUE(origin_.wait_for_held("anon", 1, 5s));
+  origin_.release("anon");
+  ASSERT_TRUE(first.wait_finished(10s));
+  ASSERT_TRUE(herd.wait_finished(10s));
+  EXPECT_EQ(first.results()[0].body, "for alice");
+  for (const auto& r : herd.results()) EXPECT_EQ(r.body, "for all") << r.describe();
+  EXPECT_EQ(origin_.requests("/a/live.m3u8"), 2u) << "alice's own, then one for the 20 others";
+  EXPECT_EQ(get("/a/live.m3u8").header("X-Cache").value_or(""), "HIT");
+}
+
+// Upstream errors are shared with the waiting requests — but never someone's own
+// (private, no-store) error, and never with the leader's cookie.
+TEST_F(EdgeSharingTest, SharedErrorsCarryNoCookieAndPrivateErrorsAreNotShared) {
+  std::atomic<int> n{0};
+  origin_.set_handler([&](const OriginRequest& req) -> std::optional<OriginReply> {
+    OriginReply r;
+    r.body = "error " + std::to_string(++n);
+    r.hold = "h";
+    if (req.path() == "/e/lb.ts") r.status = 503, r.headers = {{"Set-Cookie", "AWSALB=" + std::to_string(n)}};
+    else if (req.path() == "/e/mine.ts") r.status = 500, r.headers = {{"Cache-Control", "private"}};
+    else return std::nullopt;
+    return r;
+  });
+  start();
+  for (const char* path : {"/e/lb.ts", "/e/mine.ts"}) {
+    SCOPED_TRACE(path);
+    const auto before = origin_.total_requests();
+    const double followers = edge_metric(port_, "hlscache_coalesce_followers_total").value_or(0);
+    ClientHerd herd(port_, std::vector<std::string>(4, make_request("GET", path)), keep(32));
+    ASSERT_TRUE(herd.connect_all());
+    herd.start();
+    ASSERT_TRUE(origin_.wait_for_held("h", 1, 5s));
+    ASSERT_TRUE(wait_metric_at_least(port_, "hlscache_coalesce_followers_total", "", followers + 3, 5s));
+    origin_.release("h");
+    ASSERT_TRUE(herd.wait_finished(10s));
+    origin_.rearm("h");
+    std::size_t cookies = 0;
+    for (const auto& r : herd.results()) cookies += r.header("Set-Cookie").has_value();
+    if (std::string(path) == "/e/lb.ts") {
+      EXPECT_EQ(origin_.total_requests() - before, 1u) << "a balancer's 503 is shared";
+      EXPECT_EQ(cookies, 1u) << "only the leader's own client gets its cookie";
+    } else {
+      EXPECT_EQ(origin_.total_requests() - before, 4u) << "a private error is each viewer's own";
+    }
+  }
 }
 
 TEST_F(EdgeSharingTest, CookiesAreNeverSharedEvenOnAPublicAnswer) {
@@ -291,6 +360,24 @@ TEST_F(EdgeSharingTest, CdnCacheControlTakesPrecedenceOverCacheControl) {
   EXPECT_EQ(hit.header("CDN-Cache-Control").value_or(""), "max-age=60") << "passed on for the next CDN tier";
 }
 
+// A playlist that varies on Origin (CORS) and is stored with its gzip copy varies on
+// Accept-Encoding too: a downstream cache must not hand the gzip copy to anyone.
+TEST_F(EdgeSharingTest, AVaryingPlaylistWithAGzipCopyAlsoVariesOnAcceptEncoding) {
+  const std::string playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nseg_1.ts\n" + std::string(2000, '#') + "\n";
+  OriginReply r;
+  r.body = playlist;
+  r.headers = {{"Content-Type", "application/vnd.apple.mpegurl"}, {"Cache-Control", "max-age=60"}, {"Vary", "Origin"}};
+  origin_.set("/g/index.m3u8", r);
+  start();
+  ASSERT_TRUE(get("/g/index.m3u8", {{"Origin", "https://a.example"}}).ok());
+  for (const char* ae : {"gzip", "identity"}) {
+    auto hit = get("/g/index.m3u8", {{"Origin", "https://a.example"}, {"Accept-Encoding", ae}});
+    EXPECT_EQ(hit.header("X-Cache").value_or(""), "HIT") << hit.describe();
+    EXPECT_EQ(hit.header("Vary").value_or(""), "Origin, Accept-Encoding") << ae;
+    EXPECT_EQ(hit.header_count("Vary"), 1u);
+  }
+}
+
 TEST_F(EdgeSharingTest, RequestNoStoreGetsItsOwnFetchAndOnlyIfCachedNeverGoesUpstream) {
   origin_.set("/r/a.ts", reply("a", {{"Cache-Control", "max-age=60"}}));
   start();
@@ -300,6 +387,8 @@ TEST_F(EdgeSharingTest, RequestNoStoreGetsItsOwnFetchAndOnlyIfCachedNeverGoesUps
   auto ns = get("/r/a.ts", {{"Cache-Control", "no-store"}});
   EXPECT_EQ(ns.body, "a");
   EXPECT_NE(ns.header("Cache-Status").value_or("").find("fwd=request"), std::string::npos) << ns.describe();
+  EXPECT_EQ(get("/r/a.ts", {{"Cache-Control", "no-store, only-if-cached"}}).status, 504)
+      << "only-if-cached wins over no-store: never upstream";
   EXPECT_EQ(get("/r/a.ts").header("X-Cache").value_or(""), "MISS") << "a no-store request's answer is not stored";
   EXPECT_EQ(get("/r/a.ts", {{"Cache-Control", "only-if-cached"}}).header("X-Cache").value_or(""), "HIT");
   EXPECT_EQ(origin_.requests("/r/a.ts"), 2u);
@@ -334,7 +423,8 @@ TEST_F(EdgeSharingTest, AnUncacheableRefreshDropsTheStaleCopy) {
     if (now_private) return reply("new", {{"Cache-Control", "no-store"}});
     return reply("old", {{"Cache-Control", "max-age=1"}});
   });
-  start(EdgeYaml().with_freshness("stale_grace: 30s, stale_wait: 1s"));
+  // hit_for_miss off: what keeps the stale copy from being served is its removal, not a mark.
+  start(EdgeYaml().with_freshness("stale_grace: 30s, stale_wait: 1s, hit_for_miss: 0s"));
   ASSERT_EQ(get("/d/a.ts").body, "old");
   std::this_thread::sleep_for(1100ms);
   now_private = true;

@@ -95,6 +95,18 @@ TEST_F(H2Test, AResetFloodFromManyConnectionsLeavesABoundedNumberOfOriginFetches
       break;
     }
   }
+  // A request that would fetch on its own (Cache-Control: no-store) is refused the same way.
+  ASSERT_TRUE(c0.send(h2::frame(h2::kHeaders, h2::kEndHeaders | h2::kEndStream, next + 4,
+                                h2::request_block("/live/s/own.ts", {{"cache-control", "no-store"}}))));
+  int own_status = 0;
+  for (;;) {
+    auto f = c0.read_frame(5s);
+    if (!f) break;
+    if (f->type == h2::kHeaders && f->stream == next + 4) {
+      own_status = f->status();
+      break;
+    }
+  }
   origin_.release("flood");
 
   std::cerr << "reset flood: " << sent.load() << " streams reset on " << kConnections << " connections, "
@@ -102,6 +114,8 @@ TEST_F(H2Test, AResetFloodFromManyConnectionsLeavesABoundedNumberOfOriginFetches
   EXPECT_LE(flood_requests, static_cast<std::size_t>(kConnections * (kBound + kPerRound)))
       << "reset streams still amplify into origin requests";
   EXPECT_EQ(probe_status, 503) << "a new miss on a connection at the bound must not go upstream";
+  EXPECT_EQ(own_status, 503) << "nor a fetch of one request's own";
+  EXPECT_EQ(origin_.requests("/live/s/own.ts"), 0u);
 }
 
 }  // namespace

@@ -62,8 +62,21 @@ TEST(Freshness, Rfc9111_3_WithoutExplicitFreshnessOnlyHeuristicallyCacheableStat
   for (int status : {302, 303, 307, 400, 403, 500, 502, 503}) {
     SCOPED_TRACE(status);
     EXPECT_FALSE(decide(status, {}).storable);
-    EXPECT_TRUE(decide(status, {{"Cache-Control", "max-age=60"}}).storable);  // explicit: any final status
-    EXPECT_TRUE(decide(status, {{"Cache-Control", "public"}}).storable);
+    auto d = decide(status, {{"Cache-Control", "max-age=60"}});  // explicit: any final status
+    EXPECT_TRUE(d.storable);
+    EXPECT_EQ(d.ttl, 60s);
+    // public makes it storable, but it gives no lifetime, and we guess none for these: not kept.
+    d = decide(status, {{"Cache-Control", "public"}}, {.path = "/live/s/seg_1.ts"});
+    EXPECT_TRUE(d.storable);
+    EXPECT_FALSE(d.store);
+    EXPECT_EQ(d.ttl, Duration::zero());
+  }
+  // Heuristically cacheable statuses other than 200/203 and 404/410 get no HLS lifetime either.
+  for (int status : {204, 300, 301, 308, 405, 414, 501}) {
+    SCOPED_TRACE(status);
+    auto d = decide(status, {});
+    EXPECT_TRUE(d.storable);
+    EXPECT_FALSE(d.store);
   }
   for (int status : {200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501}) {
     SCOPED_TRACE(status);
@@ -165,6 +178,22 @@ TEST(Freshness, Rfc9111_4_2_1_ConflictingDirectiveValuesMeanStale) {
   auto d = decide(200, {{"Cache-Control", "max-age=60"}, {"Cache-Control", "max-age=30"}});
   EXPECT_TRUE(d.storable);
   EXPECT_EQ(d.ttl, Duration::zero());
+  // Only lifetimes conflict: two stale-while-revalidate values leave max-age alone.
+  d = decide(200, {{"Cache-Control", "max-age=60, stale-while-revalidate=5, stale-while-revalidate=9"}});
+  EXPECT_EQ(d.ttl, 60s);
+}
+
+TEST(Freshness, FieldsToStripAndPersonalAnswersAreKnownEvenWhenRefused) {
+  auto d = decide(500, {{"Cache-Control", "private"}, {"Set-Cookie", "a=1"}});
+  EXPECT_FALSE(d.storable);
+  EXPECT_TRUE(d.personal);
+  EXPECT_EQ(d.strip, (std::vector<std::string>{"Set-Cookie"}));
+  d = decide(503, {{"Set-Cookie", "AWSALB=x"}});
+  EXPECT_FALSE(d.personal);
+  EXPECT_EQ(d.strip, (std::vector<std::string>{"Set-Cookie"}));
+  d = decide(200, {{"Cache-Control", "max-age=60"}}, {.authorization = true});
+  EXPECT_TRUE(d.personal);
+  EXPECT_TRUE(d.request_specific);
 }
 
 TEST(Freshness, Rfc9111_5_3_InvalidOrRepeatedExpiresMeansAlreadyExpired) {
@@ -246,6 +275,9 @@ TEST(Freshness, Rfc9111_4_2_3_AgeAndResponseDelayAreSubtracted) {
   EXPECT_TRUE(d.store);                // servable stale within the grace
   d = decide(200, {{"Cache-Control", "max-age=60"}, {"Age", "bogus"}});
   EXPECT_EQ(d.initial_age, 0s);
+  d = decide(200, {{"Cache-Control", "max-age=60"}, {"Age", "99999999999999999999"}});
+  EXPECT_EQ(d.initial_age, 2147483648s);  // capped at 2^31 (§1.2.2), not ignored
+  EXPECT_EQ(d.ttl, Duration::zero());
   d = decide(200, {{"Age", "100"}});  // our heuristics count age too
   EXPECT_EQ(d.ttl, defaults().segment_ttl - 100s);
 }

@@ -16,14 +16,15 @@ using namespace hlscache::test;
 
 struct Rig {
   ManualClock clock;
-  FreshnessConfig freshness;
+  std::shared_ptr<Config> config = std::make_shared<Config>();
+  FreshnessConfig& freshness = config->freshness;
   Coalescer coalescer{CoalescerLimits{}};
   FetchPtr fetch = std::make_shared<Fetch>(clock.now(), 30s, 1 << 20);
 
   std::shared_ptr<LeaderSink> sink(LeaderRequest r = {}) {
     if (r.key.empty()) r.key = "/a.ts";
     if (r.path.empty()) r.path = "/a.ts";
-    return std::make_shared<LeaderSink>(fetch, std::move(r), freshness, coalescer, clock);
+    return std::make_shared<LeaderSink>(fetch, std::move(r), config, coalescer, clock);
   }
 };
 
@@ -68,9 +69,41 @@ TEST(LeaderSink, APrivateAnswerIsNotSharedAndMarksTheKeyHitForMiss) {
 TEST(LeaderSink, UpstreamErrorsAreSharedNotFetchedPerFollower) {
   Rig rig;
   auto s = rig.sink();
-  s->set_head(head(503, {{"Cache-Control", "no-store"}}));
+  s->set_head(head(503, {{"Retry-After", "1"}, {"Set-Cookie", "AWSALB=x"}}));
   EXPECT_TRUE(rig.fetch->share_rule()->shared);
+  EXPECT_EQ(rig.fetch->share_rule()->strip, (std::vector<std::string>{"Set-Cookie"}));  // a balancer's cookie stays the leader's
   EXPECT_EQ(rig.coalescer.stats().uncacheable_marks, 0u);
+}
+
+TEST(LeaderSink, AnErrorThatIsSomeonesOwnIsNotShared) {
+  for (std::string cc : {"private", "no-store"}) {
+    SCOPED_TRACE(cc);
+    Rig rig;
+    auto s = rig.sink();
+    s->set_head(head(500, {{"Cache-Control", cc}}));
+    EXPECT_FALSE(rig.fetch->share_rule()->shared);
+  }
+}
+
+// RFC 9111 §3.5 is about the leader's request, not the object: no hit-for-miss mark,
+// and the key is released so the waiting requests can coalesce among themselves.
+TEST(LeaderSink, AnAnswerRefusedForTheLeadersAuthorizationReleasesTheKey) {
+  Rig rig;
+  auto t = rig.coalescer.acquire("/a.ts", rig.clock.now(), nullptr);
+  ASSERT_EQ(t.outcome, Coalescer::Outcome::leader);
+  rig.fetch = t.fetch;
+  LeaderRequest r;
+  r.authorization = true;
+  auto s = rig.sink(r);
+  s->set_head(head(200, {{"Cache-Control", "max-age=60"}}));
+  auto rule = rig.fetch->share_rule();
+  EXPECT_FALSE(rule->shared);
+  EXPECT_TRUE(rule->retry);
+  EXPECT_EQ(rig.coalescer.stats().uncacheable_marks, 0u);
+  auto next = rig.coalescer.acquire("/a.ts", rig.clock.now(), nullptr);
+  EXPECT_EQ(next.outcome, Coalescer::Outcome::leader) << "the key was released at the head";
+  rig.coalescer.finish("/a.ts", t.fetch);  // the first fetch's own finish is a no-op now
+  EXPECT_EQ(rig.coalescer.acquire("/a.ts", rig.clock.now(), nullptr).outcome, Coalescer::Outcome::follower);
 }
 
 TEST(LeaderSink, SetCookieOfAPublicAnswerIsForTheLeaderOnly) {
@@ -140,6 +173,35 @@ TEST(LeaderSink, Rfc9111_4_3_4_A304WithAnotherStrongETagValidatesNothing) {
   s->complete();
   EXPECT_EQ(rig.fetch->phase(), Fetch::Phase::complete);
   EXPECT_EQ(rig.fetch->published(), 5u);
+}
+
+TEST(LeaderSink, Rfc9111_4_3_4_A304WithAnotherWeakETagValidatesNothingEither) {
+  Rig rig;
+  LeaderRequest r;
+  r.validating = stored_object();
+  auto s = rig.sink(r);
+  s->set_head(head(304, {{"ETag", "W/\"v2\""}}));
+  EXPECT_TRUE(s->validator_mismatch());
+  Rig same;
+  r.validating = stored_object();
+  auto s2 = same.sink(r);
+  s2->set_head(head(304, {{"ETag", "W/\"v1\""}}));  // the stored tag, weakened (e.g. by compression): it matches
+  EXPECT_FALSE(s2->validator_mismatch());
+  EXPECT_TRUE(s2->not_modified());
+}
+
+TEST(LeaderSink, TheRefetchAfterAMismatchCountsItsOwnDelay) {
+  Rig rig;
+  LeaderRequest r;
+  r.validating = stored_object();
+  auto s = rig.sink(r);
+  rig.clock.advance(3s);
+  s->set_head(head(304, {{"ETag", "\"v9\""}}));
+  ASSERT_TRUE(s->validator_mismatch());
+  s->reset_for_unconditional();
+  rig.clock.advance(100ms);
+  s->set_head(head(200, {}));
+  EXPECT_EQ(s->response_delay(), 100ms);
 }
 
 TEST(LeaderSink, UpdateStoredFieldsKeepsFramingAndDropsAge) {
