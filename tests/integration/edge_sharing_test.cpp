@@ -13,7 +13,26 @@
 namespace hlscache::test {
 namespace {
 
-using EdgeSharingTest = EdgeTest;
+class EdgeSharingTest : public EdgeTest {
+ protected:
+  // Sends `requests` as a herd while the origin holds `hold`: waits until the first is
+  // held there and `followers` more joined its fetch, releases it, and returns what
+  // each client got (the first 64 bytes of each body kept).
+  std::vector<HerdResult> herd_on_hold(std::vector<std::string> requests, const std::string& hold,
+                                       std::size_t followers) {
+    const double before = edge_metric(port_, "hlscache_coalesce_followers_total").value_or(0);
+    ClientHerd herd(port_, std::move(requests),
+                    ClientHerd::Options{.connect_timeout = 10s, .run_timeout = 30s, .keep_body = 64});
+    EXPECT_TRUE(herd.connect_all()) << herd.connected();
+    herd.start();
+    EXPECT_TRUE(origin_.wait_for_held(hold, 1, 10s));
+    EXPECT_TRUE(wait_metric_at_least(port_, "hlscache_coalesce_followers_total", "", before + followers, 20s))
+        << "sent " << herd.sent();
+    origin_.release(hold);
+    EXPECT_TRUE(herd.wait_finished(30s)) << herd.finished() << " finished";
+    return herd.results();
+  }
+};
 
 OriginReply reply(std::string body, std::vector<std::pair<std::string, std::string>> headers, std::string hold = {}) {
   OriginReply r;
@@ -47,17 +66,8 @@ TEST_F(EdgeSharingTest, NoStoreAnswersAreNeverGivenToAnotherViewer) {
   });
   start(EdgeYaml().with_cache("key_ignore_params: [token]"));
 
-  ClientHerd herd(port_, {make_request("GET", path + "?token=alice"), make_request("GET", path + "?token=bob")},
-                  keep(64));
-  ASSERT_TRUE(herd.connect_all());
-  herd.start();
   // Both reach the edge while alice's fetch is held: one leader, one follower of the key...
-  ASSERT_TRUE(origin_.wait_for_held("h", 1, 5s));
-  ASSERT_TRUE(wait_metric_at_least(port_, "hlscache_coalesce_followers_total", "", 1, 5s));
-  EXPECT_EQ(origin_.requests(path), 1u);
-  origin_.release("h");
-  ASSERT_TRUE(herd.wait_finished(10s));
-  auto rs = herd.results();
+  auto rs = herd_on_hold({make_request("GET", path + "?token=alice"), make_request("GET", path + "?token=bob")}, "h", 1);
   // ...but the leader's no-store answer is not the follower's: each got its own.
   std::set<std::string> bodies;
   for (const auto& r : rs) {
@@ -87,15 +97,7 @@ TEST_F(EdgeSharingTest, AThousandFollowersOfAPrivateAnswerMakeAThousandOriginReq
   start(EdgeYaml().with_cache("key_ignore_params: [token]"));
   std::vector<std::string> requests;
   for (std::size_t i = 0; i < kClients; ++i) requests.push_back(make_request("GET", path + "?token=" + std::to_string(i)));
-  ClientHerd herd(port_, requests, keep(64));
-  ASSERT_TRUE(herd.connect_all()) << herd.connected();
-  herd.start();
-  ASSERT_TRUE(origin_.wait_for_held("first", 1, 10s));
-  ASSERT_TRUE(wait_metric_at_least(port_, "hlscache_coalesce_followers_total", "", kClients - 1, 20s))
-      << "sent " << herd.sent();
-  origin_.release("first");
-  ASSERT_TRUE(herd.wait_finished(30s)) << herd.finished() << " of " << kClients;
-  auto rs = herd.results();
+  auto rs = herd_on_hold(requests, "first", kClients - 1);
   std::size_t own = 0;
   for (std::size_t i = 0; i < rs.size(); ++i) {
     if (rs[i].status == 200 && rs[i].body == "for " + std::to_string(i)) ++own;
@@ -143,14 +145,8 @@ TEST_F(EdgeSharingTest, HitForMissEndsAfterItsTime) {
   ASSERT_EQ(get(path).body, "private");
   std::this_thread::sleep_for(400ms);
   // The mark is over: a herd is one leader and its followers again.
-  ClientHerd herd(port_, std::vector<std::string>(20, make_request("GET", path)), keep(16));
-  ASSERT_TRUE(herd.connect_all());
-  herd.start();
-  ASSERT_TRUE(origin_.wait_for_held("h", 1, 5s));
-  ASSERT_TRUE(wait_metric_at_least(port_, "hlscache_coalesce_followers_total", "", 19, 5s));
-  origin_.release("h");
-  ASSERT_TRUE(herd.wait_finished(10s));
-  for (const auto& r : herd.results()) EXPECT_EQ(r.body, "shared") << r.describe();
+  for (const auto& r : herd_on_hold(std::vector<std::string>(20, make_request("GET", path)), "h", 19))
+    EXPECT_EQ(r.body, "shared") << r.describe();
   EXPECT_EQ(origin_.requests(path), 2u);
 }
 
@@ -164,16 +160,9 @@ TEST_F(EdgeSharingTest, AuthorizedAnswersAreSharedOnlyWhenTheOriginAllowsIt) {
     return std::nullopt;
   });
   start();
-  ClientHerd herd(port_, {make_request("GET", "/a/plain.ts", {{"Authorization", "Bearer alice"}}),
+  auto rs = herd_on_hold({make_request("GET", "/a/plain.ts", {{"Authorization", "Bearer alice"}}),
                           make_request("GET", "/a/plain.ts", {{"Authorization", "Bearer bob"}})},
-                  keep(64));
-  ASSERT_TRUE(herd.connect_all());
-  herd.start();
-  ASSERT_TRUE(origin_.wait_for_held("h", 1, 5s));
-  ASSERT_TRUE(wait_metric_at_least(port_, "hlscache_coalesce_followers_total", "", 1, 5s));
-  origin_.release("h");
-  ASSERT_TRUE(herd.wait_finished(10s));
-  auto rs = herd.results();
+                         "h", 1);
   EXPECT_EQ(rs[0].body, "for Bearer alice");
   EXPECT_EQ(rs[1].body, "for Bearer bob");
   EXPECT_EQ(get("/a/plain.ts").body, "for nobody");  // not stored either
@@ -234,17 +223,10 @@ TEST_F(EdgeSharingTest, SharedErrorsCarryNoCookieAndPrivateErrorsAreNotShared) {
   for (const char* path : {"/e/lb.ts", "/e/mine.ts"}) {
     SCOPED_TRACE(path);
     const auto before = origin_.total_requests();
-    const double followers = edge_metric(port_, "hlscache_coalesce_followers_total").value_or(0);
-    ClientHerd herd(port_, std::vector<std::string>(4, make_request("GET", path)), keep(32));
-    ASSERT_TRUE(herd.connect_all());
-    herd.start();
-    ASSERT_TRUE(origin_.wait_for_held("h", 1, 5s));
-    ASSERT_TRUE(wait_metric_at_least(port_, "hlscache_coalesce_followers_total", "", followers + 3, 5s));
-    origin_.release("h");
-    ASSERT_TRUE(herd.wait_finished(10s));
+    auto rs = herd_on_hold(std::vector<std::string>(4, make_request("GET", path)), "h", 3);
     origin_.rearm("h");
     std::size_t cookies = 0;
-    for (const auto& r : herd.results()) cookies += r.header("Set-Cookie").has_value();
+    for (const auto& r : rs) cookies += r.header("Set-Cookie").has_value();
     if (std::string(path) == "/e/lb.ts") {
       EXPECT_EQ(origin_.total_requests() - before, 1u) << "a balancer's 503 is shared";
       EXPECT_EQ(cookies, 1u) << "only the leader's own client gets its cookie";
@@ -267,15 +249,8 @@ TEST_F(EdgeSharingTest, CookiesAreNeverSharedEvenOnAPublicAnswer) {
   for (int i = 0; i < 2; ++i) EXPECT_TRUE(get("/c/plain.ts").header("Set-Cookie"));
   EXPECT_EQ(origin_.requests("/c/plain.ts"), 2u);  // Set-Cookie without public: not stored
 
-  ClientHerd herd(port_, std::vector<std::string>(3, make_request("GET", "/c/public.ts")), keep(16));
-  ASSERT_TRUE(herd.connect_all());
-  herd.start();
-  ASSERT_TRUE(origin_.wait_for_held("h", 1, 5s));
-  ASSERT_TRUE(wait_metric_at_least(port_, "hlscache_coalesce_followers_total", "", 2, 5s));
-  origin_.release("h");
-  ASSERT_TRUE(herd.wait_finished(10s));
   std::size_t with_cookie = 0;
-  for (const auto& r : herd.results()) {
+  for (const auto& r : herd_on_hold(std::vector<std::string>(3, make_request("GET", "/c/public.ts")), "h", 2)) {
     EXPECT_EQ(r.body, "q");
     with_cookie += r.header("Set-Cookie").has_value();
   }
@@ -306,17 +281,10 @@ TEST_F(EdgeSharingTest, AFollowerOfAnotherVariantFetchesItsOwnAndBothAreStored) 
     return reply("for " + tier, {{"Cache-Control", "max-age=60"}, {"Vary", "X-Tier"}}, tier == "gold" ? "h" : "");
   });
   start();
-  ClientHerd herd(port_, {make_request("GET", "/v/tier.ts", {{"X-Tier", "gold"}}),
+  auto rs = herd_on_hold({make_request("GET", "/v/tier.ts", {{"X-Tier", "gold"}}),
                           make_request("GET", "/v/tier.ts", {{"X-Tier", "silver"}}),
                           make_request("GET", "/v/tier.ts", {{"X-Tier", "gold"}})},
-                  keep(32));
-  ASSERT_TRUE(herd.connect_all());
-  herd.start();
-  ASSERT_TRUE(origin_.wait_for_held("h", 1, 5s));
-  ASSERT_TRUE(wait_metric_at_least(port_, "hlscache_coalesce_followers_total", "", 2, 5s));
-  origin_.release("h");
-  ASSERT_TRUE(herd.wait_finished(10s));
-  auto rs = herd.results();
+                         "h", 2);
   EXPECT_EQ(rs[0].body, "for gold");
   EXPECT_EQ(rs[1].body, "for silver");
   EXPECT_NE(rs[1].header("Cache-Status").value_or("").find("fwd=vary-miss"), std::string::npos) << rs[1].describe();
