@@ -418,6 +418,7 @@ void read_load(YamlReader& r, const YAML::Node& n, const std::string& path, Load
   r.map(n, path, {
       {"interval", [&](auto& v, auto& p) { r.read_duration(v, p, l.interval, 100ms, 1h); }},
       {"admit_max_predicted_rps", [&](auto& v, auto& p) { r.read(v, p, l.admit_max_predicted_rps, 0.0, 1e9); }},
+      {"smoothing", [&](auto& v, auto& p) { r.read_duration(v, p, l.smoothing, 0ms, 24h); }},
   });
 }
 

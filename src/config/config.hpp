@@ -191,7 +191,8 @@ struct AdminConfig {
 // Load counting and the capacity estimate (metrics/load_estimator.hpp).
 struct LoadConfig {
   Millis interval{30'000};             // one sample of requests/s and bytes/s per interval
-  double admit_max_predicted_rps = 0;  // > 0: refuse new connections (503) while the prediction is above
+  double admit_max_predicted_rps = 0;  // > 0: shed new connections (probes answered, else 503) while the prediction is above
+  Millis smoothing{0};                 // time constant of the load filter; 0: 3 x interval
 };
 
 struct RenditionConfig {

@@ -154,6 +154,7 @@ std::string Config::to_yaml() const {
   e << YAML::Key << "load" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "interval" << YAML::Value << dur(load.interval);
   e << YAML::Key << "admit_max_predicted_rps" << YAML::Value << load.admit_max_predicted_rps;
+  e << YAML::Key << "smoothing" << YAML::Value << dur(load.smoothing.count() > 0 ? load.smoothing : 3 * load.interval);
   e << YAML::EndMap;
 
   e << YAML::Key << "streams" << YAML::Value << YAML::BeginSeq;
