@@ -152,6 +152,7 @@ void read_cache(YamlReader& r, const YAML::Node& n, const std::string& path, Cac
       {"key_ignore_params", [&](auto& v, auto& p) { r.read_strings(v, p, c.key_ignore_params); }},
       {"sendfile", [&](auto& v, auto& p) { r.read(v, p, c.sendfile); }},
       {"max_variants", [&](auto& v, auto& p) { r.read(v, p, c.max_variants, 1, 1024); }},
+      {"expected_segment_bytes", [&](auto& v, auto& p) { r.read_bytes(v, p, c.expected_segment_bytes, 0, 1ull << 40); }},
   });
 }
 

@@ -99,6 +99,7 @@ TEST(DeployFiles, EveryHlscacheConfigPassesCheckConfig) {
       SCOPED_TRACE(rel(path));
       auto r = run_hlscache({"--check-config", path.string()});
       EXPECT_EQ(r.exit_code, 0) << rel(path) << " is rejected:\n" << r.err;
+      EXPECT_EQ(r.err.find("warning"), std::string::npos) << rel(path) << ": " << r.err;
       // The normalized output names the role the file's name says.
       const auto doc = YAML::LoadFile(path.string());
       EXPECT_NE(r.out.find("role: " + doc["role"].as<std::string>()), std::string::npos) << r.out;
@@ -116,6 +117,7 @@ TEST(DeployFiles, ExampleConfigsPassCheckConfig) {
   for (const auto& n : names) {
     auto r = run_hlscache({"--check-config", (kSource / "config" / n).string()});
     EXPECT_EQ(r.exit_code, 0) << "config/" << n << " is rejected:\n" << r.err;
+    EXPECT_EQ(r.err.find("warning"), std::string::npos) << "config/" << n << ": " << r.err;
   }
 }
 
@@ -133,6 +135,8 @@ TEST(DeployFiles, DocExamplesPassCheckConfig) {
     ++examples;
     auto r = check_config(yaml);
     EXPECT_EQ(r.exit_code, 0) << "docs/deployment.md example rejected:\n" << yaml << "\n" << r.err;
+    // A cache whose shards cannot hold a segment is a trap, not an example.
+    EXPECT_EQ(r.err.find("warning"), std::string::npos) << "docs/deployment.md example:\n" << yaml << "\n" << r.err;
   }
   EXPECT_GE(examples, 1u) << "the proxy-layer config example is gone";
 }
