@@ -11,6 +11,7 @@
 #include "config/config.hpp"
 #include "hlscache/version.hpp"
 #include "server/server.hpp"
+#include "server/sd_notify.hpp"
 #include "server/sizing.hpp"
 
 namespace {
@@ -89,5 +90,6 @@ int main(int argc, char** argv) {
     }
     std::rename(tmp.c_str(), ports_file.c_str());
   }
+  hlscache::sd_notify("READY=1\nSTATUS=serving");  // every listener is bound (systemd Type=notify)
   return server.wait();
 }

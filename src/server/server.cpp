@@ -7,9 +7,11 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 
 #include "core/page_store.hpp"
@@ -17,6 +19,7 @@
 #include "http/listener.hpp"
 #include "http/shed_handler.hpp"
 #include "server/roles.hpp"
+#include "server/sd_notify.hpp"
 
 namespace hlscache {
 
@@ -177,8 +180,12 @@ void Server::wait_signals() {
       // The config, then the certificate files: new handshakes use them, open
       // connections keep theirs. Certificates are re-read even when the config reload
       // is refused (a rotation does not wait on an unrelated edit).
-      (void)reload();
+      sd_notify(fmt::format("RELOADING=1\nMONOTONIC_USEC={}",
+                            std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::steady_clock::now().time_since_epoch()).count()));
+      const bool applied = reload().ok();
       (void)reload_tls();
+      sd_notify(applied ? "READY=1\nSTATUS=serving (config reloaded)" : "READY=1\nSTATUS=serving (reload refused: see the log)");
     } else if (sig == SIGUSR1) {
       if (auto st = access_log_.reopen(); !st)
         spdlog::error("SIGUSR1: {}", st.error().message);
@@ -237,6 +244,7 @@ void Server::begin_drain() {
   auto deadline = SteadyClock::now() + config_->timeouts.drain;
   drain_.deadline_ns.store(std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count());
   if (drain_.draining.exchange(true)) return;
+  sd_notify("STOPPING=1\nSTATUS=draining");
   // The listeners stay open until the drain ends: probes get /healthz 200 and /readyz 503
   // (not a refused connection), every other new request 503 + Retry-After + Connection: close.
   spdlog::info("draining: new requests get 503 (probes are answered), in-flight responses have {} ms",
