@@ -3,8 +3,9 @@
 // accepted and its request head read before its path is known, so shedding happens
 // per request, not at accept: probes and /metrics (Router::is_probe) go on to the
 // router — a busy node stays live and visible to Kubernetes' probes — and everything
-// else is answered 503 with Retry-After (one load interval) and Connection: close,
-// without touching the cache or the upstream. These 503s are not counted as load.
+// else is answered 503 with Retry-After (one load interval) and Connection: close (on
+// HTTP/2: the stream's answer, the connection stays), without touching the cache or the
+// upstream. These 503s are not counted as load.
 #pragma once
 
 #include "http/handler.hpp"

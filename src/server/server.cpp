@@ -241,9 +241,10 @@ Status Server::reload() {
 }
 
 void Server::begin_drain() {
+  if (drain_.draining.load()) return;  // a second SIGTERM changes nothing (begin_drain runs on the control thread only)
   auto deadline = SteadyClock::now() + config_->timeouts.drain;
   drain_.deadline_ns.store(std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count());
-  if (drain_.draining.exchange(true)) return;
+  drain_.draining.store(true);
   sd_notify("STOPPING=1\nSTATUS=draining");
   // The listeners stay open until the drain ends: probes get /healthz 200 and /readyz 503
   // (not a refused connection), every other new request 503 + Retry-After + Connection: close.
