@@ -153,6 +153,7 @@ void read_cache(YamlReader& r, const YAML::Node& n, const std::string& path, Cac
       {"key_ignore_params", [&](auto& v, auto& p) { r.read_strings(v, p, c.key_ignore_params); }},
       {"sendfile", [&](auto& v, auto& p) { r.read(v, p, c.sendfile); }},
       {"max_variants", [&](auto& v, auto& p) { r.read(v, p, c.max_variants, 1, 1024); }},
+      {"expected_segment_bytes", [&](auto& v, auto& p) { r.read_bytes(v, p, c.expected_segment_bytes, 0, 1ull << 40); }},
   });
 }
 
@@ -416,6 +417,7 @@ void read_load(YamlReader& r, const YAML::Node& n, const std::string& path, Load
   r.map(n, path, {
       {"interval", [&](auto& v, auto& p) { r.read_duration(v, p, l.interval, 100ms, 1h); }},
       {"admit_max_predicted_rps", [&](auto& v, auto& p) { r.read(v, p, l.admit_max_predicted_rps, 0.0, 1e9); }},
+      {"smoothing", [&](auto& v, auto& p) { r.read_duration(v, p, l.smoothing, 0ms, 24h); }},
   });
 }
 

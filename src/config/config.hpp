@@ -88,6 +88,9 @@ struct CacheConfig {
   std::vector<std::string> key_ignore_params;  // query parameters left out of the cache key
   bool sendfile = true;  // large bodies in page-backed memory, sent with sendfile(2) on clear TCP
   std::uint32_t max_variants = 8;  // Vary: stored responses per key; a new one replaces the oldest
+  // The segment size the cache must hold (--check-config warns when it cannot); 0: one
+  // segment at 8 Mbit/s of the longest target duration (local) or of 2 s (edge, origin).
+  std::uint64_t expected_segment_bytes = 0;
 };
 
 struct TtlRule {
@@ -191,7 +194,8 @@ struct AdminConfig {
 // Load counting and the capacity estimate (metrics/load_estimator.hpp).
 struct LoadConfig {
   Millis interval{30'000};             // one sample of requests/s and bytes/s per interval
-  double admit_max_predicted_rps = 0;  // > 0: refuse new connections (503) while the prediction is above
+  double admit_max_predicted_rps = 0;  // > 0: shed new connections (probes answered, else 503) while the prediction is above
+  Millis smoothing{0};                 // time constant of the load filter; 0: 3 x interval
 };
 
 struct RenditionConfig {

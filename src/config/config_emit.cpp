@@ -77,6 +77,8 @@ std::string Config::to_yaml() const {
   e << YAML::Key << "key_ignore_params" << YAML::Value << YAML::Flow << cache.key_ignore_params;
   e << YAML::Key << "sendfile" << YAML::Value << cache.sendfile;
   e << YAML::Key << "max_variants" << YAML::Value << cache.max_variants;
+  if (cache.expected_segment_bytes > 0)
+    e << YAML::Key << "expected_segment_bytes" << YAML::Value << bytes(cache.expected_segment_bytes);
   e << YAML::EndMap;
 
   e << YAML::Key << "freshness" << YAML::Value << YAML::BeginMap;
@@ -154,6 +156,7 @@ std::string Config::to_yaml() const {
   e << YAML::Key << "load" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "interval" << YAML::Value << dur(load.interval);
   e << YAML::Key << "admit_max_predicted_rps" << YAML::Value << load.admit_max_predicted_rps;
+  e << YAML::Key << "smoothing" << YAML::Value << dur(load.smoothing.count() > 0 ? load.smoothing : 3 * load.interval);
   e << YAML::EndMap;
 
   e << YAML::Key << "streams" << YAML::Value << YAML::BeginSeq;

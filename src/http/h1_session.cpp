@@ -172,6 +172,7 @@ class H1Connection {
       lowest_socket(stream_).shutdown(tcp::socket::shutdown_both, ignored);
       lowest_socket(stream_).close(ignored);
     };
+    handle_.accepted_draining = env_.drain->draining.load(std::memory_order_relaxed);
     connections_.add(&handle_);
   }
   ~H1Connection() { connections_.remove(&handle_); }

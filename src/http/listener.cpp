@@ -152,13 +152,18 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, const ListenerSpec& s
       continue;
     }
     // Admission control: while the predicted load is above load.admit_max_predicted_rps, new
-    // viewers are steered away (open connections keep being served).
+    // viewers are steered away (open connections keep being served). The connection is
+    // accepted and its request read, so probes are still answered (http/shed_handler.hpp).
+    const SessionEnv* session_env = &env;
     if (env.load && env.load->refusing()) {
       env.metrics->connections_shed.fetch_add(1, std::memory_order_relaxed);
-      asio::co_spawn(ex, refuse(std::move(socket), env.load->retry_after_seconds()), asio::detached);
-      continue;
+      if (!env.shedding) {
+        asio::co_spawn(ex, refuse(std::move(socket), env.load->retry_after_seconds()), asio::detached);
+        continue;
+      }
+      session_env = env.shedding;
     }
-    asio::co_spawn(ex, serve(std::move(socket), spec, env, connections), [](std::exception_ptr e) {
+    asio::co_spawn(ex, serve(std::move(socket), spec, *session_env, connections), [](std::exception_ptr e) {
       if (!e) return;
       try {
         std::rethrow_exception(e);

@@ -1,7 +1,9 @@
 // Listener: one SO_REUSEPORT acceptor per thread and listening address, so the
 // kernel spreads connections over threads and a connection stays on the thread
 // that accepted it. Over limits.max_connections a connection is answered 503 and
-// closed at once. Binding port 0 picks one ephemeral port shared by all threads.
+// closed at once. While admission control sheds, a new connection is served by
+// SessionEnv::shedding (probes answered, everything else 503). Binding port 0 picks
+// one ephemeral port shared by all threads.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>

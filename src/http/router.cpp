@@ -16,6 +16,7 @@ Response method_not_allowed(const char* allow) {
 // Media GET/HEAD only: every other route is answered by handle().
 std::optional<Response> Router::answer_now(RequestContext& req) {
   if (!media_ || (req.method != Method::get && req.method != Method::head)) return std::nullopt;
+  if (drain_.draining.load(std::memory_order_relaxed)) return std::nullopt;  // handle() answers 503
   const std::string_view path = req.path();
   if (starts_with(path, "/ingest/") || starts_with(path, "/admin/") || path == "/healthz" || path == "/readyz" ||
       path == "/metrics" || (status_ && StatusHandler::owns(path)))
@@ -27,6 +28,18 @@ boost::asio::awaitable<Response> Router::handle(RequestContext& req) {
   const std::string_view path = req.path();
   const bool get_or_head = req.method == Method::get || req.method == Method::head;
 
+  if (drain_.draining.load(std::memory_order_relaxed) && !is_probe(path)) {
+    // Draining: the listener stays open for the probes; new work goes elsewhere. An
+    // hlscache edge takes this answer (503, Retry-After, Connection: close) from an origin
+    // as "ejected for Retry-After seconds" and retries on the next host (docs/operations.md).
+    metrics_.requests_drained.fetch_add(1, std::memory_order_relaxed);
+    auto r = Response::text(503, "draining\n");
+    r.add("Retry-After", std::to_string(drain_.retry_after_s(SteadyClock::now())));
+    r.add("Cache-Control", "no-store");
+    r.close = true;
+    co_return r;
+  }
+
   if (starts_with(path, "/ingest/")) {
     if (!ingest_) co_return Response::error(404, "no ingest on this node");
     co_return co_await ingest_->handle(req);
@@ -37,7 +50,13 @@ boost::asio::awaitable<Response> Router::handle(RequestContext& req) {
     if (path == "/healthz") {
       r = Response::text(200, "ok\n");
     } else if (path == "/readyz") {
-      r = drain_.draining.load() ? Response::text(503, "draining\n") : Response::text(200, "ready\n");
+      if (drain_.draining.load()) {
+        r = Response::text(503, "draining\n");
+      } else if (std::string why = readiness_ ? readiness_() : std::string{}; !why.empty()) {
+        r = Response::text(503, "not ready: " + why + "\n");
+      } else {
+        r = Response::text(200, "ready\n");
+      }
     } else {
       r = Response::text(200, metrics_.render(), "text/plain; version=0.0.4; charset=utf-8");
     }

@@ -1,25 +1,31 @@
-// LoadEstimator: the node's load (requests/s, bytes/s) over the last three
-// complete intervals (sampled from the cumulative counters every load.interval,
-// nothing added to the request path) and a one-interval-ahead prediction by a natural cubic spline
-// through them, with its first and second derivatives — what a DNS/GSLB
-// controller reads (/admin/load, /metrics) to steer viewers away before this node
-// saturates, and what optional admission control compares with its bound.
+// LoadEstimator: the node's served load (requests/s, bytes/s), sampled from the
+// cumulative counters every load.interval (nothing added to the request path), smoothed,
+// and predicted one interval ahead — what a DNS/GSLB controller reads (/admin/load,
+// /metrics) to steer viewers away before this node saturates, and what optional
+// admission control compares with its bound.
 //
-// Spline: samples r0, r1, r2 at t = 0, 1, 2 (in intervals); the natural cubic
-// spline (S'' = 0 at both ends) through them; its last piece, on [1, 2], is
-// extended as the same cubic polynomial to t = 3. Why natural, not not-a-knot (the
-// only other common choice; with three points not-a-knot degenerates to the
-// interpolating parabola): the natural spline is the interpolant of least
-// curvature (it minimises the integral of S''^2), so it invents no acceleration
-// the data do not force. With three points its value at t = 3 is exactly
-// 2·r2 − r1 — the last interval's trend continued — so one noisy interval moves
-// the forecast by at most 2x its error (the parabola's r0 − 3·r1 + 3·r2 by 3x,
-// noise gain √19 against √5). Consequences, tested in tests/unit/metrics:
-// constant -> flat, linear -> exact, r = t^2 (0, 1, 4) -> 7 with slope 2 and
-// second derivative −3 (the natural spline's curvature falls linearly to 0 at
-// t = 2 and continues past it, so at t = 3 it has the opposite sign of the data's
-// curvature: read the value and slope for steering). With fewer than three
-// complete intervals the same construction gives a line (two) or a constant (one).
+// What is counted: requests the node served. Answers it gave instead of serving —
+// admission control's 503s and the drain's 503s — are not load (Metrics::requests_served()):
+// counting them made a refusing node see its own refusals (and the retries they
+// provoke) as demand and refuse for as long as clients kept retrying.
+//
+// Filter: Holt's linear (double exponential) smoothing of each interval's rate r_k,
+//   level_k = a·r_k + (1 − a)·(level_{k−1} + trend_{k−1})
+//   trend_k = a·(level_k − level_{k−1}) + (1 − a)·trend_{k−1}
+//   forecast = level_k + trend_k                       (one interval ahead, >= 0)
+// with a = 1 − exp(−interval / smoothing) for both (smoothing: load.smoothing, a time
+// constant; default 3 intervals, a ≈ 0.28), started at level_0 = r_0, trend_0 = 0. The
+// slope reported is trend / interval (per s), the curvature the change of that slope
+// over the last interval (per s²). Why: the previous forecast, a natural cubic spline
+// through the raw last three rates (2·r2 − r1), doubled every interval's noise, and a
+// load with the period of the segment duration (viewers fetching in step every 2 s)
+// sampled every 1 s swung it 0 <-> 2× the mean; the filter holds such a load within
+// about ±25 % of its mean (tests/unit/metrics/load_estimator_test.cpp) and still
+// follows a real ramp (a trend term, so a steady rise is predicted, not lagged).
+//
+// Admission: refusing starts when the forecast is above load.admit_max_predicted_rps and
+// ends when it falls to 90 % of it or below (hysteresis, so a forecast hovering at the
+// bound does not flip every interval).
 #pragma once
 
 #include <atomic>
@@ -27,7 +33,6 @@
 #include <deque>
 #include <mutex>
 #include <optional>
-#include <span>
 #include <string>
 #include <vector>
 
@@ -36,25 +41,41 @@
 
 namespace hlscache {
 
-// A natural cubic spline's forecast one step past its last sample, in the
-// samples' unit (value), per step (slope) and per step squared (curvature).
-struct SplineForecast {
+// One interval ahead, in the samples' unit (value), per second (slope) and per second squared (curvature).
+struct LoadForecast {
   double value = 0;
   double slope = 0;
   double curvature = 0;
 };
 
-// Samples at t = 0, 1, ..., n-1 (n >= 1; any n, though the estimator uses <= 3);
-// evaluated at t = n on the last piece's cubic. n == 0 gives zeros.
-SplineForecast natural_spline_forecast(std::span<const double> samples);
+// Holt's linear smoothing of a series sampled once per step (see above).
+class HoltFilter {
+ public:
+  explicit HoltFilter(double alpha) : alpha_(alpha) {}
+  void add(double sample);
+  bool empty() const { return n_ == 0; }
+  double level() const { return level_; }
+  double trend() const { return trend_; }            // per step
+  double trend_change() const { return trend_ - prev_trend_; }  // per step, over the last step
+  double forecast() const { return level_ + trend_; }  // one step ahead (not clamped)
+  // a = 1 − exp(−step / time_constant); 1 (no smoothing) for a time constant of 0.
+  static double alpha_for(Millis step, Millis time_constant);
+
+ private:
+  double alpha_;
+  std::size_t n_ = 0;
+  double level_ = 0, trend_ = 0, prev_trend_ = 0;
+};
 
 struct LoadSeries {
-  std::vector<double> per_second;  // complete intervals, oldest first (at most 3)
-  SplineForecast predicted;        // value per second; slope per s; curvature per s^2 (clamped: value >= 0)
+  std::vector<double> per_second;  // measured, complete intervals, oldest first (at most 3)
+  double smoothed = 0;             // the filter's level, per second
+  LoadForecast predicted;          // clamped: value >= 0
 };
 
 struct LoadSnapshot {
   Millis interval{0};
+  Millis smoothing{0};             // the time constant in effect
   LoadSeries requests, bytes;
   bool ready = false;              // three complete intervals
   double admit_max_predicted_rps = 0;
@@ -64,18 +85,22 @@ struct LoadSnapshot {
 class LoadEstimator {
  public:
   static constexpr std::size_t kWindows = 3;
+  static constexpr double kReopenFraction = 0.9;  // refusing ends at or below this x the bound
 
-  LoadEstimator(Millis interval, double admit_max_predicted_rps);
+  // smoothing 0: 3 x interval.
+  LoadEstimator(Millis interval, double admit_max_predicted_rps, Millis smoothing = Millis{0});
 
-  // Called once per interval with the cumulative totals; rates are deltas over the
-  // time actually elapsed since the previous call (the first call sets the baseline).
+  // Called once per interval with the cumulative totals of served requests and body
+  // bytes; rates are deltas over the time actually elapsed since the previous call
+  // (the first call sets the baseline).
   void roll(TimePoint now, std::uint64_t requests_total, std::uint64_t bytes_total);
-  // Reload: a new interval restarts the series (old samples had another length).
-  void reconfigure(Millis interval, double admit_max_predicted_rps);
+  // Reload: a new interval or smoothing restarts the series (old samples had another length).
+  void reconfigure(Millis interval, double admit_max_predicted_rps, Millis smoothing = Millis{0});
 
   Millis interval() const;
   LoadSnapshot snapshot() const;
-  // Admission control: true while the predicted requests/s is above the configured bound.
+  // Admission control: true while the forecast requests/s is above the configured bound
+  // (until it falls to kReopenFraction of it).
   bool refusing() const { return refusing_.load(std::memory_order_relaxed); }
   // Seconds for Retry-After: one interval (the prediction is recomputed then), at least 1.
   int retry_after_seconds() const { return retry_after_s_.load(std::memory_order_relaxed); }
@@ -84,14 +109,17 @@ class LoadEstimator {
   void collect(std::string& out) const;  // Prometheus families
 
  private:
+  void restart_locked();
   void update_locked();
 
   mutable std::mutex mu_;
   Millis interval_;
+  Millis smoothing_;
   double admit_max_;
   std::optional<TimePoint> last_at_;
   std::uint64_t last_requests_ = 0, last_bytes_ = 0;
   std::deque<double> requests_, bytes_;
+  HoltFilter requests_filter_{1}, bytes_filter_{1};
   LoadSnapshot snapshot_;
   std::atomic<bool> refusing_{false};
   std::atomic<int> retry_after_s_{1};

@@ -98,7 +98,9 @@ std::string Metrics::render() const {
 
   single("hlscache_connections_accepted_total", "counter", "Client connections accepted.", load(connections_accepted));
   single("hlscache_connections_refused_total", "counter", "Client connections refused because limits.max_connections was reached.", load(connections_refused));
-  single("hlscache_connections_shed_total", "counter", "New connections answered 503 by admission control (predicted load above load.admit_max_predicted_rps).", load(connections_shed));
+  single("hlscache_connections_shed_total", "counter", "New connections accepted while admission control sheds (predicted load above load.admit_max_predicted_rps): probes on them are answered, other requests get 503.", load(connections_shed));
+  single("hlscache_requests_shed_total", "counter", "Requests answered 503 + Retry-After by admission control (not counted as load).", load(requests_shed));
+  single("hlscache_requests_drained_total", "counter", "Requests other than probes answered 503 + Retry-After while draining (not counted as load).", load(requests_drained));
   single("hlscache_connections_active", "gauge", "Client connections open now.", static_cast<double>(connections_active.load()));
   prom_family(out, "hlscache_connections_by_protocol_total", "counter", "Client connections served, by protocol.");
   for (std::size_t p = 0; p < connections_by_protocol.size(); ++p)

@@ -57,7 +57,9 @@ inline constexpr std::size_t kStatusSlots = std::size(kCountedStatuses) + 1;  //
 struct Metrics {
   alignas(64) Counter connections_accepted{0};
   Counter connections_refused{0};  // over limits.max_connections
-  Counter connections_shed{0};     // refused by admission control (load.admit_max_predicted_rps)
+  Counter connections_shed{0};     // accepted while admission control sheds (load.admit_max_predicted_rps)
+  Counter requests_shed{0};        // requests on such connections answered 503 (probes are served)
+  Counter requests_drained{0};     // requests answered 503 because the node is draining (probes are served)
   std::atomic<std::int64_t> connections_active{0};
   // By protocol ("http1" now; h2/TLS sessions add theirs): accepted and open.
   enum class Protocol : std::uint8_t { http1, http2, count };
@@ -101,12 +103,20 @@ struct Metrics {
       if (kCountedStatuses[i] == status) return i;
     return std::size(kCountedStatuses);
   }
-  // Every request answered (any status) plus connections shed by admission control:
-  // the demand the load estimator samples.
+  // Every request answered, any status.
   std::uint64_t requests_total() const noexcept {
-    std::uint64_t n = connections_shed.load(std::memory_order_relaxed);
+    std::uint64_t n = 0;
     for (const auto& c : requests_by_class) n += c.load(std::memory_order_relaxed);
     return n;
+  }
+  // What the load estimator samples: requests answered less the 503s given instead of
+  // serving (admission control, drain). Refusals are not load: counting them made a
+  // refusing node see its own refusals, and the retries they provoke, as demand.
+  std::uint64_t requests_served() const noexcept {
+    const std::uint64_t not_served =
+        requests_shed.load(std::memory_order_relaxed) + requests_drained.load(std::memory_order_relaxed);
+    const std::uint64_t all = requests_total();
+    return all > not_served ? all - not_served : 0;
   }
 
   using Collector = std::function<void(std::string& out)>;

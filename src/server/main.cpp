@@ -11,6 +11,8 @@
 #include "config/config.hpp"
 #include "hlscache/version.hpp"
 #include "server/server.hpp"
+#include "server/sd_notify.hpp"
+#include "server/sizing.hpp"
 
 namespace {
 
@@ -57,6 +59,10 @@ int main(int argc, char** argv) {
       return 1;
     }
     std::fputs((*cfg)->to_yaml().c_str(), stdout);
+    // Valid either way; a cache that cannot hold a segment is worth saying before it runs.
+    const hlscache::CacheSizing sizing = hlscache::cache_sizing(**cfg);
+    std::printf("# %s\n", sizing.summary().c_str());
+    if (sizing.too_small()) std::fprintf(stderr, "%s: warning: %s\n", check_path.c_str(), sizing.warning().c_str());
     return 0;
   }
   if (config_path.empty()) {
@@ -70,6 +76,7 @@ int main(int argc, char** argv) {
   }
   setup_logging(**cfg);
   spdlog::info("hlscache {} starting: {}", HLSCACHE_VERSION, (*cfg)->summary());
+  if (const auto sizing = hlscache::cache_sizing(**cfg); sizing.too_small()) spdlog::warn("{}", sizing.warning());
   hlscache::Server server(*cfg);
   if (auto st = server.start(); !st) {
     spdlog::error("cannot start: {}", st.error().message);
@@ -83,5 +90,6 @@ int main(int argc, char** argv) {
     }
     std::rename(tmp.c_str(), ports_file.c_str());
   }
+  hlscache::sd_notify("READY=1\nSTATUS=serving");  // every listener is bound (systemd Type=notify)
   return server.wait();
 }

@@ -117,6 +117,7 @@ class CachingRole : public RoleWiring {
   }
 
   Cache* cache() override { return &cache_; }
+  std::string not_ready(TimePoint now) const override { return source_ ? source_->not_ready(now) : std::string{}; }
 
   void reconfigure(const ConfigPtr& config) override {
     handler_->reconfigure(config);

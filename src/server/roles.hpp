@@ -27,6 +27,8 @@ class RoleWiring {
   // (role local; edge and origin have no stream table and answer []).
   virtual Cache* cache() { return nullptr; }
   virtual std::string streams_json(TimePoint /*now*/) { return "[]"; }
+  // Why the role cannot serve now ("" when it can): /readyz answers 503 with it.
+  virtual std::string not_ready(TimePoint /*now*/) const { return {}; }
   // Reload: `config` passed restart_required() (same listeners, cache, streams);
   // the role applies the rest (cache handler rules, the source's reconfigure()).
   virtual void reconfigure(const ConfigPtr& /*config*/) {}

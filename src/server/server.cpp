@@ -7,15 +7,19 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 
 #include "core/page_store.hpp"
 #include "http/admin_handler.hpp"
 #include "http/listener.hpp"
+#include "http/shed_handler.hpp"
 #include "server/roles.hpp"
+#include "server/sd_notify.hpp"
 
 namespace hlscache {
 
@@ -73,7 +77,7 @@ Server::Server(ConfigPtr config)
     : config_(std::move(config)),
       live_(config_),
       router_(metrics_, drain_),
-      load_(config_->load.interval, config_->load.admit_max_predicted_rps) {
+      load_(config_->load.interval, config_->load.admit_max_predicted_rps, config_->load.smoothing) {
   env_.config = config_;
   env_.live = &live_;
   env_.handler = &router_;
@@ -143,6 +147,12 @@ Status Server::start() {
   admin_ = std::make_unique<AdminHandler>(live_, role_->cache(), load_,
                                           [role = role_.get()](TimePoint now) { return role->streams_json(now); });
   router_.set_admin(admin_.get());
+  router_.set_readiness([role = role_.get()] { return role->not_ready(SteadyClock::now()); });
+  // Connections accepted while admission control sheds: probes answered, the rest 503.
+  shed_ = std::make_unique<ShedHandler>(router_, metrics_, load_);
+  shedding_env_ = env_;
+  shedding_env_.handler = shed_.get();
+  env_.shedding = &shedding_env_;
   asio::co_spawn(control_, roll_load(), asio::detached);
 
   for (auto& w : workers_) {
@@ -170,8 +180,12 @@ void Server::wait_signals() {
       // The config, then the certificate files: new handshakes use them, open
       // connections keep theirs. Certificates are re-read even when the config reload
       // is refused (a rotation does not wait on an unrelated edit).
-      (void)reload();
+      sd_notify(fmt::format("RELOADING=1\nMONOTONIC_USEC={}",
+                            std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::steady_clock::now().time_since_epoch()).count()));
+      const bool applied = reload().ok();
       (void)reload_tls();
+      sd_notify(applied ? "READY=1\nSTATUS=serving (config reloaded)" : "READY=1\nSTATUS=serving (reload refused: see the log)");
     } else if (sig == SIGUSR1) {
       if (auto st = access_log_.reopen(); !st)
         spdlog::error("SIGUSR1: {}", st.error().message);
@@ -184,12 +198,12 @@ void Server::wait_signals() {
 
 asio::awaitable<void> Server::roll_load() {
   asio::steady_timer t(co_await asio::this_coro::executor);
-  load_.roll(SteadyClock::now(), metrics_.requests_total(), metrics_.bytes_out.load(std::memory_order_relaxed));
+  load_.roll(SteadyClock::now(), metrics_.requests_served(), metrics_.bytes_out.load(std::memory_order_relaxed));
   for (;;) {
     t.expires_after(load_.interval());
     auto [ec] = co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;
-    load_.roll(SteadyClock::now(), metrics_.requests_total(), metrics_.bytes_out.load(std::memory_order_relaxed));
+    load_.roll(SteadyClock::now(), metrics_.requests_served(), metrics_.bytes_out.load(std::memory_order_relaxed));
   }
 }
 
@@ -216,7 +230,7 @@ Status Server::reload() {
     }
   }
   spdlog::set_level(spdlog::level::from_str(cfg->logging.level));
-  load_.reconfigure(cfg->load.interval, cfg->load.admit_max_predicted_rps);
+  load_.reconfigure(cfg->load.interval, cfg->load.admit_max_predicted_rps, cfg->load.smoothing);
   install_page_store(*cfg);
   role_->reconfigure(cfg);  // cache handler rules; the source's reconfigure() (upstream groups, routes)
   live_.set(cfg);  // new connections, admin requests and accept-time limits see it from now on
@@ -227,17 +241,16 @@ Status Server::reload() {
 }
 
 void Server::begin_drain() {
-  if (drain_.draining.exchange(true)) return;
-  spdlog::info("draining: no new connections, in-flight responses have {} ms",
-               config_->timeouts.drain.count());
-  for (auto& w : workers_) {
-    asio::post(w->io, [w = w.get()] {
-      boost::system::error_code ec;
-      for (auto& a : w->acceptors) a.close(ec);
-      w->connections.close_idle();
-    });
-  }
+  if (drain_.draining.load()) return;  // a second SIGTERM changes nothing (begin_drain runs on the control thread only)
   auto deadline = SteadyClock::now() + config_->timeouts.drain;
+  drain_.deadline_ns.store(std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count());
+  drain_.draining.store(true);
+  sd_notify("STOPPING=1\nSTATUS=draining");
+  // The listeners stay open until the drain ends: probes get /healthz 200 and /readyz 503
+  // (not a refused connection), every other new request 503 + Retry-After + Connection: close.
+  spdlog::info("draining: new requests get 503 (probes are answered), in-flight responses have {} ms",
+               config_->timeouts.drain.count());
+  for (auto& w : workers_) asio::post(w->io, [w = w.get()] { w->connections.close_idle(); });
   asio::co_spawn(
       control_,
       [this, deadline]() -> asio::awaitable<void> {
@@ -274,7 +287,11 @@ int Server::wait() {
   auto guard = asio::make_work_guard(control_);
   control_.run();
   for (auto& w : workers_) {
-    asio::post(w->io, [w = w.get()] { w->connections.close_all(); });
+    asio::post(w->io, [w = w.get()] {
+      boost::system::error_code ec;
+      for (auto& a : w->acceptors) a.close(ec);
+      w->connections.close_all();
+    });
   }
   if (role_) role_->stop();
   for (auto& w : workers_) w->io.stop();

@@ -1,7 +1,8 @@
 // Server: one io_context per thread, each running its own acceptors (SO_REUSEPORT)
 // and the sessions they accept; role wiring (which media handler answers misses);
-// SIGTERM/SIGINT drain: stop accepting, close idle connections, let in-flight
-// responses finish until timeouts.drain, then stop. SIGHUP reloads the config
+// SIGTERM/SIGINT drain: close idle connections, answer new requests 503 (probes keep
+// being answered, /readyz 503, so the listeners stay open), let in-flight responses
+// finish until timeouts.drain, then close the listeners and stop. SIGHUP reloads the config
 // (reload()) and the TLS certificates (reload_tls()), SIGUSR1 reopens the access log. A control thread (wait()) runs the
 // signals, the drain timer and the load estimator's interval timer.
 #pragma once
@@ -66,6 +67,8 @@ class Server {
   std::unique_ptr<RoleWiring> role_;
   std::unique_ptr<Handler> admin_;
   SessionEnv env_;
+  SessionEnv shedding_env_;                   // env_ with the ShedHandler in front of the router
+  std::unique_ptr<Handler> shed_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::unique_ptr<TlsStore>> tls_;  // one per TLS listener
   std::vector<ListenerSpec> specs_;             // one per config listener, in order

@@ -327,6 +327,21 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
 
   enum class Attempt { done, retry };
 
+  // How long a host that answered "going away" is to be left alone: a 503 with
+  // Connection: close and Retry-After in delta-seconds (an HTTP-date counts as
+  // health.eject_base), clamped to [1 s, health.eject_max]. nullopt for any other answer.
+  template <class Message>
+  static std::optional<Duration> going_away(const Message& res, const HealthConfig& health) {
+    if (res.result_int() != 503 || res.keep_alive()) return std::nullopt;
+    const auto it = res.find(http::field::retry_after);
+    if (it == res.end()) return std::nullopt;
+    const std::string_view v = it->value();
+    Duration period = std::chrono::duration_cast<Duration>(health.eject_base);
+    if (!v.empty() && v.size() <= 9 && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      period = std::chrono::seconds(std::stol(std::string(v)));
+    return std::clamp<Duration>(period, std::chrono::seconds(1), std::chrono::duration_cast<Duration>(health.eject_max));
+  }
+
   // Every attempt, whatever the protocol: counted on the host; returns when it started.
   TimePoint count_attempt(HostState& host) {
     metrics.upstream_requests.fetch_add(1, std::memory_order_relaxed);
@@ -403,12 +418,20 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
     auto& res = parser->get();
     const int status = static_cast<int>(res.result_int());
     host.first_byte.observe(std::chrono::duration<double>(SteadyClock::now() - started).count());
-    if (status >= 500 && !last) {
+    // A host going away says so: 503 + Retry-After + Connection: close (an hlscache draining
+    // after SIGTERM, or shedding load). It is ejected for Retry-After at once — not after
+    // fail_threshold failures, and not counted as one — and the request tries the next host.
+    if (const auto leaving = going_away(res, cfg.upstream.health)) {
+      host.eject_for(*leaving, fmt::format("answered 503 with Retry-After and Connection: close (draining or shedding)"));
+      if (!last) co_return Attempt::retry;
+    } else if (status >= 500 && !last) {
       // The connection is dropped with the unread body: cheaper than draining it.
       co_return give_up(upstream_error(Errc::upstream_status, fmt::format("{} {}: status {}", host.id, req.target, status)));
+    } else if (status >= 500) {
+      host.record_failure(cfg.upstream.health, fmt::format("status {}", status));
+    } else {
+      host.record_success();
     }
-    if (status >= 500) host.record_failure(cfg.upstream.health, fmt::format("status {}", status));
-    else host.record_success();
 
     ResponseHead rh;
     rh.status = status;
@@ -624,6 +647,24 @@ asio::awaitable<void> OriginTier::fetch(SourceRequest request, SinkPtr into) {
     const auto outcome = co_await impl->attempt(*routing, request, into, *hosts[i], deadline, last);
     if (outcome == Impl::Attempt::done) co_return;
   }
+}
+
+std::string OriginTier::not_ready(TimePoint now) const {
+  auto routing = impl_->routing.load();
+  std::set<const GroupRuntime*> seen;
+  std::string why;
+  for (const auto& [prefix, group] : routing->routes) {
+    if (!seen.insert(group.get()).second) continue;
+    auto members = group->members.load();
+    std::string problem;
+    if (members->hosts.empty())
+      problem = fmt::format("upstream group {} has no hosts{}", group->config.name,
+                            group->config.dns ? " (dns " + group->config.dns->to_string() + " resolved to no address)" : "");
+    else if (std::all_of(members->hosts.begin(), members->hosts.end(), [&](const auto& h) { return h->ejected(now); }))
+      problem = fmt::format("every host of upstream group {} is ejected", group->config.name);
+    if (!problem.empty()) why += (why.empty() ? "" : "; ") + problem;
+  }
+  return why;
 }
 
 void OriginTier::collect_metrics(std::string& out) const {

@@ -62,6 +62,10 @@ class OriginTier final : public Source {
 
   boost::asio::awaitable<void> fetch(SourceRequest request, SinkPtr into) override;
   void collect_metrics(std::string& out) const override;
+  // Ready when every upstream group a route sends requests to has at least one member
+  // that is not ejected; else which group and why (no member at all — e.g. its DNS name
+  // resolved to no address — or every member ejected).
+  std::string not_ready(TimePoint now) const override;
 
   RouteChoice route(const std::string& target, const std::string& key) const;
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/clock.hpp"
 #include "core/response_sink.hpp"
 
 namespace hlscache {
@@ -31,6 +32,8 @@ class Source {
   // can change in place (OriginTier: upstream groups, routes, pools). Called on the
   // control thread while requests run; the default keeps what it has.
   virtual void reconfigure(const ConfigPtr& /*config*/) {}
+  // Why misses cannot be answered now ("" when they can): what /readyz reports.
+  virtual std::string not_ready(TimePoint /*now*/) const { return {}; }
 };
 
 }  // namespace hlscache

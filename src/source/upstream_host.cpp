@@ -46,6 +46,18 @@ void HostState::record_failure(const HealthConfig& cfg, const std::string& why) 
                std::chrono::duration_cast<std::chrono::milliseconds>(period).count(), n, why);
 }
 
+bool HostState::eject_for(Duration period, const std::string& why) {
+  const std::int64_t until = to_ns(SteadyClock::now() + period);
+  std::int64_t current = ejected_until_ns.load(std::memory_order_relaxed);
+  while (current < until && !ejected_until_ns.compare_exchange_weak(current, until)) {
+  }
+  if (current >= until) return false;
+  ejections.fetch_add(1, std::memory_order_relaxed);
+  spdlog::info("upstream {} {}: {}; ejected for {} ms", group, id, why,
+               std::chrono::duration_cast<std::chrono::milliseconds>(period).count());
+  return true;
+}
+
 void HostState::mark_checked_healthy() {
   consecutive_failures.store(0, std::memory_order_relaxed);
   if (ejected_until_ns.exchange(0, std::memory_order_relaxed) != 0 || ejection_streak.load() != 0)

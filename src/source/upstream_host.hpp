@@ -36,6 +36,10 @@ struct HostState {
   void record_failure(const HealthConfig& cfg, const std::string& why);
   // An active check passed: back on the ring at once.
   void mark_checked_healthy();
+  // The host said it is going away (a draining or shedding hlscache: 503 + Retry-After +
+  // Connection: close): ejected for `period` at once, without counting a failure or
+  // lengthening the failure back-off. Returns false if it was already ejected for longer.
+  bool eject_for(Duration period, const std::string& why);
 };
 using HostStatePtr = std::shared_ptr<HostState>;
 

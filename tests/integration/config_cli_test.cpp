@@ -47,6 +47,52 @@ TEST(ConfigCli, CheckConfigNormalizesUnits) {
   EXPECT_NE(r.out.find("idle: 90s"), std::string::npos) << r.out;
 }
 
+// docs/configuration.md#cache: the largest cacheable object is capacity / shards (/ 4 for
+// S4LRU) less a 4 KiB allowance; --check-config prints it and warns (stderr, exit 0)
+// when a segment of the expected size would not fit.
+TEST(ConfigCli, CheckConfigPrintsTheLargestCacheableObjectAndWarnsBelowTheSegmentSize) {
+  // The proxy-layer example docs/deployment.md used to give: 64 MiB in 16 S4LRU shards.
+  auto small = check_config(kGood + "cache: {capacity: 64MiB, shards: 16, policy: s4lru}\n");
+  ASSERT_EQ(small.exit_code, 0) << small.err;
+  EXPECT_NE(small.out.find("# largest cacheable object: 1044480 bytes (1048576 charged: cache.capacity 64MiB / 16 "
+                           "shards / 4 (an S4LRU queue)"),
+            std::string::npos)
+      << small.out;
+  EXPECT_NE(small.out.find("expected segment: 2000000 bytes"), std::string::npos) << small.out;
+  EXPECT_NE(small.err.find("warning: cache: the largest cacheable object (1044480 bytes"), std::string::npos)
+      << small.err;
+  EXPECT_NE(small.err.find("hlscache_cache_rejected_too_large_total"), std::string::npos) << small.err;
+
+  // Four shards: 4 MiB per object, a 2 MB segment fits.
+  auto fixed = check_config(kGood + "cache: {capacity: 64MiB, shards: 4, policy: s4lru}\n");
+  ASSERT_EQ(fixed.exit_code, 0) << fixed.err;
+  EXPECT_EQ(fixed.err, "");
+  EXPECT_NE(fixed.out.find("# largest cacheable object: 4190208 bytes"), std::string::npos) << fixed.out;
+  // LRU keeps the whole shard budget.
+  auto lru = check_config(kGood + "cache: {capacity: 64MiB, shards: 16, policy: lru}\n");
+  EXPECT_EQ(lru.err, "");
+  EXPECT_NE(lru.out.find("# largest cacheable object: 4190208 bytes"), std::string::npos) << lru.out;
+
+  // Smaller segments said so: no warning at 1 MiB.
+  auto told = check_config(kGood + "cache: {capacity: 64MiB, shards: 16, expected_segment_bytes: 600KiB}\n");
+  EXPECT_EQ(told.err, "");
+  EXPECT_NE(told.out.find("expected_segment_bytes: 600KiB"), std::string::npos) << told.out;
+  EXPECT_NE(told.out.find("expected segment: 614400 bytes (cache.expected_segment_bytes)"), std::string::npos)
+      << told.out;
+
+  // Role local: the longest target duration at 8 Mbit/s — 6 s segments are 6 MB, over 4 MiB.
+  const std::string local =
+      "role: local\nlisten:\n  - address: 127.0.0.1:0\ncache: {capacity: 64MiB, shards: 4}\n"
+      "streams:\n  - {name: a, target_duration: 2s, source: {ingest: true}}\n"
+      "  - {name: b, target_duration: 6s, source: {ingest: true}}\n";
+  auto six = check_config(local);
+  ASSERT_EQ(six.exit_code, 0) << six.err;
+  EXPECT_NE(six.out.find("expected segment: 6000000 bytes (6000 ms (longest streams[].target_duration) at 8 Mbit/s)"),
+            std::string::npos)
+      << six.out;
+  EXPECT_NE(six.err.find("warning: cache:"), std::string::npos) << six.err;
+}
+
 struct BadCase {
   const char* what;
   std::string yaml;

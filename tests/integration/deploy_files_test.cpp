@@ -99,6 +99,7 @@ TEST(DeployFiles, EveryHlscacheConfigPassesCheckConfig) {
       SCOPED_TRACE(rel(path));
       auto r = run_hlscache({"--check-config", path.string()});
       EXPECT_EQ(r.exit_code, 0) << rel(path) << " is rejected:\n" << r.err;
+      EXPECT_EQ(r.err.find("warning"), std::string::npos) << rel(path) << ": " << r.err;
       // The normalized output names the role the file's name says.
       const auto doc = YAML::LoadFile(path.string());
       EXPECT_NE(r.out.find("role: " + doc["role"].as<std::string>()), std::string::npos) << r.out;
@@ -116,6 +117,7 @@ TEST(DeployFiles, ExampleConfigsPassCheckConfig) {
   for (const auto& n : names) {
     auto r = run_hlscache({"--check-config", (kSource / "config" / n).string()});
     EXPECT_EQ(r.exit_code, 0) << "config/" << n << " is rejected:\n" << r.err;
+    EXPECT_EQ(r.err.find("warning"), std::string::npos) << "config/" << n << ": " << r.err;
   }
 }
 
@@ -133,6 +135,8 @@ TEST(DeployFiles, DocExamplesPassCheckConfig) {
     ++examples;
     auto r = check_config(yaml);
     EXPECT_EQ(r.exit_code, 0) << "docs/deployment.md example rejected:\n" << yaml << "\n" << r.err;
+    // A cache whose shards cannot hold a segment is a trap, not an example.
+    EXPECT_EQ(r.err.find("warning"), std::string::npos) << "docs/deployment.md example:\n" << yaml << "\n" << r.err;
   }
   EXPECT_GE(examples, 1u) << "the proxy-layer config example is gone";
 }
@@ -275,14 +279,154 @@ TEST(DeployFiles, KubernetesObjects) {
   EXPECT_EQ(sts["spec"]["replicas"].as<int>(), 2);
   const std::string svc = sts["spec"]["serviceName"].as<std::string>();
   EXPECT_EQ(objects["Service/" + svc]["spec"]["clusterIP"].as<std::string>(), "None");
+  // Upstream names are bare Service names, resolved in the pod's own namespace (its DNS
+  // search list), so the objects work in any namespace and cluster domain.
   const auto edge = YAML::LoadFile((dir / "config/edge.yaml").string());
-  EXPECT_EQ(edge["upstream"]["groups"]["origin"]["dns"].as<std::string>(), svc + "." + ns + ".svc.cluster.local:8080");
+  EXPECT_EQ(edge["upstream"]["groups"]["origin"]["dns"].as<std::string>(), svc + ":8080");
   EXPECT_EQ(objects["Deployment/hlscache-edge"]["spec"]["replicas"].as<int>(), 2);
   EXPECT_EQ(objects["Service/hlscache-edge"]["spec"]["type"].as<std::string>(), "NodePort");
   // Origins fetch from the segmenter's Service.
   const auto origin = YAML::LoadFile((dir / "config/origin.yaml").string());
-  EXPECT_EQ(upstream_hosts(origin, "broadcast"),
-            std::vector<std::string>{"hlscache-segmenter." + ns + ".svc.cluster.local:8080"});
+  EXPECT_EQ(upstream_hosts(origin, "broadcast"), std::vector<std::string>{"hlscache-segmenter:8080"});
+}
+
+// A duration as hlscache configs write them ("5s", "500ms", "1m"); `fallback` if absent.
+double seconds_of(const YAML::Node& n, double fallback) {
+  if (!n) return fallback;
+  const std::string s = n.as<std::string>();
+  const double v = std::atof(s.c_str());
+  if (s.ends_with("ms")) return v / 1000;
+  if (s.ends_with("m")) return v * 60;
+  if (s.ends_with("h")) return v * 3600;
+  return v;
+}
+
+// The preStop pause of a pod template's first container (exec: sleep N), 0 if none.
+double prestop_sleep(const YAML::Node& pod) {
+  const auto cmd = pod["containers"][0]["lifecycle"]["preStop"]["exec"]["command"];
+  if (!cmd || cmd.size() != 2 || cmd[0].as<std::string>() != "sleep") return 0;
+  return std::atof(cmd[1].as<std::string>().c_str());
+}
+
+std::map<std::string, YAML::Node> kubernetes_objects() {
+  const fs::path dir = kSource / "docker/kubernetes";
+  std::map<std::string, YAML::Node> objects;
+  for (const auto& r : YAML::LoadFile((dir / "kustomization.yaml").string())["resources"])
+    for (const auto& d : YAML::LoadAllFromFile((dir / r.as<std::string>()).string()))
+      objects[d["kind"].as<std::string>() + "/" + d["metadata"]["name"].as<std::string>()] = d;
+  return objects;
+}
+
+// docs/deployment.md "Draining an origin": an edge drops a terminating origin from its ring
+// within endpoints propagation (2 s assumed) + the DNS TTL (CoreDNS: 5 s) + its own
+// dns_interval; the origin's preStop pause must outlast that, so no new request reaches
+// it after SIGTERM. Every pod's grace period must cover its preStop pause and its drain.
+TEST(DeployFiles, KubernetesDrainTimingAgrees) {
+  const fs::path dir = kSource / "docker/kubernetes";
+  auto objects = kubernetes_objects();
+  const auto edge = YAML::LoadFile((dir / "config/edge.yaml").string());
+  const double dns_interval = seconds_of(edge["upstream"]["groups"]["origin"]["dns_interval"], 10);
+  constexpr double kEndpoints = 2, kDnsTtl = 5;
+  const auto origin_pod = objects["StatefulSet/hlscache-origin"]["spec"]["template"]["spec"];
+  EXPECT_GE(prestop_sleep(origin_pod), kEndpoints + kDnsTtl + dns_interval)
+      << "an edge may still send new requests to an origin after its SIGTERM";
+  const std::map<std::string, std::string> config_of = {{"Deployment/hlscache-edge", "config/edge.yaml"},
+                                                        {"StatefulSet/hlscache-origin", "config/origin.yaml"},
+                                                        {"Deployment/hlscache-segmenter", "config/segmenter.yaml"}};
+  for (const auto& [id, file] : config_of) {
+    SCOPED_TRACE(id);
+    ASSERT_TRUE(objects.count(id));
+    const auto pod = objects[id]["spec"]["template"]["spec"];
+    const double drain = seconds_of(YAML::LoadFile((dir / file).string())["timeouts"]["drain"], 10);
+    EXPECT_GE(prestop_sleep(pod), 5) << "the Service needs a few seconds to stop routing to the pod";
+    EXPECT_GE(pod["terminationGracePeriodSeconds"].as<double>(), prestop_sleep(pod) + drain + 1)
+        << "the kubelet would SIGKILL the pod before its drain ends";
+    // Probes: liveness stays 200 while draining or shedding; readiness turns 503.
+    const auto c = pod["containers"][0];
+    EXPECT_EQ(c["readinessProbe"]["httpGet"]["path"].as<std::string>(), "/readyz");
+    EXPECT_EQ(c["livenessProbe"]["httpGet"]["path"].as<std::string>(), "/healthz");
+  }
+}
+
+// The hlscache configs inside the rendered ConfigMaps name their upstreams by Services
+// of the same rendering, with no namespace or cluster domain of their own; each passes
+// --check-config. `objects`: every rendered object; `ns`: the namespace they must be in.
+void expect_self_contained(const std::vector<YAML::Node>& objects, const std::string& ns) {
+  std::set<std::string> services;
+  std::vector<std::pair<std::string, std::string>> configs;  // ConfigMap name, hlscache.yaml
+  for (const auto& o : objects) {
+    const std::string kind = o["kind"].as<std::string>(), name = o["metadata"]["name"].as<std::string>();
+    SCOPED_TRACE(kind + "/" + name);
+    if (kind == "Namespace") EXPECT_EQ(name, ns);
+    else EXPECT_EQ(o["metadata"]["namespace"].as<std::string>(""), ns);
+    if (kind == "Service") services.insert(name);
+    if (kind == "ConfigMap") configs.emplace_back(name, o["data"]["hlscache.yaml"].as<std::string>());
+  }
+  ASSERT_EQ(configs.size(), 3u);
+  std::size_t upstreams = 0;
+  for (const auto& [name, text] : configs) {
+    SCOPED_TRACE(name);
+    EXPECT_EQ(text.find(".svc"), std::string::npos) << "a cluster-qualified name pins a namespace:\n" << text;
+    const auto cfg = YAML::Load(text);
+    if (cfg["upstream"]) {
+      for (const auto& g : cfg["upstream"]["groups"]) {
+        std::vector<std::string> names = upstream_hosts(cfg, g.first.as<std::string>());
+        if (g.second["dns"]) names.push_back(g.second["dns"].as<std::string>());
+        for (const auto& hp : names) {
+          ++upstreams;
+          const auto [host, port] = split_hostport(hp);
+          EXPECT_EQ(host.find('.'), std::string::npos) << hp << " is not a bare Service name";
+          EXPECT_TRUE(services.count(host)) << hp << " names no Service of this rendering";
+          EXPECT_EQ(port, 8080);
+        }
+      }
+    }
+    auto r = check_config(text);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  }
+  EXPECT_EQ(upstreams, 2u) << "edge -> hlscache-origin, origin -> hlscache-segmenter";
+}
+
+TEST(DeployFiles, KubernetesRendersIntoAnotherNamespace) {
+  const std::string ns = "video-test";
+  const std::string tmp = make_temp_dir("hlscache-kustomize-");
+  const fs::path base = fs::path(tmp) / "base", overlay = fs::path(tmp) / "overlay";
+  fs::copy(kSource / "docker/kubernetes", base, fs::copy_options::recursive);
+  fs::create_directories(overlay);
+  // An overlay that only moves everything into another namespace.
+  write_file((overlay / "kustomization.yaml").string(),
+             "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: " + ns +
+                 "\nresources: [../base]\n");
+  auto rendered = run_command({"kubectl", "kustomize", overlay.string()}, std::chrono::seconds(60));
+  std::vector<YAML::Node> objects;
+  if (rendered.exit_code == 0) {
+    objects = YAML::LoadAll(rendered.out);
+    EXPECT_EQ(rendered.out.find(".hls."), std::string::npos) << "the old namespace is still named somewhere";
+  } else {
+    // No kubectl (kustomize) here: the same checks on the files as kustomize would combine
+    // them — the namespace set on every object, ConfigMaps from configMapGenerator.
+    std::cout << "[ kustomize] kubectl kustomize unavailable (" << rendered.err.substr(0, 200)
+              << "); checking the files themselves\n";
+    const fs::path dir = kSource / "docker/kubernetes";
+    const auto k = YAML::LoadFile((dir / "kustomization.yaml").string());
+    for (const auto& [id, o] : kubernetes_objects()) {
+      YAML::Node copy = YAML::Clone(o);
+      if (copy["kind"].as<std::string>() == "Namespace") copy["metadata"]["name"] = ns;
+      else copy["metadata"]["namespace"] = ns;
+      objects.push_back(copy);
+    }
+    for (const auto& g : k["configMapGenerator"]) {
+      const std::string spec = g["files"][0].as<std::string>();
+      YAML::Node cm;
+      cm["kind"] = "ConfigMap";
+      cm["metadata"]["name"] = g["name"].as<std::string>();
+      cm["metadata"]["namespace"] = ns;
+      cm["data"]["hlscache.yaml"] = read_file((dir / spec.substr(spec.find('=') + 1)).string());
+      objects.push_back(cm);
+    }
+  }
+  expect_self_contained(objects, ns);
+  remove_tree(tmp);
 }
 
 // ---- tools/topology end to end ------------------------------------------------------
