@@ -94,10 +94,29 @@ ScanResult scan_simple_request_head(std::string_view bytes, std::size_t max_byte
     for (unsigned char c : raw_value)
       if (!value_byte(c)) return ScanResult::fallback;  // a bare CR or LF, NUL, DEL, other CTLs
     const std::string_view value = trim_ows(raw_value);
-    if (iequals(name, "content-length") || iequals(name, "transfer-encoding")) return ScanResult::fallback;
-    if (iequals(name, "connection")) scan_connection(value, close, keep_alive_token);
-    // Host (RFC 9112 §3.2): one, valid; HTTP/1.1 must send it. Beast's path answers 400 otherwise.
-    if (iequals(name, "host") && (++hosts > 1 || !valid_authority(value))) return ScanResult::fallback;
+    // The few names that matter here, told apart by length first (every field of every hit passes here).
+    switch (name.size()) {
+      case 4:  // Host (RFC 9112 §3.2): one, valid; HTTP/1.1 must send it. Beast's path answers 400 otherwise.
+        if (iequals(name, "host")) {
+          if (++hosts > 1) return ScanResult::fallback;
+          if (value != out.valid_host) {
+            if (!valid_authority(value)) return ScanResult::fallback;
+            out.valid_host.assign(value);
+          }
+        }
+        break;
+      case 10:
+        if (iequals(name, "connection")) scan_connection(value, close, keep_alive_token);
+        break;
+      case 14:
+        if (iequals(name, "content-length")) return ScanResult::fallback;
+        break;
+      case 17:
+        if (iequals(name, "transfer-encoding")) return ScanResult::fallback;
+        break;
+      default:
+        break;
+    }
     out.fields.emplace_back(name, value);
   }
   if (hosts == 0 && out.version == 11) return ScanResult::fallback;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -22,6 +23,7 @@ struct SimpleRequestHead {
   bool keep_alive = true;    // by version and Connection tokens
   std::vector<std::pair<std::string_view, std::string_view>> fields;  // as sent, values without OWS
   std::size_t size = 0;      // bytes of the head, final CRLF included
+  std::string valid_host;    // the last Host value found valid: a connection's next requests repeat it
 };
 
 enum class ScanResult { ok, fallback };

@@ -17,19 +17,19 @@ bool hexdig(char c) { return digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && 
 bool unreserved(char c) { return alpha(c) || digit(c) || c == '-' || c == '.' || c == '_' || c == '~'; }
 bool sub_delim(char c) { return std::strchr("!$&'()*+,;=", c) != nullptr && c != '\0'; }
 
-// reg-name = *( unreserved / pct-encoded / sub-delims )
-bool reg_name(std::string_view s) {
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (unreserved(c) || sub_delim(c)) continue;
-    if (c == '%' && i + 2 < s.size() && hexdig(s[i + 1]) && hexdig(s[i + 2])) {
-      i += 2;
-      continue;
-    }
-    return false;
+// unreserved / sub-delims, as a table: every request's Host is checked on the hit path.
+constexpr std::array<bool, 256> make_reg_name_char() {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    const char ch = static_cast<char>(c);
+    t[c] = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+           ch == '.' || ch == '_' || ch == '~';
   }
-  return true;
+  for (char c : std::string_view("!$&'()*+,;=")) t[static_cast<unsigned char>(c)] = true;
+  return t;
 }
+constexpr auto kRegNameChar = make_reg_name_char();
+
 
 // IP-literal's inside: IPv6address or IPvFuture = "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" ).
 bool ip_literal(std::string_view s) {
@@ -97,10 +97,17 @@ bool valid_authority(std::string_view value, bool need_host) {
       port = rest.substr(1);
     }
   } else {
-    const auto colon = value.find(':');
-    const std::string_view host = value.substr(0, colon);
-    if (!reg_name(host) || (need_host && host.empty())) return false;
-    if (colon != std::string_view::npos) port = value.substr(colon + 1);
+    // reg-name [":" port] in one pass: every request's Host goes through here.
+    const char* p = value.data();
+    const char* const end = p + value.size();
+    while (p != end && kRegNameChar[static_cast<unsigned char>(*p)]) ++p;  // the common case: no '%'
+    while (p != end && *p != ':') {
+      if (*p == '%' && end - p > 2 && hexdig(p[1]) && hexdig(p[2])) p += 3;
+      else if (kRegNameChar[static_cast<unsigned char>(*p)]) ++p;
+      else return false;
+    }
+    if (need_host && p == value.data()) return false;
+    if (p != end) port = std::string_view(p + 1, static_cast<std::size_t>(end - p - 1));
   }
   return all_digits(port);
 }
