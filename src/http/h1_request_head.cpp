@@ -39,16 +39,20 @@ std::string_view trim_ows(std::string_view v) {
   return v;
 }
 
-// Notes the close and keep-alive tokens of one Connection field value.
-void scan_connection(std::string_view value, bool& close, bool& keep_alive) {
+// Notes the close and keep-alive tokens of one Connection field value; false if the
+// value is not a list of tokens (Beast refuses that: bad_value).
+bool scan_connection(std::string_view value, bool& close, bool& keep_alive) {
   while (!value.empty()) {
     const auto comma = value.find(',');
     const std::string_view token = trim_ows(value.substr(0, comma));
+    for (unsigned char c : token)
+      if (!kTchar[c]) return false;
     if (iequals(token, "close")) close = true;
     else if (iequals(token, "keep-alive")) keep_alive = true;
     if (comma == std::string_view::npos) break;
     value.remove_prefix(comma + 1);
   }
+  return true;
 }
 
 }  // namespace
@@ -100,7 +104,8 @@ ScanResult scan_simple_request_head(std::string_view bytes, std::size_t max_byte
       if (!value_byte(c)) return ScanResult::fallback;  // a bare CR or LF, NUL, DEL, other CTLs
     const std::string_view value = trim_ows(raw_value);
     if (iequals(name, "content-length") || iequals(name, "transfer-encoding")) return ScanResult::fallback;
-    if (iequals(name, "connection")) scan_connection(value, close, keep_alive_token);
+    if (iequals(name, "connection") && !scan_connection(value, close, keep_alive_token)) return ScanResult::fallback;
+    if (iequals(name, "proxy-connection")) return ScanResult::fallback;  // Beast reads it like Connection
     out.fields.emplace_back(name, value);
   }
   // RFC 9112 §9.3: close ends it; HTTP/1.0 persists only when asked to.
