@@ -340,7 +340,7 @@ asio::awaitable<bool> H1Connection<Stream>::read_request(RequestContext& ctx, bo
   ctx.target = std::string(req.target());
   for (const auto& f : req) ctx.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
   http10 = req.version() == 10;
-  keep_alive = req.keep_alive();
+  keep_alive = parser.keep_alive();  // every Connection line; req.keep_alive() reads only the first
 
   // Bodies stream to ingest routes; elsewhere they are read and dropped, bounded.
   const bool ingest = (ctx.method == Method::put || ctx.method == Method::post) &&
