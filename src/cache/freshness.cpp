@@ -4,6 +4,7 @@
 
 #include <strings.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <ctime>
@@ -37,13 +38,18 @@ void for_each_token(std::string_view v, F&& fn) {
   }
 }
 
+// Delta-seconds over 2^31 are taken as 2^31 (RFC 9111 §1.2.2); more seconds would
+// overflow Duration (nanoseconds) where they are converted.
+constexpr long long kMaxDeltaSeconds = 2147483648;
+
 std::optional<long long> parse_seconds(std::string_view s) {
   s = trim(s);
   if (!s.empty() && s.front() == '"' && s.back() == '"' && s.size() >= 2) s = s.substr(1, s.size() - 2);
   long long v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec == std::errc::result_out_of_range && p == s.data() + s.size() && s.front() != '-') return kMaxDeltaSeconds;
   if (ec != std::errc{} || p != s.data() + s.size() || v < 0) return std::nullopt;
-  return v;
+  return std::min(v, kMaxDeltaSeconds);
 }
 
 struct CacheControl {
@@ -148,7 +154,7 @@ FreshnessDecision decide_freshness(int status, const std::vector<Header>& header
     auto e = parse_http_date(exp);
     auto date = parse_http_date(header_of(headers, "Date"));
     std::time_t base = date ? *date : std::time(nullptr);
-    d.ttl = e && *e > base ? Duration(std::chrono::seconds(*e - base)) : Duration::zero();
+    d.ttl = e && *e > base ? Duration(std::chrono::seconds(std::min<long long>(*e - base, kMaxDeltaSeconds))) : Duration::zero();
     d.reason = "expires";
   } else {
     bool matched = false;
@@ -163,7 +169,7 @@ FreshnessDecision decide_freshness(int status, const std::vector<Header>& header
     if (!matched) {
       if (kind == MediaKind::playlist && !playlist_has_endlist(body)) {
         if (auto td = playlist_target_duration(body)) {
-          d.ttl = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(*td * cfg.playlist_ttl_fraction));
+          d.ttl = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(std::min(*td * cfg.playlist_ttl_fraction, double(kMaxDeltaSeconds))));
           d.reason = "live playlist: target duration";
         } else {
           d.ttl = millis(cfg.playlist_ttl_default);
