@@ -23,7 +23,8 @@ void skip_scaling_list(BitReader& br, int size) {
   int last = 8;
   int next = 8;
   for (int j = 0; j < size && br.ok(); ++j) {
-    if (next != 0) next = (last + br.se() + 256) % 256;
+    // delta_scale is -128..127 in a valid stream; se() may say up to +-2^31: 64 bits, kept in 0..255.
+    if (next != 0) next = static_cast<int>(((last + std::int64_t{br.se()}) % 256 + 256) % 256);
     last = next == 0 ? last : next;
   }
 }
