@@ -21,7 +21,12 @@ bool icontains(std::string_view s, std::string_view needle) {
 }
 
 Duration millis(Millis m) { return std::chrono::duration_cast<Duration>(m); }
-Duration seconds(std::int64_t s) { return std::chrono::duration_cast<Duration>(std::chrono::seconds(s)); }
+// Delta-seconds over 2^31 are taken as 2^31 (RFC 9111 §1.2.2): more would overflow
+// Duration (nanoseconds) here (an Expires in the year 9999, a huge target duration).
+constexpr std::int64_t kMaxDeltaSeconds = 2147483648;
+Duration seconds(std::int64_t s) {
+  return std::chrono::duration_cast<Duration>(std::chrono::seconds(std::clamp<std::int64_t>(s, -kMaxDeltaSeconds, kMaxDeltaSeconds)));
+}
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -98,7 +103,8 @@ Duration heuristic_lifetime(const ResponseFacts& r, const FreshnessConfig& cfg, 
   if (kind == MediaKind::playlist && !playlist_has_endlist(r.body)) {
     if (auto td = playlist_target_duration(r.body)) {
       reason = "live playlist: target duration";
-      return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(*td * cfg.playlist_ttl_fraction));
+      const double ttl = std::min(*td * cfg.playlist_ttl_fraction, static_cast<double>(kMaxDeltaSeconds));
+      return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(ttl));
     }
     reason = "live playlist: default";
     return millis(cfg.playlist_ttl_default);

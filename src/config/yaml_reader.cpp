@@ -5,11 +5,30 @@
 
 namespace hlscache::config_detail {
 
+namespace {
+
+// Keys and values quoted in an error come from the file and may hold line breaks or other
+// control characters; escaped, each error stays one line that names its place.
+std::string printable(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (c == '\t') out += "\\t";
+    else if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
+    else out += static_cast<char>(c);
+  }
+  return out;
+}
+
+}  // namespace
+
 void YamlReader::error(const YAML::Mark& at, std::string_view path, std::string_view what) {
   if (at.is_null())
-    errors_.push_back(fmt::format("{}: {}: {}", file_, path, what));
+    errors_.push_back(fmt::format("{}: {}: {}", file_, printable(path), printable(what)));
   else
-    errors_.push_back(fmt::format("{}:{}:{}: {}: {}", file_, at.line + 1, at.column + 1, path, what));
+    errors_.push_back(fmt::format("{}:{}:{}: {}: {}", file_, at.line + 1, at.column + 1, printable(path), printable(what)));
 }
 
 void YamlReader::error(const YAML::Node& at, std::string_view path, std::string_view what) {

@@ -33,16 +33,20 @@ std::string_view trim_ows(std::string_view v) {
   return v;
 }
 
-// Notes the close and keep-alive tokens of one Connection field value.
-void scan_connection(std::string_view value, bool& close, bool& keep_alive) {
+// Notes the close and keep-alive tokens of one Connection field value; false if the
+// value is not a list of tokens (Beast refuses that: bad_value).
+bool scan_connection(std::string_view value, bool& close, bool& keep_alive) {
   while (!value.empty()) {
     const auto comma = value.find(',');
     const std::string_view token = trim_ows(value.substr(0, comma));
+    for (unsigned char c : token)
+      if (!kTchar[c]) return false;
     if (iequals(token, "close")) close = true;
     else if (iequals(token, "keep-alive")) keep_alive = true;
     if (comma == std::string_view::npos) break;
     value.remove_prefix(comma + 1);
   }
+  return true;
 }
 
 }  // namespace
@@ -106,10 +110,13 @@ ScanResult scan_simple_request_head(std::string_view bytes, std::size_t max_byte
         }
         break;
       case 10:
-        if (iequals(name, "connection")) scan_connection(value, close, keep_alive_token);
+        if (iequals(name, "connection") && !scan_connection(value, close, keep_alive_token)) return ScanResult::fallback;
         break;
       case 14:
         if (iequals(name, "content-length")) return ScanResult::fallback;
+        break;
+      case 16:
+        if (iequals(name, "proxy-connection")) return ScanResult::fallback;  // Beast reads it like Connection
         break;
       case 17:
         if (iequals(name, "transfer-encoding")) return ScanResult::fallback;

@@ -100,6 +100,21 @@ std::string framing_problem(const http::request_parser<http::empty_body>::value_
   return {};
 }
 
+// RFC 9112 §9.3 over every Connection line: "close" ends the connection; HTTP/1.0
+// persists only with "keep-alive". Beast's keep_alive() reads one line (the message's) or
+// lets keep-alive outweigh close in HTTP/1.0 (the parser's); the scanner's path does this.
+bool persists(const http::request_parser<http::empty_body>::value_type& req) {
+  bool close = false, keep_alive = false;
+  for (const auto& f : req) {
+    if (f.name() != http::field::connection) continue;
+    for (const auto& token : http::token_list{f.value()}) {
+      if (beast::iequals(token, "close")) close = true;
+      else if (beast::iequals(token, "keep-alive")) keep_alive = true;
+    }
+  }
+  return !close && (req.version() == 11 || keep_alive);
+}
+
 // Streams a request body through Beast's buffer_body into a fixed buffer.
 template <class Stream>
 class H1RequestBody final : public RequestBody {
@@ -367,7 +382,7 @@ asio::awaitable<bool> H1Connection<Stream>::read_request(RequestContext& ctx, bo
   ctx.target = std::string(req.target());
   for (const auto& f : req) ctx.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
   http10 = req.version() == 10;
-  keep_alive = req.keep_alive();
+  keep_alive = persists(req);
 
   // What Beast leaves to us (h1_request_rules.hpp): framing, Host, the target's form.
   RequestError problem = check_transfer_encoding(combined_field(ctx.headers, "Transfer-Encoding"), req.version());

@@ -23,7 +23,8 @@ void skip_scaling_list(BitReader& br, int size) {
   int last = 8;
   int next = 8;
   for (int j = 0; j < size && br.ok(); ++j) {
-    if (next != 0) next = (last + br.se() + 256) % 256;
+    // delta_scale is -128..127 in a valid stream; se() may say up to +-2^31: 64 bits, kept in 0..255.
+    if (next != 0) next = static_cast<int>(((last + std::int64_t{br.se()}) % 256 + 256) % 256);
     last = next == 0 ? last : next;
   }
 }
@@ -93,14 +94,17 @@ Result<VideoFormat> parse_h264_sps(std::span<const std::uint8_t> nal) {
   const unsigned chroma_array_type = separate_colour_plane ? 0 : chroma_format_idc;
   const int crop_x = sub_width(chroma_array_type);
   const int crop_y = sub_height(chroma_array_type) * static_cast<int>(2 - frame_mbs_only);
-  VideoFormat f;
-  f.codec = VideoCodec::h264;
-  f.width = static_cast<int>(width_mbs * 16) - crop_x * static_cast<int>(crop_left + crop_right);
-  f.height = static_cast<int>((2 - frame_mbs_only) * height_map_units * 16) -
-             crop_y * static_cast<int>(crop_top + crop_bottom);
-  if (f.width <= 0 || f.height <= 0 || width_mbs > 1024 || height_map_units > 1024) {
+  // In 64 bits: the Exp-Golomb values go up to 2^32 - 2, and a stream may say anything.
+  const std::int64_t width = std::int64_t{width_mbs} * 16 - crop_x * (std::int64_t{crop_left} + crop_right);
+  const std::int64_t height = std::int64_t{2 - frame_mbs_only} * height_map_units * 16 -
+                              crop_y * (std::int64_t{crop_top} + crop_bottom);
+  if (width <= 0 || height <= 0 || width_mbs > 1024 || height_map_units > 1024) {
     return bad("H.264 SPS: implausible picture size");
   }
+  VideoFormat f;
+  f.codec = VideoCodec::h264;
+  f.width = static_cast<int>(width);
+  f.height = static_cast<int>(height);
   f.codec_string = fmt::format("avc1.{:02x}{:02x}{:02x}", profile_idc, constraints, level_idc);
   return f;
 }
@@ -146,13 +150,15 @@ Result<VideoFormat> parse_h265_sps(std::span<const std::uint8_t> nal) {
   }
   if (!br.ok()) return bad("H.265 SPS truncated");
   const unsigned chroma_array_type = separate_colour_plane ? 0 : chroma_format_idc;
-  VideoFormat f;
-  f.codec = VideoCodec::h265;
-  f.width = static_cast<int>(width) - sub_width(chroma_array_type) * static_cast<int>(left + right);
-  f.height = static_cast<int>(height) - sub_height(chroma_array_type) * static_cast<int>(top + bottom);
-  if (f.width <= 0 || f.height <= 0 || width > 16384 || height > 16384) {
+  const std::int64_t cropped_width = std::int64_t{width} - sub_width(chroma_array_type) * (std::int64_t{left} + right);
+  const std::int64_t cropped_height = std::int64_t{height} - sub_height(chroma_array_type) * (std::int64_t{top} + bottom);
+  if (cropped_width <= 0 || cropped_height <= 0 || width > 16384 || height > 16384) {
     return bad("H.265 SPS: implausible picture size");
   }
+  VideoFormat f;
+  f.codec = VideoCodec::h265;
+  f.width = static_cast<int>(cropped_width);
+  f.height = static_cast<int>(cropped_height);
   static constexpr const char* kSpace[] = {"", "A", "B", "C"};
   f.codec_string = fmt::format("hvc1.{}{}.{:X}.{}{}", kSpace[profile_space], profile_idc, reverse_bits(compatibility),
                                tier != 0 ? 'H' : 'L', level_idc);

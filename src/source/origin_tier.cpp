@@ -417,6 +417,8 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
 
     auto& res = parser->get();
     const int status = static_cast<int>(res.result_int());
+    if (status < 100 || status > 599)  // Beast takes any three digits; RFC 9110 §15: only 100..599 are valid
+      co_return give_up(upstream_error(Errc::protocol, fmt::format("{} {}: invalid status {}", host.id, req.target, status)));
     host.first_byte.observe(std::chrono::duration<double>(SteadyClock::now() - started).count());
     // A host going away says so: 503 + Retry-After + Connection: close (an hlscache draining
     // after SIGTERM, or shedding load). It is ejected for Retry-After at once — not after

@@ -281,17 +281,27 @@ TEST_F(EdgeSharingTest, AFollowerOfAnotherVariantFetchesItsOwnAndBothAreStored) 
     return reply("for " + tier, {{"Cache-Control", "max-age=60"}, {"Vary", "X-Tier"}}, tier == "gold" ? "h" : "");
   });
   start();
-  auto rs = herd_on_hold({make_request("GET", "/v/tier.ts", {{"X-Tier", "gold"}}),
-                          make_request("GET", "/v/tier.ts", {{"X-Tier", "silver"}}),
-                          make_request("GET", "/v/tier.ts", {{"X-Tier", "gold"}})},
-                         "h", 2);
-  EXPECT_EQ(rs[0].body, "for gold");
-  EXPECT_EQ(rs[1].body, "for silver");
-  EXPECT_NE(rs[1].header("Cache-Status").value_or("").find("fwd=vary-miss"), std::string::npos) << rs[1].describe();
-  EXPECT_EQ(rs[2].body, "for gold");
-  // The two gold requests: one led, the other shared its answer (either may have come first).
-  std::multiset<std::string> gold{rs[0].header("X-Cache").value_or(""), rs[2].header("X-Cache").value_or("")};
-  EXPECT_EQ(gold, (std::multiset<std::string>{"COALESCED", "MISS"}));
+  // The gold leader first, held at the origin; then a silver and a gold request join it.
+  ClientHerd leader(port_, {make_request("GET", "/v/tier.ts", {{"X-Tier", "gold"}})}, keep(32));
+  ASSERT_TRUE(leader.connect_all());
+  leader.start();
+  ASSERT_TRUE(origin_.wait_for_held("h", 1, 5s));
+  ClientHerd others(port_, {make_request("GET", "/v/tier.ts", {{"X-Tier", "silver"}}),
+                            make_request("GET", "/v/tier.ts", {{"X-Tier", "gold"}})},
+                    keep(32));
+  ASSERT_TRUE(others.connect_all());
+  others.start();
+  ASSERT_TRUE(wait_metric_at_least(port_, "hlscache_coalesce_followers_total", "", 2, 5s));
+  origin_.release("h");
+  ASSERT_TRUE(leader.wait_finished(10s));
+  ASSERT_TRUE(others.wait_finished(10s));
+  const auto lead = leader.results(), rs = others.results();
+  EXPECT_EQ(lead[0].body, "for gold");
+  EXPECT_EQ(lead[0].header("X-Cache").value_or(""), "MISS");
+  EXPECT_EQ(rs[0].body, "for silver");
+  EXPECT_NE(rs[0].header("Cache-Status").value_or("").find("fwd=vary-miss"), std::string::npos) << rs[0].describe();
+  EXPECT_EQ(rs[1].body, "for gold");
+  EXPECT_EQ(rs[1].header("X-Cache").value_or(""), "COALESCED");
   EXPECT_EQ(origin_.requests("/v/tier.ts"), 2u);
   for (const char* tier : {"gold", "silver"}) {
     auto hit = get("/v/tier.ts", {{"X-Tier", tier}});

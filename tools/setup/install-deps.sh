@@ -10,6 +10,7 @@ packages=(
   ffmpeg curl openssl nghttp2-client  # nghttp2-client: nghttp and h2load for the HTTP/2 tests
   prometheus   # promtool: the /metrics exposition test (tests/integration/admin_ops_test.cpp)
   chromium       # the status page's test drives headless Chromium
+  clang libclang-rt-14-dev llvm  # the fuzz targets (libFuzzer) and llvm-symbolizer for sanitizer reports (docs/fuzzing.md)
 )
 # hls.js for the status page comes through npm. Debian's npm package needs Debian's
 # nodejs; a machine with another Node.js (NodeSource's bundles its own npm) keeps it.

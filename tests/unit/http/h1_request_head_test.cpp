@@ -88,7 +88,8 @@ TEST(SimpleRequestHead, EverythingElseFallsBackToTheFullParser) {
     EXPECT_EQ(scan(c, h), ScanResult::fallback) << c;
   }
   SimpleRequestHead h;
-  const std::string nul_value("GET / HTTP/1.1\r\nHost: a\r\nX-A: b\0c\r\n\r\n", 37);
+  constexpr char kNulValue[] = "GET / HTTP/1.1\r\nHost: a\r\nX-A: b\0c\r\n\r\n";
+  const std::string nul_value(kNulValue, sizeof kNulValue - 1);  // the NUL inside included
   EXPECT_EQ(scan(nul_value, h), ScanResult::fallback);
   // Over the header limit: Beast's path answers 431.
   const std::string big = "GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(200, 'x') + "\r\n\r\n";
