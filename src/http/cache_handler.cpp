@@ -113,7 +113,11 @@ asio::awaitable<Response> CacheHandler::handle(RequestContext& req) {
     co_return co_await fetch_alone(m, "request no-store", false);
   }
   if (state == LookupState::stale) co_return co_await serve_stale(m, found.result.object, now);
-  co_return co_await serve_miss(m, state == LookupState::validate ? found.result.object : nullptr, now);
+  // (Named, not a conditional expression in the call: GCC 12 destroys such a temporary
+  // twice in a co_await operand — a use-after-free ASan caught.)
+  ObjectPtr validatable;
+  if (state == LookupState::validate) validatable = found.result.object;
+  co_return co_await serve_miss(m, std::move(validatable), now);
 }
 
 asio::awaitable<Response> CacheHandler::serve_miss(Miss& m, ObjectPtr validatable, TimePoint now) {
