@@ -72,4 +72,8 @@ void give_back(const std::string& key, std::unique_ptr<Connection> c, std::size_
   pool.push_back(std::move(c));
 }
 
+void drop_pooled(std::string_view prefix) {
+  std::erase_if(t_pools, [&](const auto& entry) { return std::string_view(entry.first).starts_with(prefix); });
+}
+
 }  // namespace hlscache::h1_upstream

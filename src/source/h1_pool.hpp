@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/clock.hpp"
 #include "metrics/metrics.hpp"
@@ -42,5 +43,8 @@ std::unique_ptr<Connection> take_pooled(const std::string& key, PoolStats& stats
 // key's connections whose window has passed.
 void give_back(const std::string& key, std::unique_ptr<Connection> c, std::size_t max, Duration window,
                PoolStats& stats);
+
+// Closes this thread's idle connections whose pool key starts with `prefix`.
+void drop_pooled(std::string_view prefix);
 
 }  // namespace hlscache::h1_upstream

@@ -71,7 +71,7 @@ struct GroupRuntime {
   std::map<std::string, HostStatePtr> states;  // by address, for reuse across rebuilds
 
   // Builds a snapshot of `addresses` (weights from config for static hosts, 1 for DNS ones).
-  std::shared_ptr<const Membership> build(const std::vector<UpstreamHost>& hosts, const void* tier) {
+  std::shared_ptr<const Membership> build(const std::vector<UpstreamHost>& hosts, std::uint64_t tier) {
     std::lock_guard lock(states_mutex);
     std::vector<HashRing::Member> ring_members;
     std::vector<HostStatePtr> host_states;
@@ -120,6 +120,9 @@ std::set<std::string> ids_of(const Membership& m) {
 
 }  // namespace
 
+// This thread's HTTP/2 upstream clients, by tier instance.
+static thread_local std::unordered_map<std::uint64_t, std::unique_ptr<H2Upstream>> t_h2_clients;
+
 struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
   Metrics& metrics;
   std::atomic<std::shared_ptr<const Routing>> routing;
@@ -127,6 +130,10 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
   h1_upstream::PoolStats pool;  // this tier's HTTP/1.1 connection reuse
 
   asio::io_context* io = nullptr;  // where DNS and health loops run (set by start())
+  // Names this tier's pooled connections and HTTP/2 clients in the per-thread tables:
+  // unique in the process (an address could be reused by a later tier).
+  const std::uint64_t instance = next_instance.fetch_add(1, std::memory_order_relaxed);
+  static inline std::atomic<std::uint64_t> next_instance{1};
 
   explicit Impl(Metrics& m) : metrics(m) {}
 
@@ -161,7 +168,7 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
           }
       std::vector<tcp::endpoint> resolved;
       if (gc.dns) resolved = resolve_now(*gc.dns);
-      g->members.store(g->build(resolve_members(gc, resolved), this));
+      g->members.store(g->build(resolve_members(gc, resolved), instance));
       r->groups.push_back(std::move(g));
     }
     for (const auto& route : config->upstream.routes)
@@ -218,7 +225,7 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
   // A new ring snapshot if the resolved members differ from the current ones. Fetches
   // in flight keep the snapshot they loaded; host state (health, counters) carries over.
   bool apply_resolved(GroupRuntime& g, const std::vector<tcp::endpoint>& eps) {
-    auto next = g.build(resolve_members(g.config, eps), this);
+    auto next = g.build(resolve_members(g.config, eps), instance);
     auto current = g.members.load();
     if (ids_of(*next) == ids_of(*current)) return false;
     std::string list;
@@ -468,8 +475,7 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
   // This thread's HTTP/2 client (h2c or h2 upstreams): its connections multiplex every
   // fetch of this thread to a host. Made on first use, with the settings of that moment.
   H2Upstream& h2_client(const Config& cfg, const asio::any_io_executor& ex) {
-    thread_local std::unordered_map<const Impl*, std::unique_ptr<H2Upstream>> clients;
-    auto& c = clients[this];
+    auto& c = t_h2_clients[instance];
     if (!c) {
       H2UpstreamSettings s;
       s.tls = cfg.upstream.protocol == UpstreamProtocol::h2;
@@ -566,7 +572,13 @@ OriginTier::OriginTier(ConfigPtr config, Metrics& metrics) : impl_(std::make_sha
   impl_->routing.store(impl_->build_routing(config, nullptr));
 }
 
-OriginTier::~OriginTier() = default;
+// Connections idle in this thread's tables go with the tier (other threads' go when
+// their threads end, while their io_contexts still exist): a test that runs a tier on
+// its own io_context leaves nothing behind to be closed after that io_context is gone.
+OriginTier::~OriginTier() {
+  h1_upstream::drop_pooled(fmt::format("{}|", impl_->instance));
+  t_h2_clients.erase(impl_->instance);
+}
 
 void OriginTier::start(asio::io_context& io) {
   impl_->io = &io;

@@ -13,9 +13,9 @@ std::int64_t to_ns(TimePoint t) {
 }
 }  // namespace
 
-HostState::HostState(std::string g, HostPort a, const void* tier)
+HostState::HostState(std::string g, HostPort a, std::uint64_t tier)
     : group(std::move(g)), address(std::move(a)), id(address.to_string()),
-      pool_key(fmt::format("{}|{}|{}", fmt::ptr(tier), group, id)) {}
+      pool_key(fmt::format("{}|{}|{}", tier, group, id)) {}
 
 bool HostState::ejected(TimePoint now) const { return ejected_until_ns.load(std::memory_order_relaxed) > to_ns(now); }
 

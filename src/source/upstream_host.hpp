@@ -16,7 +16,7 @@
 namespace hlscache {
 
 struct HostState {
-  HostState(std::string group, HostPort address, const void* tier);
+  HostState(std::string group, HostPort address, std::uint64_t tier);  // tier: its instance number
   const std::string group;
   const HostPort address;
   const std::string id;        // "host:port"
