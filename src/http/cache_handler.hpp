@@ -1,28 +1,20 @@
-// CacheHandler: the media route (DESIGN.md "Life of a request", steps 4-8). Key =
-// normalized path+query (a Vary marker there points to the variant for this
-// request's fields); fresh hit -> the stored Object (zero-copy; 304/206/gzip as
-// asked); stale within grace -> served STALE unless the one conditional refresh
-// answers within freshness.stale_wait; kept only for revalidation -> a conditional
-// miss. Miss -> Coalescer: the Leader starts a fetch task owned by the coalescer
-// (it outlives the client) writing through a LeaderSink, and every client — the
-// leader's own and followers — streams the growing Fetch. A follower uses the
-// leader's answer only if the ShareRule published with its head allows (a response
-// a shared cache may store, matching Vary); otherwise it fetches on its own, as do
-// requests on a key marked hit-for-miss and requests with Cache-Control: no-store.
-// The fetch task inserts what may be stored before it releases the key.
-// docs/http-caching.md names the RFC rule behind each branch.
+// CacheHandler: the media route's HTTP side. The miss path (miss/miss_path.hpp) does
+// the caching — lookup, coalescing, the fetch, the insert — and answers with one
+// CacheAnswer; this handler only turns that into a response: a stored object with
+// its Age, Cache-Status, X-Cache and Via (and 304/206/gzip as the request asks,
+// object_response.cpp), a streamed answer's head with the body from the Fetch, or
+// the 502/503/504 a failure or a refusal gets. A fresh hit takes answer_now: plain
+// calls, no coroutine frame.
 #pragma once
-
-#include <boost/asio/any_io_executor.hpp>
 
 #include <memory>
 
 #include "cache/cache.hpp"
 #include "coalesce/coalescer.hpp"
-#include "coalesce/leader_sink.hpp"
 #include "config/config.hpp"
 #include "config/config_holder.hpp"
 #include "http/handler.hpp"
+#include "miss/miss_path.hpp"
 #include "source/source.hpp"
 
 namespace hlscache {
@@ -36,48 +28,14 @@ class CacheHandler final : public Handler {
   // requests and fetches after it (each reads one snapshot).
   void reconfigure(ConfigPtr config) { config_.set(std::move(config)); }
 
-  // What a lookup found for one request: the object and where it is stored (the key
-  // itself, or the variant key its Vary marker points to for this request).
-  struct Found {
-    LookupResult result;
-    std::string store_key;
-  };
-
  private:
-  struct Miss;  // one request's miss: its config snapshot, key, request and how it is labelled
-  Found lookup(const std::string& key, const RequestContext& req, TimePoint now);
-  boost::asio::awaitable<Response> serve_stale(Miss& m, ObjectPtr stale, TimePoint now);
-  boost::asio::awaitable<Response> serve_miss(Miss& m, ObjectPtr validatable, TimePoint now);
-  // How a response streamed from a fetch is labelled (X-Cache, RFC 9211 Cache-Status, metrics).
-  struct Label {
-    CacheResult result = CacheResult::miss;
-    bool follower = false;
-    const char* fwd = "miss";      // Cache-Status fwd=
-    const char* detail = nullptr;  // Cache-Status detail=
-    static Label miss(const char* fwd) { return {CacheResult::miss, false, fwd, nullptr}; }
-    static Label coalesced(const char* fwd) { return {CacheResult::coalesced, true, fwd, nullptr}; }
-  };
-  boost::asio::awaitable<Response> stream(Miss& m, FetchPtr fetch, Label label);
-  // A fetch for this request alone (a pass, request no-store, or a follower that may not
-  // use its leader's answer); `slot_reserved`: the coalescer already counted it in flight.
-  boost::asio::awaitable<Response> fetch_alone(Miss& m, const char* why, bool slot_reserved);
-  FetchPtr start_fetch(const boost::asio::any_io_executor& ex, Miss& m, ObjectPtr validating, FetchPtr fetch,
-                       bool coalesced);
-  boost::asio::awaitable<void> run_fetch(ConfigPtr config, SourceRequest sreq, std::shared_ptr<LeaderSink> sink,
-                                         FetchPtr fetch, bool coalesced);
-  void store(const Config& cfg, const LeaderSink& sink, const Fetch& fetch);
-
   ConfigHolder config_;
-  Cache& cache_;
-  Coalescer& coalescer_;
-  Source& source_;
+  MissPath miss_;
   const Clock& clock_;
 };
 
-// The request fields a miss forwards upstream: all but the hop-by-hop ones, Host,
-// framing, Expect, the conditionals and Range (the cache sends its own), and the
-// configured upstream.strip_request_headers.
-std::vector<Header> forwarded_request_headers(const RequestContext& req, const Config& cfg);
+// The response for an answer of the miss path (all but `stored` use no clock).
+Response respond_to(CacheAnswer answer, const RequestContext& req, TimePoint now, const std::string& server_name);
 
 // Builds the response for a stored object: Age, Cache-Status/X-Cache/Via,
 // conditional requests (304), a single byte range (206/416), gzip for playlists.

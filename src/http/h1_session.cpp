@@ -449,7 +449,6 @@ asio::awaitable<void> H1Connection<Stream>::run() {
     ctx.remote = remote_;
     ctx.received_wall = std::chrono::system_clock::now();
     ctx.received = SteadyClock::now();
-    ctx.deadline = ctx.received + cfg_.timeouts.upstream_total + cfg_.timeouts.follower_wait;
     if (env_.drain->draining.load(std::memory_order_relaxed)) keep_alive = false;
 
     deadline_.clear();  // the handler may wait on an upstream; the response write sets its own

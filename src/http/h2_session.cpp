@@ -549,7 +549,6 @@ void H2Connection<Stream>::dispatch(const std::shared_ptr<H2Stream>& st) {
   ++answering_;
   handle_.busy = true;
   auto& ctx = st->ctx;
-  ctx.deadline = ctx.received + cfg_.timeouts.upstream_total + cfg_.timeouts.follower_wait;
   if (!st->authority.empty() && ctx.header("host").empty()) ctx.headers.emplace_back("host", st->authority);
   if (st->body) ctx.body = st->body.get();
   // Too many fetches left running by this connection's reset streams: this one may not start another.

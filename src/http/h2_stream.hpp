@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "core/body_stream.hpp"
-#include "http/request.hpp"
+#include "core/request.hpp"
 #include "http/response.hpp"
 
 namespace hlscache {

@@ -9,7 +9,7 @@
 
 #include <optional>
 
-#include "http/request.hpp"
+#include "core/request.hpp"
 #include "http/response.hpp"
 
 namespace hlscache {

@@ -1,8 +1,8 @@
+#include "core/spawn.hpp"
 #include "http/listener.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
@@ -148,7 +148,7 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, const ListenerSpec& s
     if (env.metrics->connections_active.load(std::memory_order_relaxed) >=
         static_cast<std::int64_t>(env.current_config()->limits.max_connections)) {
       env.metrics->connections_refused.fetch_add(1, std::memory_order_relaxed);
-      asio::co_spawn(ex, refuse(std::move(socket), 1), asio::detached);
+      asio::co_spawn(ex, refuse(std::move(socket), 1), log_escape("refusing a connection"));
       continue;
     }
     // Admission control: while the predicted load is above load.admit_max_predicted_rps, new
@@ -158,7 +158,7 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, const ListenerSpec& s
     if (env.load && env.load->refusing()) {
       env.metrics->connections_shed.fetch_add(1, std::memory_order_relaxed);
       if (!env.shedding) {
-        asio::co_spawn(ex, refuse(std::move(socket), env.load->retry_after_seconds()), asio::detached);
+        asio::co_spawn(ex, refuse(std::move(socket), env.load->retry_after_seconds()), log_escape("refusing a connection"));
         continue;
       }
       session_env = env.shedding;

@@ -4,18 +4,9 @@
 #include <fmt/format.h>
 #include <strings.h>
 
-#include "http/request.hpp"
+#include "core/request.hpp"
 
 namespace hlscache {
-
-namespace {
-}  // namespace
-
-std::string_view RequestContext::header(std::string_view name) const {
-  for (const auto& [k, v] : headers)
-    if (iequal(k, name)) return v;
-  return {};
-}
 
 void Response::set(std::string name, std::string value) {
   for (auto& [k, v] : headers)

@@ -16,8 +16,7 @@ void log_access(const SessionEnv& env, const RequestContext& req, const Response
   e.user_agent = req.header("User-Agent");
   e.cache = resp.cache;
   // The upstream's part: how long a MISS (leader) or COALESCED (follower) waited for the head.
-  const bool went_upstream = resp.cache == CacheResult::miss || resp.cache == CacheResult::coalesced ||
-                             resp.cache == CacheResult::expired_miss;
+  const bool went_upstream = resp.cache == CacheResult::miss || resp.cache == CacheResult::coalesced;
   e.upstream_ms = went_upstream ? resp.waited_ms : -1;
   e.total_ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - req.received).count();
   e.received = req.received_wall;

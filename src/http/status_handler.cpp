@@ -101,7 +101,7 @@ StatusHandler::Sample StatusHandler::take_sample() const {
   s.bytes = load(metrics_.bytes_out);
   auto by = [&](CacheResult r) { return load(metrics_.requests_by_cache[static_cast<std::size_t>(r)]); };
   s.hits = by(CacheResult::hit) + by(CacheResult::stale);
-  s.lookups = s.hits + by(CacheResult::miss) + by(CacheResult::coalesced) + by(CacheResult::expired_miss);
+  s.lookups = s.hits + by(CacheResult::miss) + by(CacheResult::coalesced);
   s.upstream_requests = load(metrics_.upstream_requests);
   s.upstream_errors = load(metrics_.upstream_errors);
   return s;

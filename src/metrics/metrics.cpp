@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "core/spawn.hpp"
+
 namespace hlscache {
 
 const char* to_string(CacheResult r) noexcept {
@@ -13,7 +15,6 @@ const char* to_string(CacheResult r) noexcept {
     case CacheResult::miss: return "MISS";
     case CacheResult::coalesced: return "COALESCED";
     case CacheResult::stale: return "STALE";
-    case CacheResult::expired_miss: return "EXPIRED";
     case CacheResult::count: break;
   }
   return "NONE";
@@ -126,6 +127,17 @@ std::string Metrics::render() const {
   for (std::size_t i = 0; i < requests_by_cache.size(); ++i)
     prom_sample(out, "hlscache_requests_by_cache_total",
                 fmt::format("cache=\"{}\"", to_string(static_cast<CacheResult>(i))), load(requests_by_cache[i]));
+  // The cache's own view of the same counts: every request the cache answered is
+  // exactly one of these four (docs/operations.md: hit ratio).
+  auto by_cache = [&](const char* name, const char* help, CacheResult r) {
+    single(name, "counter", help, load(requests_by_cache[static_cast<std::size_t>(r)]));
+  };
+  by_cache("hlscache_cache_hits_total", "Requests answered from a fresh stored object.", CacheResult::hit);
+  by_cache("hlscache_cache_misses_total", "Requests that started an upstream fetch (leaders, passes, private fetches).", CacheResult::miss);
+  by_cache("hlscache_cache_coalesced_total", "Requests that joined a fetch another request started.", CacheResult::coalesced);
+  by_cache("hlscache_cache_stale_hits_total", "Requests answered from a stale object within grace.", CacheResult::stale);
+  single("hlscache_internal_errors_total", "counter", "Exceptions that escaped a task (logged; should stay 0).",
+         static_cast<double>(internal_errors()));
   prom_family(out, "hlscache_responses_total", "counter",
               "Responses sent, by status code and cache result (code=\"other\": a status not listed on its own).");
   constexpr auto kResults = static_cast<std::size_t>(CacheResult::count);

@@ -19,7 +19,7 @@ namespace hlscache {
 
 using Counter = std::atomic<std::uint64_t>;
 
-enum class CacheResult : std::uint8_t { none, hit, miss, coalesced, stale, expired_miss, count };
+enum class CacheResult : std::uint8_t { none, hit, miss, coalesced, stale, count };
 const char* to_string(CacheResult r) noexcept;
 
 // Histogram: fixed ascending upper bounds (+Inf implied), one relaxed atomic per

@@ -9,7 +9,7 @@
 #include <iostream>
 
 #include "config/config.hpp"
-#include "hlscache/version.hpp"
+#include "core/version.hpp"
 #include "server/server.hpp"
 #include "server/sd_notify.hpp"
 #include "server/sizing.hpp"

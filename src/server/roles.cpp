@@ -1,7 +1,7 @@
+#include "core/spawn.hpp"
 #include "server/roles.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -36,9 +36,6 @@ void collect_cache(std::string& out, const Cache& cache) {
     prom_family(out, name, "gauge", help);
     prom_sample(out, name, policy, static_cast<double>(v));
   };
-  counter("hlscache_cache_hits_total", "Cache lookups that found a fresh object.", s.hits);
-  counter("hlscache_cache_misses_total", "Cache lookups that found nothing servable.", s.misses);
-  counter("hlscache_cache_stale_hits_total", "Cache lookups that found a stale object within grace.", s.stale_hits);
   counter("hlscache_cache_inserts_total", "Objects stored.", s.inserts);
   counter("hlscache_cache_evictions_total", "Objects evicted to make room.", s.evictions);
   prom_family(out, "hlscache_cache_level_evictions_total", "counter",
@@ -112,7 +109,7 @@ class CachingRole : public RoleWiring {
       spdlog::info("status page on /: {}", status_->load_assets());
       router.set_status(status_.get());
     }
-    asio::co_spawn(*ios.front(), housekeeping(), asio::detached);
+    asio::co_spawn(*ios.front(), housekeeping(), log_escape("cache housekeeping"));
     return wire_role(router, metrics, ios);
   }
 
@@ -249,9 +246,9 @@ class LocalRole final : public CachingRole {
         auto& io = *ios[next++ % ios.size()];
         const auto& rc = r->config();
         if (!rc.source_file.empty())
-          asio::co_spawn(io, run_file_source(*r, rc.source_file, rc.loop), asio::detached);
+          asio::co_spawn(io, run_file_source(*r, rc.source_file, rc.loop), log_escape("file source"));
         else if (rc.udp)
-          asio::co_spawn(io, run_udp_source(*r, *rc.udp, idle), asio::detached);
+          asio::co_spawn(io, run_udp_source(*r, *rc.udp, idle), log_escape("UDP source"));
       }
     }
     metrics.add_collector([this](std::string& out) { collect_streams(out); });

@@ -1,8 +1,8 @@
+#include "core/spawn.hpp"
 #include "server/server.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -153,11 +153,11 @@ Status Server::start() {
   shedding_env_ = env_;
   shedding_env_.handler = shed_.get();
   env_.shedding = &shedding_env_;
-  asio::co_spawn(control_, roll_load(), asio::detached);
+  asio::co_spawn(control_, roll_load(), log_escape("load estimator"));
 
   for (auto& w : workers_) {
     for (std::size_t i = 0; i < w->acceptors.size(); ++i)
-      asio::co_spawn(w->io, accept_loop(w->acceptors[i], specs_[i], env_, w->connections), asio::detached);
+      asio::co_spawn(w->io, accept_loop(w->acceptors[i], specs_[i], env_, w->connections), log_escape("accept loop"));
     w->thread = std::thread([io = &w->io] {
       auto guard = asio::make_work_guard(*io);
       io->run();
@@ -266,7 +266,7 @@ void Server::begin_drain() {
                        metrics_.connections_active.load());
         control_.stop();
       },
-      asio::detached);
+      log_escape("drain"));
 }
 
 Status Server::reload_tls() {

@@ -1,8 +1,8 @@
+#include "core/spawn.hpp"
 #include "source/origin_tier.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -139,9 +139,9 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
 
   void start_loops(const Routing& r) {
     for (const auto& g : r.groups) {
-      if (g->config.dns) asio::co_spawn(*io, dns_loop(weak_from_this(), g), asio::detached);
+      if (g->config.dns) asio::co_spawn(*io, dns_loop(weak_from_this(), g), log_escape("DNS loop"));
       if (r.config->upstream.health.check_interval.count() > 0)
-        asio::co_spawn(*io, health_loop(weak_from_this(), g), asio::detached);
+        asio::co_spawn(*io, health_loop(weak_from_this(), g), log_escape("health loop"));
     }
   }
 
@@ -256,7 +256,7 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
       auto self = self_weak.lock();
       if (!g || !self) co_return;
       auto members = g->members.load();
-      for (const auto& h : members->hosts) asio::co_spawn(ex, self->check_host(self, h), asio::detached);
+      for (const auto& h : members->hosts) asio::co_spawn(ex, self->check_host(self, h), log_escape("health check"));
     }
   }
 

@@ -71,6 +71,18 @@ TEST_F(EdgeCoalesceTest, ThousandClientsOnOneColdSegmentMakeOneOriginRequest) {
   EXPECT_EQ(again.header("X-Cache").value_or(""), "HIT");
   EXPECT_EQ(crc32_of(again.body), body_crc);
   EXPECT_EQ(origin_.requests(path), 1u);
+
+  // Each request counted once by what the cache did (docs/operations.md's hit ratio):
+  // 1 miss, 999 coalesced, 1 hit, and together the 1,001 media requests served.
+  auto metric = [&](const char* name) { return edge_metric(port_, name).value_or(-1); };
+  EXPECT_EQ(metric("hlscache_cache_misses_total"), 1);
+  EXPECT_EQ(metric("hlscache_cache_coalesced_total"), kClients - 1);
+  EXPECT_EQ(metric("hlscache_cache_hits_total"), 1);
+  EXPECT_EQ(metric("hlscache_cache_stale_hits_total"), 0);
+  EXPECT_EQ(metric("hlscache_cache_misses_total") + metric("hlscache_cache_coalesced_total") +
+                metric("hlscache_cache_hits_total") + metric("hlscache_cache_stale_hits_total"),
+            kClients + 1);
+  EXPECT_EQ(metric("hlscache_internal_errors_total"), 0);
 }
 
 TEST_F(EdgeCoalesceTest, FollowersStreamBodyBytesBeforeTheOriginHasSentItsLastByte) {

@@ -13,7 +13,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
-#include "cache/object.hpp"
+#include "core/http_fields.hpp"
 #include "core/clock.hpp"
 #include "core/result.hpp"
 
@@ -52,12 +52,11 @@ struct RequestContext {
     return q == std::string::npos ? std::string_view{} : std::string_view(target).substr(q + 1);
   }
   std::vector<Header> headers;  // as received, names as sent
-  std::string_view header(std::string_view name) const;  // first value, case-insensitive
+  std::string_view header(std::string_view name) const { return field_value(headers, name); }  // first value, case-insensitive
   boost::asio::ip::address remote;
   const char* protocol = "HTTP/1.1";
   TimePoint received{};
   std::chrono::system_clock::time_point received_wall{};  // for the access log
-  TimePoint deadline{};         // the handler must answer by then
   RequestBody* body = nullptr;  // set for streaming (ingest) requests
   InterimWriter* interim = nullptr;  // set when the client can take a 1xx before the final answer
   // Upstream fetches this request started (it led a miss): the handler stores a weak
@@ -67,6 +66,9 @@ struct RequestContext {
   // False when the connection already left too many such fetches running: the handler
   // must not start another (it answers 503); hits are still served.
   bool may_lead_fetch = true;
+  // The normalized cache key, once the cache has worked it out for this request
+  // (empty until then, and for a target without a query: the key is the target).
+  std::string cache_key;
 };
 
 }  // namespace hlscache

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "cache/vary.hpp"
-#include "coalesce/leader_sink.hpp"
+#include "miss/leader_sink.hpp"
 #include "fetch_test_util.hpp"
 
 namespace hlscache {

@@ -1,4 +1,4 @@
-#include "coalesce/leader_sink.hpp"
+#include "miss/leader_sink.hpp"
 
 #include <algorithm>
 
