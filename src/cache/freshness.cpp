@@ -4,21 +4,13 @@
 #include <charconv>
 #include <cmath>
 
+#include "cache/media.hpp"
 #include "core/http_fields.hpp"
 #include "core/strings.hpp"
 
 namespace hlscache {
 
 namespace {
-
-bool iends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && iequal(s.substr(s.size() - suffix.size()), suffix);
-}
-bool icontains(std::string_view s, std::string_view needle) {
-  for (std::size_t i = 0; i + needle.size() <= s.size(); ++i)
-    if (iequal(s.substr(i, needle.size()), needle)) return true;
-  return false;
-}
 
 Duration millis(Millis m) { return std::chrono::duration_cast<Duration>(m); }
 // Delta-seconds over 2^31 are taken as 2^31 (RFC 9111 §1.2.2): more would overflow
@@ -115,42 +107,6 @@ Duration heuristic_lifetime(const ResponseFacts& r, const FreshnessConfig& cfg, 
 
 }  // namespace
 
-MediaKind media_kind(std::string_view path, std::string_view content_type) {
-  if (iends_with(path, ".m3u8") || iends_with(path, ".m3u") ||
-      icontains(content_type, "mpegurl"))  // media types are case-insensitive: application/x-mpegURL
-    return MediaKind::playlist;
-  for (std::string_view ext : {".ts", ".m4s", ".mp4", ".aac", ".m4a", ".m4v", ".mp3", ".vtt", ".webvtt", ".key", ".cmfv", ".cmfa"})
-    if (iends_with(path, ext)) return MediaKind::segment;
-  return MediaKind::other;
-}
-
-std::optional<double> playlist_target_duration(std::string_view text) {
-  static constexpr std::string_view tag = "#EXT-X-TARGETDURATION:";
-  auto pos = text.find(tag);
-  if (pos == std::string_view::npos) return std::nullopt;
-  auto v = text.substr(pos + tag.size());
-  v = v.substr(0, v.find_first_of("\r\n"));
-  double d = 0;
-  auto t = trim(v);
-  auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), d);
-  if (ec != std::errc{} || d <= 0 || !std::isfinite(d)) return std::nullopt;
-  return d;
-}
-
-bool playlist_has_endlist(std::string_view text) { return text.find("#EXT-X-ENDLIST") != std::string_view::npos; }
-
-bool glob_match(std::string_view pat, std::string_view s) {
-  std::size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
-  while (t < s.size()) {
-    if (p < pat.size() && pat[p] == '*') { star = p++; mark = t; }
-    else if (p < pat.size() && pat[p] == s[t]) { ++p; ++t; }
-    else if (star != std::string_view::npos) { p = star + 1; t = ++mark; }
-    else return false;
-  }
-  while (p < pat.size() && pat[p] == '*') ++p;
-  return p == pat.size();
-}
-
 FreshnessDecision decide_freshness(const ResponseFacts& r, const FreshnessConfig& cfg) {
   FreshnessDecision d;
   const std::vector<Header>& headers = *r.headers;
@@ -246,30 +202,6 @@ FreshnessDecision decide_freshness(const ResponseFacts& r, const FreshnessConfig
   d.store = d.ttl > Duration::zero() || d.grace > Duration::zero() || d.keep > Duration::zero();
   if (!d.store) d.reason = "stale on arrival, no validator";
   return d;
-}
-
-std::string normalize_cache_key(std::string_view target, const std::vector<std::string>& ignore) {
-  auto q = target.find('?');
-  if (q == std::string_view::npos) return std::string(target);
-  std::string key(target.substr(0, q));
-  std::string_view query = target.substr(q + 1);
-  bool first = true;
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    std::string_view param = query.substr(0, amp);
-    std::string_view name = param.substr(0, param.find('='));
-    bool drop = param.empty();
-    for (const auto& ig : ignore)
-      if (name == ig) drop = true;
-    if (!drop) {
-      key += first ? '?' : '&';
-      key += param;
-      first = false;
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return key;
 }
 
 }  // namespace hlscache

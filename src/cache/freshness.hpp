@@ -3,8 +3,7 @@
 // how old it already is (§4.2.3), whether it may be served stale, and what of it
 // must never be served from the store. The directives come from the first valid
 // targeted field of the configured list (RFC 9213: CDN-Cache-Control), else from
-// Cache-Control and Expires. Also the cache key (path + query minus ignored
-// parameters) and the playlist probes the heuristics need. Pure: no clock.
+// Cache-Control and Expires. Pure: no clock.
 // docs/http-caching.md gives the rule behind every branch.
 #pragma once
 
@@ -49,19 +48,6 @@ struct FreshnessDecision {
   const char* reason = "";          // why (logs and tests)
 };
 
-enum class MediaKind { segment, playlist, other };
-MediaKind media_kind(std::string_view path, std::string_view content_type);
-
-// #EXT-X-TARGETDURATION in seconds, if the text has one.
-std::optional<double> playlist_target_duration(std::string_view playlist);
-bool playlist_has_endlist(std::string_view playlist);
-
 FreshnessDecision decide_freshness(const ResponseFacts& response, const FreshnessConfig& cfg);
-
-// Glob with '*' (any run of characters) over the whole string.
-bool glob_match(std::string_view pattern, std::string_view text);
-
-// path?query with the configured parameters removed (order of the rest kept).
-std::string normalize_cache_key(std::string_view target, const std::vector<std::string>& ignore_params);
 
 }  // namespace hlscache

@@ -1,23 +1,20 @@
 #include "cache/object.hpp"
 
-#include <strings.h>
+#include "core/http_fields.hpp"
+#include "core/strings.hpp"
 
 namespace hlscache {
 
-std::string_view Object::header(std::string_view name) const {
-  for (const auto& [k, v] : headers)
-    if (k.size() == name.size() && ::strncasecmp(k.data(), name.data(), name.size()) == 0) return v;
-  return {};
-}
+std::string_view Object::header(std::string_view name) const { return field_value(headers, name); }
 
 void Object::serialize_headers() {
   wire_headers.clear();
   has_date = false;
   for (const auto& [k, v] : headers) {
-    if (k.size() == 4 && ::strncasecmp(k.data(), "Date", 4) == 0) has_date = true;
-    if (k.size() == 3 && ::strncasecmp(k.data(), "Via", 3) == 0) {
+    if (iequal(k, "Date")) has_date = true;
+    if (iequal(k, "Via")) {
       upstream_via = v;
-    } else if (k.size() == 12 && ::strncasecmp(k.data(), "Cache-Status", 12) == 0) {
+    } else if (iequal(k, "Cache-Status")) {
       upstream_cache_status = v;
     } else {
       wire_headers.append(k).append(": ").append(v).append("\r\n");

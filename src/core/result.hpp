@@ -1,4 +1,4 @@
-// Result<T>: errors as values on the data path (DESIGN.md style rule 1).
+// Result<T>: errors as values on the data path (docs/design.md, style rule 1).
 // An Error records where it came from (upstream, downstream, internal, config),
 // what happened, and whether retrying the same request may succeed.
 #pragma once

@@ -41,4 +41,17 @@ inline std::string json_escape(std::string_view s) {
   return out;
 }
 
+// Glob with '*' (any run of characters) over the whole string.
+inline bool glob_match(std::string_view pat, std::string_view s) {
+  std::size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
+  while (t < s.size()) {
+    if (p < pat.size() && pat[p] == '*') { star = p++; mark = t; }
+    else if (p < pat.size() && pat[p] == s[t]) { ++p; ++t; }
+    else if (star != std::string_view::npos) { p = star + 1; t = ++mark; }
+    else return false;
+  }
+  while (p < pat.size() && pat[p] == '*') ++p;
+  return p == pat.size();
+}
+
 }  // namespace hlscache

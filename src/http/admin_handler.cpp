@@ -7,7 +7,7 @@
 
 #include <array>
 
-#include "cache/freshness.hpp"
+#include "cache/cache_key.hpp"
 #include "core/strings.hpp"
 
 namespace hlscache {

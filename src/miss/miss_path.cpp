@@ -4,6 +4,7 @@
 
 #include <optional>
 
+#include "cache/cache_key.hpp"
 #include "cache/freshness.hpp"
 #include "cache/vary.hpp"
 #include "core/http_fields.hpp"

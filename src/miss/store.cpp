@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "cache/freshness.hpp"
+#include "cache/media.hpp"
 #include "cache/vary.hpp"
 #include "core/gzip.hpp"
 #include "core/http_fields.hpp"

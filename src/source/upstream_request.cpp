@@ -29,9 +29,8 @@ std::string lower(std::string_view s) {
 
 
 std::vector<Header> forwardable(const std::vector<Header>& headers) {
-  std::string connection;  // every Connection line's tokens: the fields they name are hop-by-hop too
-  for (const auto& [k, v] : headers)
-    if (iequal(k, "Connection")) connection += (connection.empty() ? "" : ", ") + v;
+  // Every Connection line's tokens: the fields they name are hop-by-hop too.
+  const std::string connection = combined_field(headers, "Connection").value_or("");
   std::vector<Header> out;
   for (const auto& [k, v] : headers) {
     if (!is_token(k) || !is_safe_field_value(v)) continue;
@@ -52,9 +51,7 @@ std::string h1_head(const SourceRequest& req, const HostPort& host, std::string_
 
 std::vector<Header> h2_fields(const std::vector<Header>& headers) {
   std::vector<Header> out;
-  std::string connection;
-  for (const auto& [k, v] : headers)
-    if (iequal(k, "Connection")) connection += (connection.empty() ? "" : ", ") + v;
+  const std::string connection = combined_field(headers, "Connection").value_or("");
   for (const auto& [k, v] : headers) {
     if (!is_token(k) || !is_safe_field_value(v)) continue;  // pseudo-fields (":path") are not tokens
     const std::string_view value = trim_ows(v);

@@ -14,7 +14,10 @@
 #include <string>
 #include <vector>
 
+#include "cache/cache_key.hpp"
 #include "cache/freshness.hpp"
+#include "cache/media.hpp"
+#include "core/strings.hpp"
 #include "core/http_fields.hpp"
 #include "fuzz_support.hpp"
 

@@ -1,5 +1,5 @@
 // Playlist text from the network: the cache's own reads of a live playlist
-// (playlist_target_duration, playlist_has_endlist in src/cache/freshness.hpp, which
+// (playlist_target_duration, playlist_has_endlist in src/cache/media.hpp, which
 // set a live playlist's TTL) and hlsload's player-side parser and URI resolution
 // (tools/hlsload/playlist.*). Input: the playlist text; its first line also serves as
 // the base path for resolve_path. Invariants: a target duration is finite and positive;
@@ -7,7 +7,7 @@
 #include <cmath>
 #include <string>
 
-#include "cache/freshness.hpp"
+#include "cache/media.hpp"
 #include "fuzz_support.hpp"
 #include "hlsload/playlist.hpp"
 

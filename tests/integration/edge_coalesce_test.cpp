@@ -1,4 +1,4 @@
-// Request coalescing through the real edge daemon (DESIGN.md "Life of a request",
+// Request coalescing through the real edge daemon (docs/design.md "The life of a request",
 // step 7; style rule 8): a herd on one cold segment held at the origin makes exactly
 // one origin request; followers stream bytes as they arrive (before the origin has
 // sent its last byte); a leader whose client goes away does not take the fetch with

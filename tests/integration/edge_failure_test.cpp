@@ -1,4 +1,4 @@
-// Upstream failures through the real edge daemon (DESIGN.md "Life of a request",
+// Upstream failures through the real edge daemon (docs/design.md "The life of a request",
 // step 7: "on failure every follower gets the same clean error (502/504) and nothing
 // partial is cached"): a body cut mid-way reaches every waiting client as a
 // truncated response, never as a complete-looking short one; silence is a 504 at

@@ -1,4 +1,4 @@
-// Freshness through the real edge daemon (cache/freshness.hpp, DESIGN.md "Life of a
+// Freshness through the real edge daemon (cache/freshness.hpp, docs/design.md "The life of a
 // request" steps 5-6): live playlists live for playlist_ttl_fraction x TARGETDURATION,
 // ENDLIST playlists like segments; Cache-Control no-store and max-age are obeyed; hits
 // carry Age; past expiry but within stale_grace the stale copy is served at once while

@@ -1,4 +1,4 @@
-// FakeOrigin: an in-process HTTP/1.1 origin on 127.0.0.1:<ephemeral> for tests (DESIGN.md style rule 8).
+// FakeOrigin: an in-process HTTP/1.1 origin on 127.0.0.1:<ephemeral> for tests (docs/design.md, style rule 8).
 // It counts every request per path, can hold an answer behind a named barrier until the test releases it,
 // and can misbehave on purpose: delay, trickle, cut short, never answer, send garbage, send 1xx heads
 // before the answer, close without answering, write unsolicited bytes on an idle connection, or close

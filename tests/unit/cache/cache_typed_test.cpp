@@ -1,4 +1,4 @@
-// One typed suite every eviction policy runs (DESIGN.md rule 8): budget,
+// One typed suite every eviction policy runs (docs/design.md, style rule 8): budget,
 // accounting, replace/erase/purge, freshness and expiry, size limit, threads.
 #include <gtest/gtest.h>
 

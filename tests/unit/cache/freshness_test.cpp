@@ -5,7 +5,10 @@
 // the cache key and glob helpers. Pure functions: no clock.
 #include <gtest/gtest.h>
 
+#include "cache/cache_key.hpp"
 #include "cache/freshness.hpp"
+#include "cache/media.hpp"
+#include "core/strings.hpp"
 
 namespace hlscache {
 namespace {
