@@ -69,6 +69,7 @@ struct RequestContext {
   // The normalized cache key, once the cache has worked it out for this request
   // (empty until then, and for a target without a query: the key is the target).
   std::string cache_key;
+  bool viewer_noted = false;  // the local role's viewer count has seen this request
 };
 
 }  // namespace hlscache

@@ -170,11 +170,23 @@ class ProxyRole final : public CachingRole {
 };
 
 // Counts viewers (ViewerTracker) from playlist requests /live/{stream}/...m3u8, then
-// hands the request on.
+// hands the request on — the fast path too: a fresh hit is counted and answered by
+// answer_now; a request that falls through to handle() was counted there already.
 class ViewerCounting final : public Handler {
  public:
   ViewerCounting(Handler& next, ViewerTracker& viewers) : next_(next), viewers_(viewers) {}
+  std::optional<Response> answer_now(RequestContext& req) override {
+    note(req);
+    return next_.answer_now(req);
+  }
   asio::awaitable<Response> handle(RequestContext& req) override {
+    if (!req.viewer_noted) note(req);
+    co_return co_await next_.handle(req);
+  }
+
+ private:
+  void note(RequestContext& req) {
+    req.viewer_noted = true;
     const std::string_view path = req.path();
     if (path.starts_with("/live/") && path.ends_with(".m3u8")) {
       const std::string_view rest = path.substr(6);
@@ -182,10 +194,7 @@ class ViewerCounting final : public Handler {
       if (slash != std::string_view::npos && slash > 0)
         viewers_.note(rest.substr(0, slash), req.remote.to_string(), SteadyClock::now());
     }
-    co_return co_await next_.handle(req);
   }
-
- private:
   Handler& next_;
   ViewerTracker& viewers_;
 };

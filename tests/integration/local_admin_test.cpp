@@ -57,6 +57,18 @@ TEST_F(LocalAdminTest, StreamsListsMediaSequenceBitrateAndViewers) {
   // The viewer stops reloading: after 2 x target duration it no longer counts.
   std::this_thread::sleep_for(std::chrono::milliseconds(2300));
   EXPECT_NE(::hlscache::test::get(port_, "/admin/streams", auth, 5s).body.find(R"("name":"adm","viewers":0)"), std::string::npos);
+
+  // A viewer whose playlist request is a fresh hit (answered on the session's fast
+  // path, answer_now) counts too: 127.0.0.1 fetches the playlist, 127.0.0.2 hits it.
+  auto first = ::hlscache::test::get(port_, "/live/adm/index.m3u8", {}, 5s);
+  ASSERT_EQ(first.status, 200) << first.describe();
+  Connection other = Connection::open(port_, 2s, "127.0.0.2");
+  ASSERT_TRUE(other.connected()) << other.error();
+  auto hit = other.roundtrip(make_request("GET", "/live/adm/index.m3u8"), 5s);
+  ASSERT_EQ(hit.status, 200) << hit.describe();
+  EXPECT_EQ(hit.header("X-Cache").value_or(""), "HIT") << "the second request came too late to be a hit";
+  auto two = ::hlscache::test::get(port_, "/admin/streams", auth, 5s);
+  EXPECT_NE(two.body.find(R"("name":"adm","viewers":2)"), std::string::npos) << two.body;
 }
 
 }  // namespace

@@ -148,7 +148,7 @@ void Connection::shutdown_write() {
   if (fd_ >= 0) ::shutdown(fd_, SHUT_WR);
 }
 
-Connection Connection::open(std::uint16_t port, Millis timeout) {
+Connection Connection::open(std::uint16_t port, Millis timeout, const char* from) {
   Connection c;
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
@@ -157,6 +157,15 @@ Connection Connection::open(std::uint16_t port, Millis timeout) {
   }
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (from) {
+    sockaddr_in src{};
+    src.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, from, &src.sin_addr) != 1 || ::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0) {
+      c.error_ = std::string("bind ") + from + ": " + std::strerror(errno);
+      ::close(fd);
+      return c;
+    }
+  }
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_port = htons(port);

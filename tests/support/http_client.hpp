@@ -61,8 +61,9 @@ class Connection {
   Connection& operator=(Connection&& o) noexcept;
   ~Connection();
 
-  // Connects (bounded); check connected() afterwards.
-  static Connection open(std::uint16_t port, Millis timeout = 2s);
+  // Connects (bounded); check connected() afterwards. `from`: a loopback source
+  // address to bind first (e.g. "127.0.0.2": another client as the daemon sees it).
+  static Connection open(std::uint16_t port, Millis timeout = 2s, const char* from = nullptr);
   bool connected() const { return fd_ >= 0; }
   int fd() const { return fd_; }
   const std::string& error() const { return error_; }
