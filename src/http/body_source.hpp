@@ -21,8 +21,10 @@ namespace hlscache {
 
 class BodySource {
  public:
-  // Takes the body out of `resp` (an inline string is moved into a chunk of its own).
+  // Takes the body out of `resp` (an inline string is moved into a chunk of its own);
+  // whatever the source held before is dropped (the vectors keep their capacity).
   void reset(Response& resp, bool head_only) {
+    clear();
     const bool no_body = head_only || resp.status == 204 || resp.status == 304;
     if (auto* s = std::get_if<std::string>(&resp.body)) {
       length_ = s->size();
@@ -61,6 +63,8 @@ class BodySource {
   bool failed() const { return failed_; }
   void fail() { failed_ = true; }
   std::uint64_t ready_bytes() const { return ready_bytes_; }
+  std::size_t ready_pieces() const { return ready_.size() - index_; }
+  std::uint64_t polled() const { return polled_; }  // a growing body's bytes taken in so far
 
   // A growing body: picks up what was published since the last look.
   void refill() {
@@ -98,6 +102,25 @@ class BodySource {
     }
   }
 
+  // Hands ready slices to `emit(const char* bytes, std::size_t n)`, whole ones, up to
+  // `max_pieces` slices and about `max_bytes` (the last slice may pass it); returns the
+  // bytes handed over. The bytes stay valid while the Response's body is held.
+  template <class Emit>
+  std::uint64_t take_batch(std::size_t max_pieces, std::uint64_t max_bytes, Emit&& emit) {
+    std::uint64_t bytes = 0;
+    for (std::size_t k = 0; k < max_pieces && bytes < max_bytes && index_ < ready_.size(); ++k) {
+      auto& s = ready_[index_];
+      const std::size_t from = s.begin + offset_;
+      emit(s.chunk.bytes.get() + from, s.end - from);
+      bytes += s.end - from;
+      ready_bytes_ -= s.end - from;
+      s.chunk = Chunk{};
+      ++index_;
+      offset_ = 0;
+    }
+    return bytes;
+  }
+
   // Waits until a growing body has more than what was polled (or fails / times out).
   boost::asio::awaitable<Status> wait() { co_return co_await stream_->wait(polled_); }
 
@@ -105,6 +128,14 @@ class BodySource {
 
  private:
   static constexpr std::uint64_t kRefillBelow = 64 * 1024;
+  void clear() {
+    ready_.clear();
+    index_ = offset_ = 0;
+    ready_bytes_ = polled_ = 0;
+    stream_.reset();
+    length_.reset();
+    complete_ = failed_ = empty_ = waiting = false;
+  }
   void push(ChunkSlice s) {
     ready_bytes_ += s.end - s.begin;
     ready_.push_back(std::move(s));
