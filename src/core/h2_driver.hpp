@@ -86,8 +86,7 @@ class H2Driver {
     // mem_recv returned (without a fatal error): do what the callbacks queued.
     virtual void after_recv() {}
 
-   protected:
-    ~Events() = default;
+    virtual ~Events() = default;
   };
 
   struct Settings {

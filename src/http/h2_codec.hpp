@@ -33,9 +33,7 @@ class H2ServerCodec final : public H2Driver::Events {
     virtual void make_request_body(H2Stream& st) = 0;                 // an ingest stream: its body sink
     virtual void await_body(const std::shared_ptr<H2Stream>& st) = 0;  // a growing body has nothing new: resume later
     virtual void stream_closed(H2Stream& st) = 0;                     // nghttp2 closed the stream
-
-   protected:
-    ~Owner() = default;
+    virtual ~Owner() = default;
   };
 
   H2ServerCodec(const boost::asio::any_io_executor& ex, Owner& owner, const Config& cfg, Metrics& metrics,

@@ -10,6 +10,7 @@
 
 #include <array>
 
+#include "http/body_writer.hpp"
 #include "http/h2_codec.hpp"
 #include "http/h2_exchange.hpp"
 #include "http/orphaned_fetches.hpp"
@@ -24,8 +25,6 @@ namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kTlsRecordBatch = 64 * 1024;  // TLS: staged plaintext per write
-
-std::size_t whole_writes(const boost::system::error_code& ec, std::size_t) { return ec ? 0 : std::size_t{1} << 30; }
 
 template <class Stream>
 constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
@@ -49,10 +48,16 @@ class H2Connection : public std::enable_shared_from_this<H2Connection<Stream>>, 
         remote_(remote_of(stream_)),
         codec_(stream_.get_executor(), *this, cfg_, *env.metrics, remote_),
         orphans_(cfg_.http2.max_orphaned_fetches, cfg_.http2.max_concurrent_streams),
+        // No send deadline of the writer's own: the watchdog bounds every write. DATA
+        // payloads in the page store are written with writev, not sendfile (yet).
+        writer_(stream_, *env.metrics, nullptr, cfg_.timeouts.send, /*sendfile=*/false),
         watchdog_timer_(stream_.get_executor()),
         writer_exit_(stream_.get_executor()) {
     beast::error_code ec;
     lowest_socket(stream_).set_option(tcp::no_delay(true), ec);
+    // Synchronous writes on clear TCP never block (BodyWriter); Asio's own async
+    // operations keep working as before in this mode.
+    if constexpr (!kIsTls<Stream>) lowest_socket(stream_).non_blocking(true, ec);
     tcp_layer(stream_).expires_never();  // our own deadlines: reader and writer run at once
   }
   ~H2Connection() {
@@ -88,6 +93,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection<Stream>>, 
   std::size_t answering_ = 0;  // dispatched streams not yet closed
   TimePoint idle_since_{};
   OrphanedFetches orphans_;  // http2.max_orphaned_fetches
+  BodyWriter<Stream> writer_;
 
   std::vector<asio::const_buffer> bufs_;
   std::string tls_stage_;
@@ -261,17 +267,17 @@ asio::awaitable<bool> H2Connection<Stream>::write_out(const H2OutBatch& batch) {
           off = 0;
         }
       }
-      auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(tls_stage_), kTuple);
-      (void)n;
-      if (ec) co_return false;
+      bufs_.clear();
+      bufs_.emplace_back(asio::buffer(tls_stage_));
+      const bool ok = co_await writer_.write(bufs_);
+      if (!ok) co_return false;
     }
     co_return true;
   } else {
+    // Clear TCP: frame headers and DATA payloads (the body's chunks) in one gather write.
     bufs_.clear();
     batch.to_buffers(bufs_);
-    auto [ec, n] = co_await asio::async_write(stream_, bufs_, whole_writes, kTuple);
-    (void)n;
-    co_return !ec;
+    co_return co_await writer_.write(bufs_);
   }
 }
 
