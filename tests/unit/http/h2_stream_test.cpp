@@ -92,6 +92,34 @@ TEST(BodySource, ObjectRangeSlicesTheCachedChunksWithoutCopying) {
     EXPECT_TRUE(b == obj->body[0].bytes.get() || b == obj->body[1].bytes.get() || b == obj->body[2].bytes.get());
 }
 
+// HTTP/1.1's use: whole slices in batches bounded by pieces and bytes, straight from
+// the chunks; a source reused for the next response forgets the previous one.
+TEST(BodySource, TakeBatchHandsWholeSlicesWithinItsBounds) {
+  auto obj = std::make_shared<Object>();
+  for (int i = 0; i < 5; ++i) obj->body.push_back(Chunk::copy_of(std::string(1000, static_cast<char>('a' + i))));
+  obj->body_size = 5000;
+  Response r;
+  r.status = 200;
+  r.body = ObjectBody{obj, 0, 5000};
+  BodySource src;
+  src.reset(r, false);
+  EXPECT_EQ(src.ready_pieces(), 5u);
+  std::vector<std::pair<const char*, std::size_t>> got;
+  auto emit = [&](const char* p, std::size_t n) { got.emplace_back(p, n); };
+  EXPECT_EQ(src.take_batch(2, 1 << 20, emit), 2000u) << "two pieces at most";
+  EXPECT_EQ(src.take_batch(64, 1500, emit), 2000u) << "the slice that passes the byte bound is whole";
+  EXPECT_EQ(src.take_batch(64, 1 << 20, emit), 1000u);
+  EXPECT_EQ(src.ready_pieces(), 0u);
+  ASSERT_EQ(got.size(), 5u);
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].first, obj->body[i].bytes.get()) << i;
+
+  r.body = ObjectBody{obj, 0, 5000};
+  src.reset(r, /*head_only=*/true);
+  EXPECT_TRUE(src.empty_body());
+  EXPECT_EQ(src.ready_pieces(), 0u);
+  EXPECT_EQ(src.ready_bytes(), 0u);
+}
+
 // A BodyStream whose bytes are published by the test.
 class TestStream final : public BodyStream {
  public:
