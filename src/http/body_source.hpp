@@ -19,6 +19,22 @@
 
 namespace hlscache {
 
+// Calls emit(chunk, begin, end) for each part of a cached object's chunks that
+// `body` (a byte range of the object) covers, in order.
+template <class Emit>
+void for_each_slice(const ObjectBody& body, Emit&& emit) {
+  std::uint64_t pos = 0;
+  const std::uint64_t from = body.offset, to = body.offset + body.length;
+  for (const auto& c : body.object->body) {
+    const std::uint64_t c_begin = pos, c_end = pos + c.size;
+    pos = c_end;
+    if (c_end <= from) continue;
+    if (c_begin >= to) break;
+    emit(c, static_cast<std::size_t>(std::max(from, c_begin) - c_begin),
+         static_cast<std::size_t>(std::min(to, c_end) - c_begin));
+  }
+}
+
 class BodySource {
  public:
   // Takes the body out of `resp` (an inline string is moved into a chunk of its own);
@@ -39,16 +55,7 @@ class BodySource {
       length_ = o->length;
       complete_ = true;
       empty_ = no_body || o->length == 0;
-      if (!empty_) {
-        std::uint64_t pos = 0, from = o->offset, to = o->offset + o->length;
-        for (const auto& c : o->object->body) {
-          std::uint64_t c_begin = pos, c_end = pos + c.size;
-          pos = c_end;
-          if (c_end <= from || c_begin >= to) continue;
-          push({c, static_cast<std::size_t>(std::max(from, c_begin) - c_begin),
-                static_cast<std::size_t>(std::min(to, c_end) - c_begin)});
-        }
-      }
+      if (!empty_) for_each_slice(*o, [this](const Chunk& c, std::size_t b, std::size_t e) { push({c, b, e}); });
     } else {
       auto& sb = std::get<StreamBody>(resp.body);
       stream_ = sb.stream;
@@ -104,7 +111,7 @@ class BodySource {
 
   // Hands ready slices to `emit(const char* bytes, std::size_t n)`, whole ones, up to
   // `max_pieces` slices and about `max_bytes` (the last slice may pass it); returns the
-  // bytes handed over. The bytes stay valid while the Response's body is held.
+  // bytes handed over. The source holds their chunks until the next refill() or reset().
   template <class Emit>
   std::uint64_t take_batch(std::size_t max_pieces, std::uint64_t max_bytes, Emit&& emit) {
     std::uint64_t bytes = 0;
@@ -114,8 +121,7 @@ class BodySource {
       emit(s.chunk.bytes.get() + from, s.end - from);
       bytes += s.end - from;
       ready_bytes_ -= s.end - from;
-      s.chunk = Chunk{};
-      ++index_;
+      ++index_;  // the slice keeps its chunk until the next refill: the bytes are being written
       offset_ = 0;
     }
     return bytes;

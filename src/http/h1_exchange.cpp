@@ -121,17 +121,20 @@ bool H1Exchange<Stream>::prepare(Response& resp, bool head_only, bool keep_alive
   }
   if (auto* o = std::get_if<ObjectBody>(&resp.body)) {
     serialize_h1_head(head_, resp, cfg_.server_name, static_cast<long long>(o->length), keep_alive, http10);
-    source_.reset(resp, head_only);  // the cached chunks of the range, shared
-    if (!no_body) body_bytes_ = o->length;
-    // The head goes out with the first batch of body buffers in one gather write. A hit
-    // that fits one batch is written by the caller, without write_body's coroutine frame.
-    if (source_.ready_pieces() == 0 ||
-        (source_.ready_pieces() < kMaxBuffersPerWrite && o->length <= kMaxBytesPerWrite)) {  // + the head
-      bufs_.emplace_back(asio::buffer(head_));
-      source_.take_batch(kMaxBuffersPerWrite, kMaxBytesPerWrite,
-                         [this](const char* p, std::size_t n) { bufs_.emplace_back(p, n); });
-      return true;
+    bufs_.emplace_back(asio::buffer(head_));
+    if (no_body) return true;
+    body_bytes_ = o->length;
+    // The head goes out with the body's buffers in one gather write: a hit of one batch
+    // is written by the caller, without write_body's coroutine frame, straight from the
+    // cached chunks (the Response holds the Object until the write is done).
+    if (o->length <= kMaxBytesPerWrite) {
+      for_each_slice(*o, [this](const Chunk& c, std::size_t b, std::size_t e) {
+        bufs_.emplace_back(c.bytes.get() + b, e - b);
+      });
+      if (bufs_.size() <= kMaxBuffersPerWrite) return true;  // + the head
+      bufs_.resize(1);
     }
+    source_.reset(resp, head_only);  // several batches: write_body() takes them from the source
     return false;
   }
   return false;
