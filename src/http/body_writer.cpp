@@ -89,18 +89,30 @@ asio::awaitable<bool> BodyWriter<Stream>::write_with_sendfile(std::vector<asio::
   const int fd = socket.native_handle();
   bool waited = false;
   bool ok = true;
-  while (!bufs.empty()) {
-    if (bufs.front().size() == 0) {
-      bufs.erase(bufs.begin());
+  // A cursor over bufs (an HTTP/2 batch has hundreds: no erasing from the front).
+  std::size_t first = 0;
+  auto advance = [&](std::size_t n) {
+    while (n > 0) {
+      if (n >= bufs[first].size()) {
+        n -= bufs[first++].size();
+      } else {
+        bufs[first] += n;
+        n = 0;
+      }
+    }
+  };
+  while (first < bufs.size()) {
+    if (bufs[first].size() == 0) {
+      ++first;
       continue;
     }
     ssize_t n = 0;
     bool from_pages = false;
-    if (const auto front = page_range(bufs.front(), store)) {
-      std::size_t len = bufs.front().size();
-      const char* end = static_cast<const char*>(bufs.front().data()) + len;
-      for (std::size_t i = 1; i < bufs.size() && bufs[i].data() == end && store.offset_of(bufs[i].data(), bufs[i].size());
-           ++i) {
+    if (const auto front = page_range(bufs[first], store)) {
+      std::size_t len = bufs[first].size();
+      const char* end = static_cast<const char*>(bufs[first].data()) + len;
+      for (std::size_t i = first + 1;
+           i < bufs.size() && bufs[i].data() == end && store.offset_of(bufs[i].data(), bufs[i].size()); ++i) {
         len += bufs[i].size();
         end += bufs[i].size();
       }
@@ -110,18 +122,19 @@ asio::awaitable<bool> BodyWriter<Stream>::write_with_sendfile(std::vector<asio::
     } else {
       iovec iov[kMaxIovecs];
       std::size_t k = 0;
-      for (; k < bufs.size() && k < kMaxIovecs; ++k) {
-        if (page_range(bufs[k], store)) break;
-        iov[k] = {const_cast<void*>(bufs[k].data()), bufs[k].size()};
+      for (; first + k < bufs.size() && k < kMaxIovecs; ++k) {
+        const auto& b = bufs[first + k];
+        if (page_range(b, store)) break;
+        iov[k] = {const_cast<void*>(b.data()), b.size()};
       }
       msghdr msg{};
       msg.msg_iov = iov;
       msg.msg_iovlen = k;
-      n = ::sendmsg(fd, &msg, MSG_NOSIGNAL | (k < bufs.size() ? MSG_MORE : 0));
+      n = ::sendmsg(fd, &msg, MSG_NOSIGNAL | (first + k < bufs.size() ? MSG_MORE : 0));
     }
     if (n > 0) {
       if (from_pages) metrics_.bytes_sendfile.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
-      drop_written(bufs, static_cast<std::size_t>(n));
+      advance(static_cast<std::size_t>(n));
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
