@@ -7,13 +7,15 @@
 #
 # CONFIG must listen on 127.0.0.1:PORT. Output: the per-request figure, and the
 # callgrind file for callgrind_annotate. HIT_CLIENT=h2load drives HTTP/2 (h2c, prior
-# knowledge; the listener needs http2: true) with h2load instead of wrk.
+# knowledge; the listener needs http2: true) with h2load instead of wrk;
+# CALLGRIND_ARGS=--collect-systime=nsec adds the time spent in system calls to the
+# profile (callgrind_annotate shows sysCount and sysTime).
 set -euo pipefail
 BUILD=$1 CONFIG=$2 PORT=$3 URLPATH=$4 SECS=${5:-10} CLIENT=${HIT_CLIENT:-wrk}
 BIN=$BUILD/src/server/hlscache
 OUT=$(mktemp -d /tmp/hit-callgrind.XXXXXX)
 run() {  # $1: label, $2: wrk seconds (0: only the warm-up GETs)
-  valgrind --tool=callgrind --callgrind-out-file="$OUT/$1.out" "$BIN" --config "$CONFIG" >"$OUT/$1.log" 2>&1 &
+  valgrind --tool=callgrind ${CALLGRIND_ARGS:-} --callgrind-out-file="$OUT/$1.out" "$BIN" --config "$CONFIG" >"$OUT/$1.log" 2>&1 &
   local pid=$!
   for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.1; done
   for _ in 1 2 3; do curl -s -o /dev/null "http://127.0.0.1:$PORT$URLPATH"; done
