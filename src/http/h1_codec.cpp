@@ -59,6 +59,11 @@ bool persists(const http::request_parser<http::empty_body>::value_type& req) {
   return !close && (req.version() == 11 || keep_alive);
 }
 
+// PUT/POST to /ingest/...: the body streams to the handler, any length.
+bool is_ingest(const RequestContext& ctx) {
+  return (ctx.method == Method::put || ctx.method == Method::post) && ctx.path().substr(0, 8) == "/ingest/";
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- the scanner's path
@@ -175,9 +180,7 @@ H1Refusal H1HeadParser::finish(RequestContext& ctx, H1Head& head) {
   if (problem) return {problem.status, std::string(problem.detail), problem.status == 405 ? "GET, HEAD" : ""};
 
   // Bodies stream to ingest routes; elsewhere they are read and dropped, bounded.
-  const bool ingest = (ctx.method == Method::put || ctx.method == Method::post) &&
-                      ctx.path().substr(0, 8) == "/ingest/";
-  if (!ingest && parser_.content_length().value_or(0) > limits_.max_request_body)
+  if (!is_ingest(ctx) && parser_.content_length().value_or(0) > limits_.max_request_body)
     return {413, "request body too large"};
   return {};
 }
@@ -255,10 +258,8 @@ asio::awaitable<typename H1Codec<Stream>::Read> H1Codec<Stream>::read_request(
   refusal = parser.finish(ctx, head);
   if (refusal) co_return Read::refused;
 
-  const bool ingest = (ctx.method == Method::put || ctx.method == Method::post) &&
-                      ctx.path().substr(0, 8) == "/ingest/";
   auto& p = parser.parser();
-  if (ingest && !p.is_done()) {
+  if (is_ingest(ctx) && !p.is_done()) {
     streaming = std::make_unique<H1RequestBody<Stream>>(stream_, buffer_, deadline_, std::move(p));
     ctx.body = streaming.get();
   } else if (!p.is_done()) {
