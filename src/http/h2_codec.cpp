@@ -130,18 +130,16 @@ void H2ServerCodec::after_recv() {
 // Anything else is a connection error PROTOCOL_ERROR: failing the callback makes
 // mem_recv return, and feed() sends the GOAWAY (nghttp2 itself would ignore the frame
 // silently, leaving the client waiting for an answer that never comes).
-int H2ServerCodec::on_begin_frame(const nghttp2_frame_hd& frame_hd) {
-  auto& c = *this;
-  const auto* hd = &frame_hd;
-  if (hd->type != NGHTTP2_HEADERS || hd->stream_id % 2 == 0) return 0;  // 0 and even ids: nghttp2's checks
-  if (hd->stream_id >= c.max_headers_id_) {
-    c.max_headers_id_ = hd->stream_id;
+int H2ServerCodec::on_begin_frame(const nghttp2_frame_hd& hd) {
+  if (hd.type != NGHTTP2_HEADERS || hd.stream_id % 2 == 0) return 0;  // 0 and even ids: nghttp2's checks
+  if (hd.stream_id >= max_headers_id_) {
+    max_headers_id_ = hd.stream_id;
     return 0;
   }
-  nghttp2_stream* known = nghttp2_session_find_stream(c.session(), hd->stream_id);  // a lookup, no state change
+  nghttp2_stream* known = nghttp2_session_find_stream(session(), hd.stream_id);  // a lookup, no state change
   if (known != nullptr && nghttp2_stream_get_state(known) != NGHTTP2_STREAM_STATE_IDLE) return 0;
-  if (c.was_reset(hd->stream_id)) return 0;
-  c.lower_stream_id_ = true;
+  if (was_reset(hd.stream_id)) return 0;
+  lower_stream_id_ = true;
   return NGHTTP2_ERR_CALLBACK_FAILURE;
 }
 
@@ -152,32 +150,28 @@ int H2ServerCodec::on_invalid_frame_recv(const nghttp2_frame& f, int) {
   return 0;
 }
 
-int H2ServerCodec::on_begin_headers(const nghttp2_frame& frame) {
-  auto& c = *this;
-  const auto* f = &frame;
-  if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+int H2ServerCodec::on_begin_headers(const nghttp2_frame& f) {
+  if (f.hd.type != NGHTTP2_HEADERS || f.headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   auto st = std::make_shared<H2Stream>();
-  st->id = f->hd.stream_id;
+  st->id = f.hd.stream_id;
   st->ctx.received = SteadyClock::now();
   st->ctx.received_wall = std::chrono::system_clock::now();
   st->ctx.protocol = "HTTP/2.0";
-  st->ctx.remote = c.remote_;
-  c.streams_[st->id] = st;
-  nghttp2_session_set_stream_user_data(c.session(), st->id, st.get());
-  c.metrics_.h2_streams.fetch_add(1, std::memory_order_relaxed);
+  st->ctx.remote = remote_;
+  streams_[st->id] = st;
+  nghttp2_session_set_stream_user_data(session(), st->id, st.get());
+  metrics_.h2_streams.fetch_add(1, std::memory_order_relaxed);
   return 0;
 }
 
-int H2ServerCodec::on_header(const nghttp2_frame& frame, std::string_view n, std::string_view v) {
-  auto& c = *this;
-  const auto* f = &frame;
+int H2ServerCodec::on_header(const nghttp2_frame& f, std::string_view n, std::string_view v) {
   // Trailers are not merged into the request's header section (RFC 9110 §6.5.1): dropped.
-  if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
-  H2Stream* st = c.find(f->hd.stream_id);
+  if (f.hd.type != NGHTTP2_HEADERS || f.headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  H2Stream* st = find(f.hd.stream_id);
   if (st == nullptr || st->dispatched) return 0;
   // RFC 9113 §6.5.2: the size of a field is its name and value lengths plus 32.
   st->header_bytes += n.size() + v.size() + 32;
-  if (st->header_bytes > c.cfg_.http2.max_header_list_bytes) {
+  if (st->header_bytes > cfg_.http2.max_header_list_bytes) {
     st->header_too_large = true;  // answered 431 once the block ends; the rest is not stored
     return 0;
   }
@@ -203,17 +197,15 @@ int H2ServerCodec::on_header(const nghttp2_frame& frame, std::string_view n, std
   return 0;
 }
 
-int H2ServerCodec::on_frame_recv(const nghttp2_frame& frame) {
-  auto& c = *this;
-  const auto* f = &frame;
-  switch (f->hd.type) {
+int H2ServerCodec::on_frame_recv(const nghttp2_frame& f) {
+  switch (f.hd.type) {
     case NGHTTP2_HEADERS: {
-      H2Stream* st = c.find(f->hd.stream_id);
+      H2Stream* st = find(f.hd.stream_id);
       if (st == nullptr) break;
-      const bool end = (f->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
-      if (f->headers.cat != NGHTTP2_HCAT_REQUEST) {
+      const bool end = (f.hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+      if (f.headers.cat != NGHTTP2_HCAT_REQUEST) {
         // Trailers (RFC 9113 §8.1; nghttp2 has checked they carry END_STREAM): the request ends here.
-        if (end) c.end_request(*st);
+        if (end) end_request(*st);
         break;
       }
       if (st->dispatched) break;
@@ -221,32 +213,32 @@ int H2ServerCodec::on_frame_recv(const nghttp2_frame& frame) {
       st->ingest = (st->ctx.method == Method::put || st->ctx.method == Method::post) &&
                    st->ctx.path().substr(0, 8) == "/ingest/";
       // The body sink exists before any DATA of this stream is taken (it may be in this same read).
-      if (st->ingest && !end) c.owner_.make_request_body(*st);
+      if (st->ingest && !end) owner_.make_request_body(*st);
       // Bodiless requests and ingest (streamed) go to the handler now; other bodies are read first.
-      if (end || st->ingest || st->header_too_large) c.to_dispatch_.push_back(c.streams_[st->id]);
+      if (end || st->ingest || st->header_too_large) to_dispatch_.push_back(streams_[st->id]);
       break;
     }
     case NGHTTP2_DATA: {
-      H2Stream* st = c.find(f->hd.stream_id);
-      if (st == nullptr || (f->hd.flags & NGHTTP2_FLAG_END_STREAM) == 0) break;
-      c.end_request(*st);
+      H2Stream* st = find(f.hd.stream_id);
+      if (st == nullptr || (f.hd.flags & NGHTTP2_FLAG_END_STREAM) == 0) break;
+      end_request(*st);
       break;
     }
     case NGHTTP2_RST_STREAM: {
-      c.metrics_.h2_resets_received.fetch_add(1, std::memory_order_relaxed);
+      metrics_.h2_resets_received.fetch_add(1, std::memory_order_relaxed);
       // Rapid reset (CVE-2023-44487): a token bucket, checked frame by frame, since one read
       // can hold hundreds of HEADERS+RST_STREAM pairs. Terminating queues a GOAWAY and makes
       // nghttp2 ignore the rest of the input; nghttp2 does the same from this point itself.
       const auto now = SteadyClock::now();
-      const double elapsed = std::chrono::duration<double>(now - c.last_refill_).count();
-      c.last_refill_ = now;
-      c.reset_tokens_ = std::min<double>(c.cfg_.http2.reset_burst, c.reset_tokens_ + elapsed * c.cfg_.http2.reset_rate);
-      c.reset_tokens_ -= 1;
-      if (c.reset_tokens_ < 0 && !c.rapid_reset_) {
-        c.rapid_reset_ = true;
-        spdlog::warn("h2 {}: too many stream resets (rapid reset): GOAWAY ENHANCE_YOUR_CALM", c.remote_.to_string());
-        c.metrics_.h2_protocol_errors.fetch_add(1, std::memory_order_relaxed);
-        nghttp2_session_terminate_session(c.session(), NGHTTP2_ENHANCE_YOUR_CALM);
+      const double elapsed = std::chrono::duration<double>(now - last_refill_).count();
+      last_refill_ = now;
+      reset_tokens_ = std::min<double>(cfg_.http2.reset_burst, reset_tokens_ + elapsed * cfg_.http2.reset_rate);
+      reset_tokens_ -= 1;
+      if (reset_tokens_ < 0 && !rapid_reset_) {
+        rapid_reset_ = true;
+        spdlog::warn("h2 {}: too many stream resets (rapid reset): GOAWAY ENHANCE_YOUR_CALM", remote_.to_string());
+        metrics_.h2_protocol_errors.fetch_add(1, std::memory_order_relaxed);
+        nghttp2_session_terminate_session(session(), NGHTTP2_ENHANCE_YOUR_CALM);
       }
       break;
     }
@@ -256,39 +248,35 @@ int H2ServerCodec::on_frame_recv(const nghttp2_frame& frame) {
 }
 
 int H2ServerCodec::on_data_chunk_recv(std::int32_t id, std::string_view data) {
-  auto& c = *this;
-  H2Stream* st = c.find(id);
+  H2Stream* st = find(id);
   if (st != nullptr && st->body) {
     st->body->push(data);  // consumed (window reopened) as the handler reads it
     return 0;
   }
   if (st != nullptr) st->body_received += data.size();  // read and dropped, bounded by limits.max_request_body
-  c.to_consume_.emplace_back(id, data.size());
+  to_consume_.emplace_back(id, data.size());
   return 0;
 }
 
 int H2ServerCodec::on_stream_close(std::int32_t id, std::uint32_t error_code) {
-  auto& c = *this;
-  auto it = c.streams_.find(id);
-  if (it == c.streams_.end()) return 0;
+  auto it = streams_.find(id);
+  if (it == streams_.end()) return 0;
   auto st = std::move(it->second);
-  c.streams_.erase(it);
+  streams_.erase(it);
   st->closed = true;
   st->reset = error_code != NGHTTP2_NO_ERROR;
   if (st->body) st->body->abort();
   if (st->dispatched && (st->reset || !st->response_done)) st->abandoned = true;
-  c.owner_.stream_closed(*st);
+  owner_.stream_closed(*st);
   return 0;
 }
 
-int H2ServerCodec::on_frame_send(const nghttp2_frame& frame) {
-  auto& c = *this;
-  const auto* f = &frame;
-  if (f->hd.type == NGHTTP2_GOAWAY) {
-    c.goaway_sent_ = true;
-    c.metrics_.h2_goaways_sent.fetch_add(1, std::memory_order_relaxed);
+int H2ServerCodec::on_frame_send(const nghttp2_frame& f) {
+  if (f.hd.type == NGHTTP2_GOAWAY) {
+    goaway_sent_ = true;
+    metrics_.h2_goaways_sent.fetch_add(1, std::memory_order_relaxed);
   }
-  if (f->hd.type == NGHTTP2_RST_STREAM) c.note_reset(f->hd.stream_id);
+  if (f.hd.type == NGHTTP2_RST_STREAM) note_reset(f.hd.stream_id);
   return 0;
 }
 

@@ -229,17 +229,15 @@ asio::awaitable<void> Conn::writer() {
   }
 }
 
-int Conn::on_header(const nghttp2_frame& frame, std::string_view n, std::string_view v) {
-  auto& c = *this;
-  const auto* f = &frame;
-  if (f->hd.type != NGHTTP2_HEADERS) return 0;
-  auto it = c.streams_.find(f->hd.stream_id);
-  if (it == c.streams_.end() || it->second->head_done) return 0;  // trailers are ignored
+int Conn::on_header(const nghttp2_frame& f, std::string_view n, std::string_view v) {
+  if (f.hd.type != NGHTTP2_HEADERS) return 0;
+  auto it = streams_.find(f.hd.stream_id);
+  if (it == streams_.end() || it->second->head_done) return 0;  // trailers are ignored
   auto& st = *it->second;
   st.header_bytes += n.size() + v.size() + 32;
   if (st.header_bytes > kMaxResponseHeader) {
-    if (!st.error) c.to_reset_.push_back(st.id);
-    st.fail(upstream_error(Errc::protocol, fmt::format("{}: response header block over 64 KiB", c.host_id_)));
+    if (!st.error) to_reset_.push_back(st.id);
+    st.fail(upstream_error(Errc::protocol, fmt::format("{}: response header block over 64 KiB", host_id_)));
     return 0;
   }
   if (n == ":status") {
@@ -259,23 +257,21 @@ int Conn::on_header(const nghttp2_frame& frame, std::string_view n, std::string_
   return 0;
 }
 
-int Conn::on_frame_recv(const nghttp2_frame& frame) {
-  auto& c = *this;
-  const auto* f = &frame;
-  if (f->hd.type == NGHTTP2_SETTINGS && !(f->hd.flags & NGHTTP2_FLAG_ACK)) c.got_settings_ = true;
-  if (f->hd.type == NGHTTP2_GOAWAY) {
-    c.goaway_ = true;  // streams above last_stream_id are closed (REFUSED_STREAM) by nghttp2
+int Conn::on_frame_recv(const nghttp2_frame& f) {
+  if (f.hd.type == NGHTTP2_SETTINGS && !(f.hd.flags & NGHTTP2_FLAG_ACK)) got_settings_ = true;
+  if (f.hd.type == NGHTTP2_GOAWAY) {
+    goaway_ = true;  // streams above last_stream_id are closed (REFUSED_STREAM) by nghttp2
     return 0;
   }
-  if (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA) return 0;
-  auto it = c.streams_.find(f->hd.stream_id);
-  if (it == c.streams_.end()) return 0;
+  if (f.hd.type != NGHTTP2_HEADERS && f.hd.type != NGHTTP2_DATA) return 0;
+  auto it = streams_.find(f.hd.stream_id);
+  if (it == streams_.end()) return 0;
   auto& st = *it->second;
-  if (f->hd.type == NGHTTP2_HEADERS && !st.head_done && !st.error) {  // a failed stream gets no head
+  if (f.hd.type == NGHTTP2_HEADERS && !st.head_done && !st.error) {  // a failed stream gets no head
     if (st.head.status >= 100 && st.head.status < 200) {  // informational: the real head follows (nghttp2 refuses 101)
       if (++st.interims_seen > kMaxInterimResponses) {
-        if (!st.error) c.to_reset_.push_back(st.id);
-        st.fail(upstream_error(Errc::protocol, fmt::format("{}: more than {} interim (1xx) responses", c.host_id_,
+        if (!st.error) to_reset_.push_back(st.id);
+        st.fail(upstream_error(Errc::protocol, fmt::format("{}: more than {} interim (1xx) responses", host_id_,
                                                            kMaxInterimResponses)));
         return 0;
       }
@@ -286,7 +282,7 @@ int Conn::on_frame_recv(const nghttp2_frame& frame) {
       st.head_done = true;
     }
   }
-  if (f->hd.flags & NGHTTP2_FLAG_END_STREAM) st.ended = true;
+  if (f.hd.flags & NGHTTP2_FLAG_END_STREAM) st.ended = true;
   st.wake();
   return 0;
 }
@@ -300,17 +296,16 @@ int Conn::on_data_chunk_recv(std::int32_t id, std::string_view data) {
 }
 
 int Conn::on_stream_close(std::int32_t id, std::uint32_t code) {
-  auto& c = *this;
-  auto it = c.streams_.find(id);
-  if (it == c.streams_.end()) return 0;
+  auto it = streams_.find(id);
+  if (it == streams_.end()) return 0;
   auto st = std::move(it->second);
-  c.streams_.erase(it);
+  streams_.erase(it);
   st->closed = true;
   if (!st->ended || code != NGHTTP2_NO_ERROR) {
     // REFUSED_STREAM (and anything before the head) is safe to retry elsewhere (RFC 9113 §8.7).
     const bool retryable = code == NGHTTP2_REFUSED_STREAM || !st->head_done;
     st->fail(upstream_error(Errc::protocol,
-                            fmt::format("{}: stream reset: {}", c.host_id_, nghttp2_http2_strerror(code)), retryable));
+                            fmt::format("{}: stream reset: {}", host_id_, nghttp2_http2_strerror(code)), retryable));
   }
   st->wake();
   return 0;
