@@ -1,8 +1,10 @@
-// HTTP/1.1 session (Boost.Beast parser, C++20 coroutine): reads one request at a
-// time (pipelined requests wait in the bounded read buffer, answered in order),
-// enforces the header/target/body limits and the header-read, idle and send
-// deadlines, builds a RequestContext, calls the Handler, and writes the Response —
-// cached chunks by scatter-gather, growing bodies as they are published.
+// HTTP/1.1 session (C++20 coroutine): one request at a time (pipelined requests wait
+// in the bounded read buffer, answered in order) under the header-read, idle and send
+// deadlines. Three parts: the connection and its loop (h1_session.cpp), the codec
+// that reads requests from bytes and frames bodies (h1_codec.hpp), and the exchange
+// that answers one request — the Handler, keep-alive, the response written through
+// BodyWriter (cached chunks by scatter-gather or sendfile, growing bodies as they are
+// published) — (h1_exchange.hpp).
 #pragma once
 
 #include <boost/asio/awaitable.hpp>

@@ -1,11 +1,11 @@
 // HTTP/2 session (RFC 9113) on nghttp2's server session API, driven from Asio
-// coroutines on the connection's executor: a reader feeds received bytes to
-// nghttp2_session_mem_recv, a writer drains nghttp2_session_mem_send into gather
-// writes, and each request runs the same Handler as HTTP/1.1 in a coroutine of
-// its own, so a slow stream never holds up the others. Response bodies (inline,
-// a cached Object's chunks, a growing fetch) go out through data providers with
-// NGHTTP2_DATA_FLAG_NO_COPY: DATA frames are written straight from the chunks.
-// Design notes: docs/http2.md.
+// coroutines on the connection's executor: a reader feeds received bytes to the
+// codec (h2_codec.hpp, on core/h2_driver.hpp), a writer drains nghttp2's output into
+// gather writes (BodyWriter), and each request's exchange (h2_exchange.hpp) runs the
+// same Handler as HTTP/1.1 in a coroutine of its own, so a slow stream never holds
+// up the others. Response bodies (inline, a cached Object's chunks, a growing fetch)
+// go out through data providers with NGHTTP2_DATA_FLAG_NO_COPY: DATA frames are
+// written straight from the chunks. Design notes: docs/http2.md.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>

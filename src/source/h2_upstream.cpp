@@ -1,8 +1,8 @@
+#include "core/spawn.hpp"
 #include "source/h2_upstream.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -22,6 +22,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "core/h2_driver.hpp"
 #include "core/strings.hpp"
 #include "source/tls_client.hpp"
 #include "source/upstream_request.hpp"
@@ -41,8 +42,6 @@ constexpr std::size_t kMaxInterimResponses = 16;  // 1xx HEADERS before the fina
 Error upstream_error(Errc code, std::string msg, bool retryable = true) {
   return Error::make(ErrorSource::upstream, code, std::move(msg), retryable);
 }
-
-std::string_view sv(const std::uint8_t* p, std::size_t n) { return {reinterpret_cast<const char*>(p), n}; }
 
 // One request's state, filled by callbacks and read by the coroutine that waits on it.
 struct ClientStream {
@@ -65,21 +64,19 @@ struct ClientStream {
   }
 };
 
-class Conn : public std::enable_shared_from_this<Conn> {
+class Conn : public std::enable_shared_from_this<Conn>, public H2Driver::Events {
  public:
   enum class State { connecting, ready, dead };
 
   Conn(asio::any_io_executor ex, std::string host_id, Metrics* metrics)
-      : ex_(ex), host_id_(std::move(host_id)), metrics_(metrics), wake_(ex), ready_signal_(ex) {}
-  virtual ~Conn() {
-    if (session_ != nullptr) nghttp2_session_del(session_);
-  }
+      : ex_(ex), host_id_(std::move(host_id)), metrics_(metrics), ready_signal_(ex) {}
+  virtual ~Conn() = default;
 
   State state() const { return state_; }
   bool usable() const {
-    if (state_ != State::ready || goaway_ || session_ == nullptr) return false;
+    if (state_ != State::ready || goaway_ || !driver_) return false;
     if (!got_settings_) return true;  // the server's limit is not known yet: nghttp2 queues beyond it
-    const auto max = nghttp2_session_get_remote_settings(session_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+    const auto max = nghttp2_session_get_remote_settings(session(), NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
     return streams_.size() < max;
   }
   std::size_t active() const { return streams_.size(); }
@@ -95,11 +92,9 @@ class Conn : public std::enable_shared_from_this<Conn> {
         {":method", "GET"}, {":scheme", scheme}, {":authority", authority}, {":path", req.target}};
     for (auto& f : upstream_request::h2_fields(req.headers)) fields.push_back(std::move(f));
     std::vector<nghttp2_nv> nva;
-    for (auto& [k, v] : fields)
-      nva.push_back({reinterpret_cast<std::uint8_t*>(k.data()), reinterpret_cast<std::uint8_t*>(v.data()), k.size(),
-                     v.size(), NGHTTP2_NV_FLAG_NONE});
+    H2Driver::to_nv(fields, nva);
     auto st = std::make_shared<ClientStream>(ex_);
-    const std::int32_t id = nghttp2_submit_request(session_, nullptr, nva.data(), nva.size(), nullptr, st.get());
+    const std::int32_t id = nghttp2_submit_request(session(), nullptr, nva.data(), nva.size(), nullptr, st.get());
     if (id < 0) return nullptr;
     st->id = id;
     streams_[id] = st;
@@ -108,75 +103,75 @@ class Conn : public std::enable_shared_from_this<Conn> {
   }
 
   void consume(std::int32_t id, std::size_t n) {
-    if (state_ == State::dead || session_ == nullptr) return;
-    nghttp2_session_consume(session_, id, n);
+    if (state_ == State::dead || !driver_) return;
+    nghttp2_session_consume(session(), id, n);
     kick();
   }
   void cancel(std::int32_t id) {
-    if (state_ == State::dead || session_ == nullptr) return;
-    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+    if (state_ == State::dead || !driver_) return;
+    nghttp2_submit_rst_stream(session(), NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
     kick();
   }
   void shutdown() {
     if (state_ != State::ready) return;
     goaway_ = true;
-    nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
+    nghttp2_session_terminate_session(session(), NGHTTP2_NO_ERROR);
     kick();
   }
 
  protected:
   virtual asio::awaitable<std::pair<beast::error_code, std::size_t>> read_some(asio::mutable_buffer b) = 0;
-  virtual asio::awaitable<beast::error_code> write(asio::const_buffer b) = 0;
+  // The whole batch (the client sends control frames only: one piece, its bytes copied).
+  virtual asio::awaitable<beast::error_code> write(const H2OutBatch& batch) = 0;
   virtual void close_socket() = 0;
   bool start_session(const H2UpstreamSettings& s);
-  void kick() { wake_.cancel(); }
+  nghttp2_session* session() const { return driver_->session(); }
+  void kick() {
+    if (driver_) driver_->kick();
+  }
   void die(const std::string& why);
   asio::awaitable<void> reader();
   asio::awaitable<void> writer();
 
-  static Conn& self(void* p) { return *static_cast<Conn*>(p); }
-  static int on_header(nghttp2_session*, const nghttp2_frame* f, const std::uint8_t* name, std::size_t namelen,
-                       const std::uint8_t* value, std::size_t valuelen, std::uint8_t, void* p);
-  static int on_frame_recv(nghttp2_session*, const nghttp2_frame* f, void* p);
-  static int on_data_chunk_recv(nghttp2_session*, std::uint8_t, std::int32_t id, const std::uint8_t* data,
-                                std::size_t len, void* p);
-  static int on_stream_close(nghttp2_session*, std::int32_t id, std::uint32_t code, void* p);
+  // H2Driver::Events: they only record; streams over a limit are reset in after_recv().
+  int on_header(const nghttp2_frame& f, std::string_view n, std::string_view v) override;
+  int on_frame_recv(const nghttp2_frame& f) override;
+  int on_data_chunk_recv(std::int32_t id, std::string_view data) override;
+  int on_stream_close(std::int32_t id, std::uint32_t code) override;
+  void after_recv() override {
+    for (auto id : to_reset_) nghttp2_submit_rst_stream(session(), NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+    to_reset_.clear();
+  }
 
   asio::any_io_executor ex_;
   std::string host_id_;
   Metrics* metrics_;
-  nghttp2_session* session_ = nullptr;
+  std::unique_ptr<H2Driver> driver_;
   State state_ = State::connecting;
   bool goaway_ = false;
   bool got_settings_ = false;
   std::unordered_map<std::int32_t, std::shared_ptr<ClientStream>> streams_;
   std::vector<std::int32_t> to_reset_;  // streams over a limit, reset after mem_recv
-  asio::steady_timer wake_;
   asio::steady_timer ready_signal_;
   std::array<char, 16 * 1024> rbuf_{};
-  std::string out_;
 };
 
 bool Conn::start_session(const H2UpstreamSettings& s) {
-  nghttp2_session_callbacks* cb = nullptr;
-  if (nghttp2_session_callbacks_new(&cb) != 0) return false;
-  nghttp2_session_callbacks_set_on_header_callback(cb, &Conn::on_header);
-  nghttp2_session_callbacks_set_on_frame_recv_callback(cb, &Conn::on_frame_recv);
-  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, &Conn::on_data_chunk_recv);
-  nghttp2_session_callbacks_set_on_stream_close_callback(cb, &Conn::on_stream_close);
-  nghttp2_option* opt = nullptr;
-  nghttp2_option_new(&opt);
-  nghttp2_option_set_no_auto_window_update(opt, 1);  // the window reopens as bodies are copied into fetches
-  const int rv = nghttp2_session_client_new2(&session_, cb, this, opt);
-  nghttp2_option_del(opt);
-  nghttp2_session_callbacks_del(cb);
-  if (rv != 0) return false;
+  H2Driver::Settings ds;
+  ds.server = false;
+  ds.manual_window = true;  // the window reopens as bodies are copied into fetches
+  ds.batch_bytes = 64 * 1024;
+  driver_ = std::make_unique<H2Driver>(ex_, *this, ds);
+  if (!driver_->ok()) {
+    driver_.reset();
+    return false;
+  }
   nghttp2_settings_entry settings[] = {
       {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, s.window_bytes},
   };
-  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
-  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, static_cast<std::int32_t>(s.window_bytes));
+  nghttp2_submit_settings(session(), NGHTTP2_FLAG_NONE, settings, std::size(settings));
+  nghttp2_session_set_local_window_size(session(), NGHTTP2_FLAG_NONE, 0, static_cast<std::int32_t>(s.window_bytes));
   return true;
 }
 
@@ -201,15 +196,12 @@ asio::awaitable<void> Conn::reader() {
       die(ec == asio::error::eof ? "closed by the server" : ec.message());
       co_return;
     }
-    const auto rv = nghttp2_session_mem_recv(session_, reinterpret_cast<const std::uint8_t*>(rbuf_.data()), n);
+    const auto rv = driver_->recv(rbuf_.data(), n);  // then after_recv(), and the writer is woken
     if (rv < 0) {
       die(fmt::format("protocol error: {}", nghttp2_strerror(static_cast<int>(rv))));
       co_return;
     }
-    for (auto id : to_reset_) nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
-    to_reset_.clear();
-    kick();
-    if (nghttp2_session_want_read(session_) == 0 && nghttp2_session_want_write(session_) == 0) {
+    if (!driver_->wants_io()) {
       die("the session ended (GOAWAY)");
       co_return;
     }
@@ -218,50 +210,36 @@ asio::awaitable<void> Conn::reader() {
 
 asio::awaitable<void> Conn::writer() {
   auto keep = shared_from_this();
-  while (state_ != State::dead) {
-    out_.clear();
-    for (;;) {
-      const std::uint8_t* data = nullptr;
-      const auto n = nghttp2_session_mem_send(session_, &data);
-      if (n < 0) {
-        die(fmt::format("mem_send: {}", nghttp2_strerror(static_cast<int>(n))));
-        co_return;
-      }
-      if (n == 0) break;
-      out_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
-      if (out_.size() >= 64 * 1024) break;
+  struct Transport {
+    Conn& c;
+    beast::error_code ec;
+    bool stop() const { return c.state_ == State::dead; }
+    bool stop_when_idle() const { return false; }
+    asio::awaitable<bool> write(const H2OutBatch& batch) {
+      ec = co_await c.write(batch);
+      co_return !ec;
     }
-    if (out_.empty()) {
-      if (nghttp2_session_want_read(session_) == 0 && nghttp2_session_want_write(session_) == 0) {
-        die("the session ended");
-        co_return;
-      }
-      wake_.expires_at(TimePoint::max());
-      co_await wake_.async_wait(kTuple);
-      continue;
-    }
-    auto ec = co_await write(asio::buffer(out_));
-    if (ec) {
-      die(ec.message());
-      co_return;
-    }
+  } t{*this, {}};
+  const auto end = co_await driver_->flush(t);
+  switch (end) {
+    case H2Driver::FlushEnd::stopped: break;
+    case H2Driver::FlushEnd::session_over: die("the session ended"); break;
+    case H2Driver::FlushEnd::send_failed: die(fmt::format("mem_send: {}", nghttp2_strerror(driver_->send_error()))); break;
+    case H2Driver::FlushEnd::write_failed: die(t.ec.message()); break;
   }
 }
 
-int Conn::on_header(nghttp2_session*, const nghttp2_frame* f, const std::uint8_t* name, std::size_t namelen,
-                    const std::uint8_t* value, std::size_t valuelen, std::uint8_t, void* p) {
-  auto& c = self(p);
-  if (f->hd.type != NGHTTP2_HEADERS) return 0;
-  auto it = c.streams_.find(f->hd.stream_id);
-  if (it == c.streams_.end() || it->second->head_done) return 0;  // trailers are ignored
+int Conn::on_header(const nghttp2_frame& f, std::string_view n, std::string_view v) {
+  if (f.hd.type != NGHTTP2_HEADERS) return 0;
+  auto it = streams_.find(f.hd.stream_id);
+  if (it == streams_.end() || it->second->head_done) return 0;  // trailers are ignored
   auto& st = *it->second;
-  st.header_bytes += namelen + valuelen + 32;
+  st.header_bytes += n.size() + v.size() + 32;
   if (st.header_bytes > kMaxResponseHeader) {
-    if (!st.error) c.to_reset_.push_back(st.id);
-    st.fail(upstream_error(Errc::protocol, fmt::format("{}: response header block over 64 KiB", c.host_id_)));
+    if (!st.error) to_reset_.push_back(st.id);
+    st.fail(upstream_error(Errc::protocol, fmt::format("{}: response header block over 64 KiB", host_id_)));
     return 0;
   }
-  auto n = sv(name, namelen), v = sv(value, valuelen);
   if (n == ":status") {
     st.head.status = 0;
     for (char ch : v) st.head.status = ch >= '0' && ch <= '9' ? st.head.status * 10 + (ch - '0') : -1000;
@@ -279,22 +257,21 @@ int Conn::on_header(nghttp2_session*, const nghttp2_frame* f, const std::uint8_t
   return 0;
 }
 
-int Conn::on_frame_recv(nghttp2_session*, const nghttp2_frame* f, void* p) {
-  auto& c = self(p);
-  if (f->hd.type == NGHTTP2_SETTINGS && !(f->hd.flags & NGHTTP2_FLAG_ACK)) c.got_settings_ = true;
-  if (f->hd.type == NGHTTP2_GOAWAY) {
-    c.goaway_ = true;  // streams above last_stream_id are closed (REFUSED_STREAM) by nghttp2
+int Conn::on_frame_recv(const nghttp2_frame& f) {
+  if (f.hd.type == NGHTTP2_SETTINGS && !(f.hd.flags & NGHTTP2_FLAG_ACK)) got_settings_ = true;
+  if (f.hd.type == NGHTTP2_GOAWAY) {
+    goaway_ = true;  // streams above last_stream_id are closed (REFUSED_STREAM) by nghttp2
     return 0;
   }
-  if (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA) return 0;
-  auto it = c.streams_.find(f->hd.stream_id);
-  if (it == c.streams_.end()) return 0;
+  if (f.hd.type != NGHTTP2_HEADERS && f.hd.type != NGHTTP2_DATA) return 0;
+  auto it = streams_.find(f.hd.stream_id);
+  if (it == streams_.end()) return 0;
   auto& st = *it->second;
-  if (f->hd.type == NGHTTP2_HEADERS && !st.head_done && !st.error) {  // a failed stream gets no head
+  if (f.hd.type == NGHTTP2_HEADERS && !st.head_done && !st.error) {  // a failed stream gets no head
     if (st.head.status >= 100 && st.head.status < 200) {  // informational: the real head follows (nghttp2 refuses 101)
       if (++st.interims_seen > kMaxInterimResponses) {
-        if (!st.error) c.to_reset_.push_back(st.id);
-        st.fail(upstream_error(Errc::protocol, fmt::format("{}: more than {} interim (1xx) responses", c.host_id_,
+        if (!st.error) to_reset_.push_back(st.id);
+        st.fail(upstream_error(Errc::protocol, fmt::format("{}: more than {} interim (1xx) responses", host_id_,
                                                            kMaxInterimResponses)));
         return 0;
       }
@@ -305,33 +282,30 @@ int Conn::on_frame_recv(nghttp2_session*, const nghttp2_frame* f, void* p) {
       st.head_done = true;
     }
   }
-  if (f->hd.flags & NGHTTP2_FLAG_END_STREAM) st.ended = true;
+  if (f.hd.flags & NGHTTP2_FLAG_END_STREAM) st.ended = true;
   st.wake();
   return 0;
 }
 
-int Conn::on_data_chunk_recv(nghttp2_session*, std::uint8_t, std::int32_t id, const std::uint8_t* data,
-                             std::size_t len, void* p) {
-  auto& c = self(p);
-  auto it = c.streams_.find(id);
-  if (it == c.streams_.end()) return 0;
-  it->second->pending.append(reinterpret_cast<const char*>(data), len);
+int Conn::on_data_chunk_recv(std::int32_t id, std::string_view data) {
+  auto it = streams_.find(id);
+  if (it == streams_.end()) return 0;
+  it->second->pending.append(data);
   it->second->wake();
   return 0;
 }
 
-int Conn::on_stream_close(nghttp2_session*, std::int32_t id, std::uint32_t code, void* p) {
-  auto& c = self(p);
-  auto it = c.streams_.find(id);
-  if (it == c.streams_.end()) return 0;
+int Conn::on_stream_close(std::int32_t id, std::uint32_t code) {
+  auto it = streams_.find(id);
+  if (it == streams_.end()) return 0;
   auto st = std::move(it->second);
-  c.streams_.erase(it);
+  streams_.erase(it);
   st->closed = true;
   if (!st->ended || code != NGHTTP2_NO_ERROR) {
     // REFUSED_STREAM (and anything before the head) is safe to retry elsewhere (RFC 9113 §8.7).
     const bool retryable = code == NGHTTP2_REFUSED_STREAM || !st->head_done;
     st->fail(upstream_error(Errc::protocol,
-                            fmt::format("{}: stream reset: {}", c.host_id_, nghttp2_http2_strerror(code)), retryable));
+                            fmt::format("{}: stream reset: {}", host_id_, nghttp2_http2_strerror(code)), retryable));
   }
   st->wake();
   return 0;
@@ -349,8 +323,8 @@ class ConnOver final : public Conn {
       return;
     }
     state_ = State::ready;
-    asio::co_spawn(ex_, reader(), asio::detached);
-    asio::co_spawn(ex_, writer(), asio::detached);
+    asio::co_spawn(ex_, reader(), log_escape("HTTP/2 upstream reader"));
+    asio::co_spawn(ex_, writer(), log_escape("HTTP/2 upstream writer"));
   }
 
  protected:
@@ -358,8 +332,10 @@ class ConnOver final : public Conn {
     auto [ec, n] = co_await stream_.async_read_some(b, kTuple);
     co_return std::pair{ec, n};
   }
-  asio::awaitable<beast::error_code> write(asio::const_buffer b) override {
-    auto [ec, n] = co_await asio::async_write(stream_, b, kTuple);
+  asio::awaitable<beast::error_code> write(const H2OutBatch& batch) override {
+    bufs_.clear();
+    batch.to_buffers(bufs_);
+    auto [ec, n] = co_await asio::async_write(stream_, bufs_, kTuple);
     (void)n;
     co_return ec;
   }
@@ -371,6 +347,7 @@ class ConnOver final : public Conn {
 
  private:
   Stream stream_;
+  std::vector<asio::const_buffer> bufs_;
 };
 
 class Response final : public H2UpstreamResponse {

@@ -2,8 +2,8 @@
 // keeps a few multiplexed connections per upstream host (h2c with prior knowledge,
 // or TLS with ALPN "h2" and certificate verification, on by default) and runs each
 // fetch as a stream on one of them, so hundreds of concurrent fetches share one
-// connection. nghttp2's client session is driven like the server's (h2_session):
-// a reader feeds mem_recv, a writer drains mem_send, callbacks only record.
+// connection. nghttp2's client session runs on the driver the server uses
+// (core/h2_driver.hpp): a reader feeds mem_recv, a writer drains mem_send, callbacks only record.
 // Interim (1xx) HEADERS before the final response are read past (a 103's fields are
 // handed to the request's `interim` sink; more than 16 fail the stream); request
 // fields go out lowercased, without connection-specific ones (RFC 9113 §8.2).

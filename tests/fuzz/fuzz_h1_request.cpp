@@ -1,7 +1,7 @@
-// HTTP/1.1 request heads, as the server session reads them (src/http/h1_session.cpp):
+// HTTP/1.1 request heads, as the server session reads them (src/http/h1_codec.cpp):
 // scan_simple_request_head() first, Beast's request_parser<empty_body> configured like
-// read_request() (header_limit = limits.max_header_bytes, no body limit, eager off, the
-// consumed-bytes count of read_header()) for the rest. Differential property: the
+// H1HeadParser (header_limit = limits.max_header_bytes, no body limit, eager off, the
+// consumed-bytes count of H1HeadParser::put()) for the rest. Differential property: the
 // scanner never takes what the Beast path would refuse (a parse error or one of the
 // session's own checks), and when both take a head they agree on method, target,
 // version, keep-alive, fields and the head's size. Pipelined heads are taken in turn,
@@ -32,7 +32,7 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-// h1_session.cpp's persists(): RFC 9112 §9.3 over every Connection line (Beast's own
+// h1_codec.cpp's persists(): RFC 9112 §9.3 over every Connection line (Beast's own
 // keep_alive() reads one line, or lets keep-alive outweigh close in HTTP/1.0).
 bool persists(const http::request_parser<http::empty_body>::value_type& req) {
   bool close = false, keep_alive = false;

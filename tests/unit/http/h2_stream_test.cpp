@@ -1,5 +1,5 @@
 // HTTP/2 pieces that need no socket: response headers for HTTP/2 (lower-case names,
-// connection-specific fields dropped, our content-length) and H2BodySource, the
+// connection-specific fields dropped, our content-length) and BodySource, the
 // cursor the data provider reads — slices shared with the body's chunks, never
 // copies, for inline, cached-object (with a byte range) and growing bodies.
 #include <gtest/gtest.h>
@@ -12,7 +12,7 @@
 namespace hlscache {
 namespace {
 
-std::string drain(H2BodySource& src, std::size_t frame, std::vector<const char*>* bases = nullptr) {
+std::string drain(BodySource& src, std::size_t frame, std::vector<const char*>* bases = nullptr) {
   std::string out;
   while (src.ready_bytes() > 0) {
     std::size_t n = std::min<std::uint64_t>(frame, src.ready_bytes());
@@ -52,9 +52,9 @@ TEST(H2Headers, LowerCaseNamesNoConnectionFieldsOwnContentLength) {
   for (const auto& [k, v] : h.fields) EXPECT_NE(k, "content-length") << "304 has no content-length of ours";
 }
 
-TEST(H2BodySource, InlineBodyIsOneSharedChunk) {
+TEST(BodySource, InlineBodyIsOneSharedChunk) {
   Response r = Response::text(200, std::string(40'000, 'q'));
-  H2BodySource src;
+  BodySource src;
   src.reset(r, false);
   EXPECT_TRUE(src.complete());
   EXPECT_FALSE(src.empty_body());
@@ -65,13 +65,13 @@ TEST(H2BodySource, InlineBodyIsOneSharedChunk) {
   EXPECT_EQ(bases[0], bases[2]) << "every frame slices the same buffer";
 
   Response head = Response::text(200, "abc");
-  H2BodySource h;
+  BodySource h;
   h.reset(head, /*head_only=*/true);
   EXPECT_TRUE(h.empty_body());
   EXPECT_EQ(h.length(), 3u);
 }
 
-TEST(H2BodySource, ObjectRangeSlicesTheCachedChunksWithoutCopying) {
+TEST(BodySource, ObjectRangeSlicesTheCachedChunksWithoutCopying) {
   auto obj = std::make_shared<Object>();
   std::string all;
   for (int i = 0; i < 3; ++i) {
@@ -83,13 +83,41 @@ TEST(H2BodySource, ObjectRangeSlicesTheCachedChunksWithoutCopying) {
   Response r;
   r.status = 206;
   r.body = ObjectBody{obj, 900, 1200};
-  H2BodySource src;
+  BodySource src;
   src.reset(r, false);
   EXPECT_EQ(src.length(), 1200u);
   std::vector<const char*> bases;
   EXPECT_EQ(drain(src, 500, &bases), all.substr(900, 1200));
   for (auto* b : bases)
     EXPECT_TRUE(b == obj->body[0].bytes.get() || b == obj->body[1].bytes.get() || b == obj->body[2].bytes.get());
+}
+
+// HTTP/1.1's use: whole slices in batches bounded by pieces and bytes, straight from
+// the chunks; a source reused for the next response forgets the previous one.
+TEST(BodySource, TakeBatchHandsWholeSlicesWithinItsBounds) {
+  auto obj = std::make_shared<Object>();
+  for (int i = 0; i < 5; ++i) obj->body.push_back(Chunk::copy_of(std::string(1000, static_cast<char>('a' + i))));
+  obj->body_size = 5000;
+  Response r;
+  r.status = 200;
+  r.body = ObjectBody{obj, 0, 5000};
+  BodySource src;
+  src.reset(r, false);
+  EXPECT_EQ(src.ready_pieces(), 5u);
+  std::vector<std::pair<const char*, std::size_t>> got;
+  auto emit = [&](const char* p, std::size_t n) { got.emplace_back(p, n); };
+  EXPECT_EQ(src.take_batch(2, 1 << 20, emit), 2000u) << "two pieces at most";
+  EXPECT_EQ(src.take_batch(64, 1500, emit), 2000u) << "the slice that passes the byte bound is whole";
+  EXPECT_EQ(src.take_batch(64, 1 << 20, emit), 1000u);
+  EXPECT_EQ(src.ready_pieces(), 0u);
+  ASSERT_EQ(got.size(), 5u);
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].first, obj->body[i].bytes.get()) << i;
+
+  r.body = ObjectBody{obj, 0, 5000};
+  src.reset(r, /*head_only=*/true);
+  EXPECT_TRUE(src.empty_body());
+  EXPECT_EQ(src.ready_pieces(), 0u);
+  EXPECT_EQ(src.ready_bytes(), 0u);
 }
 
 // A BodyStream whose bytes are published by the test.
@@ -108,11 +136,11 @@ class TestStream final : public BodyStream {
   boost::asio::awaitable<Status> wait(std::uint64_t) override { co_return Ok{}; }
 };
 
-TEST(H2BodySource, GrowingBodyTakesWhatIsPublishedThenCompletes) {
+TEST(BodySource, GrowingBodyTakesWhatIsPublishedThenCompletes) {
   auto s = std::make_shared<TestStream>();
   Response r;
   r.body = StreamBody{s, std::nullopt};
-  H2BodySource src;
+  BodySource src;
   src.reset(r, false);
   EXPECT_FALSE(src.length().has_value());
   src.refill();
