@@ -111,7 +111,7 @@ TEST(H2ServerCodec, RequestIsDispatchedAndItsResponseReachesTheClient) {
   EXPECT_EQ(st.ctx.method, Method::get);
   EXPECT_EQ(st.ctx.target, "/live/index.m3u8");
   EXPECT_EQ(st.authority, "edge.example");
-  EXPECT_EQ(st.ctx.protocol, "HTTP/2.0");
+  EXPECT_EQ(std::string_view(st.ctx.protocol), "HTTP/2.0");
   EXPECT_EQ(st.ctx.header("accept-encoding"), "gzip");
   EXPECT_FALSE(refuse_h2_request(st, f.cfg));
 
