@@ -27,10 +27,9 @@ std::optional<Response> CacheHandler::answer_now(RequestContext& req) {
 }
 
 asio::awaitable<Response> CacheHandler::handle(RequestContext& req) {
-  ConfigPtr config = config_.get();  // one snapshot per request (reloads swap it)
-  const std::string server_name = config->server_name;
-  CacheAnswer answer = co_await miss_.resolve(req, std::move(config));
-  co_return respond_to(std::move(answer), req, clock_.now(), server_name);
+  const ConfigPtr config = config_.get();  // one snapshot per request (reloads swap it)
+  CacheAnswer answer = co_await miss_.resolve(req, config);
+  co_return respond_to(std::move(answer), req, clock_.now(), config->server_name);
 }
 
 Response respond_to(CacheAnswer a, const RequestContext& req, TimePoint now, const std::string& server_name) {

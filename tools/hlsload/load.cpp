@@ -6,7 +6,6 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -24,6 +23,7 @@
 #include <random>
 #include <thread>
 
+#include "core/spawn.hpp"
 #include "hlsload/playback.hpp"
 #include "hlsload/playlist.hpp"
 
@@ -532,10 +532,10 @@ RunResult run_load(const Options& o, const std::function<void(const Progress&)>&
     const auto join = origin + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(offset));
     const std::size_t ti = i % o.targets.size();
     w.viewers.push_back(std::make_unique<Viewer>(w, o, o.targets[ti], endpoints[ti], origin, join, o.seed * 1000003 + i));
-    asio::co_spawn(w.io, w.viewers.back()->run(), asio::detached);
+    asio::co_spawn(w.io, w.viewers.back()->run(), hlscache::log_escape("hlsload viewer"));
   }
   for (auto& w : workers)  // per-thread request deadlines (Viewer::check_deadline)
-    asio::co_spawn(w->io, sweep_deadlines(*w), asio::detached);
+    asio::co_spawn(w->io, sweep_deadlines(*w), hlscache::log_escape("hlsload deadline sweep"));
   std::vector<std::thread> pool;
   for (auto& w : workers) pool.emplace_back([&w] { w->io.run(); });
 
