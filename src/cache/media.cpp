@@ -1,6 +1,8 @@
 #include "cache/media.hpp"
 
 #include <charconv>
+#include <chrono>
+#include <cstdint>
 #include <cmath>
 
 #include "core/strings.hpp"
@@ -43,5 +45,105 @@ std::optional<double> playlist_target_duration(std::string_view text) {
 }
 
 bool playlist_has_endlist(std::string_view text) { return text.find("#EXT-X-ENDLIST") != std::string_view::npos; }
+
+namespace {
+
+// The value of the first line that starts with `tag`, trimmed.
+std::optional<std::string_view> tag_value(std::string_view text, std::string_view tag) {
+  for (std::size_t at = 0; at < text.size();) {
+    std::size_t end = text.find('\n', at);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(at, end - at);
+    if (line.substr(0, tag.size()) == tag) return trim(line.substr(tag.size()));
+    at = end + 1;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::uint64_t> decimal(std::string_view s) {
+  std::uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+// Exactly `n` digits at s[at...].
+std::optional<int> digits(std::string_view s, std::size_t at, std::size_t n) {
+  if (at + n > s.size()) return std::nullopt;
+  int v = 0;
+  for (std::size_t i = at; i < at + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return std::nullopt;
+    v = v * 10 + (s[i] - '0');
+  }
+  return v;
+}
+
+}  // namespace
+
+std::optional<std::int64_t> parse_program_date_time(std::string_view s) {
+  using namespace std::chrono;
+  // YYYY-MM-DDThh:mm:ss
+  const auto y = digits(s, 0, 4), mo = digits(s, 5, 2), d = digits(s, 8, 2), h = digits(s, 11, 2),
+             mi = digits(s, 14, 2), se = digits(s, 17, 2);
+  if (!y || !mo || !d || !h || !mi || !se || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+      s[13] != ':' || s[16] != ':' || *h > 23 || *mi > 59 || *se > 60)
+    return std::nullopt;
+  const year_month_day ymd{year{*y}, month{static_cast<unsigned>(*mo)}, day{static_cast<unsigned>(*d)}};
+  if (!ymd.ok()) return std::nullopt;
+  std::size_t at = 19;
+  std::int64_t ms = 0;
+  if (at < s.size() && (s[at] == '.' || s[at] == ',')) {
+    ++at;
+    int scale = 100, n = 0;
+    for (; at < s.size() && s[at] >= '0' && s[at] <= '9'; ++at, ++n) {
+      ms += (s[at] - '0') * scale;
+      scale /= 10;
+    }
+    if (n == 0) return std::nullopt;
+  }
+  std::int64_t offset_min = 0;
+  if (at < s.size() && (s[at] == 'Z' || s[at] == 'z')) {
+    ++at;
+  } else if (at < s.size() && (s[at] == '+' || s[at] == '-')) {
+    const int sign = s[at] == '-' ? -1 : 1;
+    const auto oh = digits(s, at + 1, 2);
+    if (!oh) return std::nullopt;
+    at += 3;
+    if (at < s.size() && s[at] == ':') ++at;
+    const auto om = digits(s, at, 2);
+    if (!om) return std::nullopt;
+    at += 2;
+    offset_min = sign * (*oh * 60 + *om);
+  } else {
+    return std::nullopt;  // RFC 8216 §4.3.2.6: the date-time carries its offset
+  }
+  if (at != s.size()) return std::nullopt;
+  const std::int64_t days_since = sys_days{ymd}.time_since_epoch().count();
+  return ((days_since * 24 + *h) * 60 + *mi - offset_min) * 60'000 + *se * 1000LL + ms;
+}
+
+std::optional<PlaylistPosition> playlist_position(std::string_view text) {
+  if (!tag_value(text, "#EXT-X-TARGETDURATION:")) return std::nullopt;
+  PlaylistPosition p;
+  if (auto v = tag_value(text, "#EXT-X-MEDIA-SEQUENCE:")) p.media_sequence = decimal(*v).value_or(0);
+  if (auto v = tag_value(text, "#EXT-X-DISCONTINUITY-SEQUENCE:")) p.discontinuity_sequence = decimal(*v).value_or(0);
+  // The first PROGRAM-DATE-TIME dates the next segment (URI line) after it.
+  std::uint64_t segments_before = 0;
+  for (std::size_t at = 0; at < text.size();) {
+    std::size_t end = text.find('\n', at);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view line = trim(text.substr(at, end - at));
+    at = end + 1;
+    static constexpr std::string_view pdt = "#EXT-X-PROGRAM-DATE-TIME:";
+    if (line.substr(0, pdt.size()) == pdt) {
+      p.first_pdt_ms = parse_program_date_time(trim(line.substr(pdt.size())));
+      p.first_pdt_sequence = p.media_sequence > UINT64_MAX - segments_before ? UINT64_MAX
+                                                                              : p.media_sequence + segments_before;
+      break;
+    }
+    if (!line.empty() && line.front() != '#') ++segments_before;
+  }
+  return p;
+}
 
 }  // namespace hlscache

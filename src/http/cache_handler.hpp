@@ -27,6 +27,7 @@ class CacheHandler final : public Handler {
   // Reload: freshness/TTL rules, key_ignore_params and server_name apply to the
   // requests and fetches after it (each reads one snapshot).
   void reconfigure(ConfigPtr config) { config_.set(std::move(config)); }
+  std::uint64_t stream_restarts() const { return miss_.stream_restarts(); }
 
  private:
   ConfigHolder config_;

@@ -11,6 +11,8 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 
 #include "cache/cache.hpp"
@@ -36,6 +38,7 @@ struct FetchDeps {
   Coalescer& coalescer;
   Source& source;
   const Clock& clock;
+  std::atomic<std::uint64_t>& stream_restarts;  // the restart watch's count (store.hpp)
 };
 
 void spawn_fetch(const boost::asio::any_io_executor& ex, FetchDeps deps, FetchTask task);

@@ -267,7 +267,7 @@ void MissPath::start_fetch(Miss& m, ObjectPtr validating, const FetchPtr& fetch,
   lr.validating = std::move(validating);
   t.sink = std::make_shared<LeaderSink>(fetch, std::move(lr), m.config, coalescer_, clock_);
   m.req.led_fetch = fetch;
-  spawn_fetch(m.ex, FetchDeps{cache_, coalescer_, source_, clock_}, std::move(t));
+  spawn_fetch(m.ex, FetchDeps{cache_, coalescer_, source_, clock_, stream_restarts_}, std::move(t));
 }
 
 }  // namespace hlscache

@@ -63,6 +63,9 @@ class MissPath {
   // start holds it until the fetch ends.
   boost::asio::awaitable<CacheAnswer> resolve(RequestContext& req, ConfigPtr config);
 
+  // Streams the restart watch found restarted (their cached objects purged).
+  std::uint64_t stream_restarts() const { return stream_restarts_.load(std::memory_order_relaxed); }
+
  private:
   struct Miss;
   struct Found {
@@ -81,6 +84,7 @@ class MissPath {
   Coalescer& coalescer_;
   Source& source_;
   const Clock& clock_;
+  std::atomic<std::uint64_t> stream_restarts_{0};
 };
 
 // The request fields a miss forwards upstream: all but the hop-by-hop ones, Host,

@@ -8,11 +8,12 @@
 #include "core/gzip.hpp"
 #include "core/http_fields.hpp"
 #include "core/strings.hpp"
+#include "miss/stream_restart.hpp"
 
 namespace hlscache {
 
 void store_answer(Cache& cache, Coalescer& coalescer, const Config& cfg, const LeaderSink& sink, const Fetch& fetch,
-                  TimePoint now) {
+                  TimePoint now, std::atomic<std::uint64_t>& stream_restarts) {
   const LeaderRequest& lr = sink.request();
   if (lr.no_store) return;  // RFC 9111 §5.2.1.5
   ResponseHead head = fetch.head();
@@ -81,6 +82,9 @@ void store_answer(Cache& cache, Coalescer& coalescer, const Config& cfg, const L
       obj->gzipped = std::move(z);
     }
   }
+  if (purge_if_restarted(cache, lr.store_key.empty() ? std::string_view(lr.key) : std::string_view(lr.store_key), kind,
+                         *obj, body_text))
+    stream_restarts.fetch_add(1, std::memory_order_relaxed);
   const std::vector<std::string> vary = forwarded_vary(d.vary, cfg.upstream.strip_request_headers);
   if (vary.empty()) {
     cache.insert(lr.key, std::move(obj), now);

@@ -2,7 +2,8 @@
 // 9111 §3, §4.2, RFC 9213), the Object built from the Fetch's head and chunks (no
 // body copy; a gzip copy for a playlist when configured), the insert under the key or
 // the variant key with its Vary marker rebuilt — or, when the answer may not be
-// stored, the copy it was revalidating erased.
+// stored, the copy it was revalidating erased. Before the insert the restart watch
+// (stream_restart.hpp) compares it with the copy it replaces.
 #pragma once
 
 #include "cache/cache.hpp"
@@ -11,9 +12,13 @@
 #include "config/config.hpp"
 #include "miss/leader_sink.hpp"
 
+#include <atomic>
+#include <cstdint>
+
 namespace hlscache {
 
+// `stream_restarts` counts the restarts the watch found (purges).
 void store_answer(Cache& cache, Coalescer& coalescer, const Config& cfg, const LeaderSink& sink, const Fetch& fetch,
-                  TimePoint now);
+                  TimePoint now, std::atomic<std::uint64_t>& stream_restarts);
 
 }  // namespace hlscache

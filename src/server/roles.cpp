@@ -102,6 +102,10 @@ class CachingRole : public RoleWiring {
     metrics.add_collector([this](std::string& out) {
       collect_cache(out, cache_);
       collect_coalescer(out, coalescer_);
+      prom_family(out, "hlscache_stream_restarts_total", "counter",
+                  "Streams whose upstream restarted with reused names (a playlist going back, a segment's "
+                  "bytes changing under its name): their cached objects were purged.");
+      prom_sample(out, "hlscache_stream_restarts_total", "", static_cast<double>(handler_->stream_restarts()));
       source_->collect_metrics(out);
     });
     if (config_->status_page) {

@@ -54,6 +54,7 @@ struct Rig {
   std::shared_ptr<Config> config = std::make_shared<Config>();
   Cache cache{PolicyKind::lru, 64 << 20, 4};
   Coalescer coalescer{CoalescerLimits{}};
+  std::atomic<std::uint64_t> restarts{0};
 
   // Leads a miss on `key` the way the miss path does and spawns its task on `io`.
   FetchPtr lead(asio::io_context& io, Source& source, const std::string& key) {
@@ -69,7 +70,7 @@ struct Rig {
     lr.store_key = key;
     lr.path = key;
     t.sink = std::make_shared<LeaderSink>(ticket.fetch, std::move(lr), config, coalescer, clock);
-    spawn_fetch(io.get_executor(), FetchDeps{cache, coalescer, source, clock}, std::move(t));
+    spawn_fetch(io.get_executor(), FetchDeps{cache, coalescer, source, clock, restarts}, std::move(t));
     return ticket.fetch;
   }
 };
