@@ -471,6 +471,7 @@ void read_stream(YamlReader& r, const YAML::Node& n, const std::string& path, St
       {"target_duration", [&](auto& v, auto& p) { r.read_duration(v, p, s.target_duration, 500ms, 60s); }},
       {"window", [&](auto& v, auto& p) { r.read(v, p, s.window, 3, 1000); }},
       {"vod_keep", [&](auto& v, auto& p) { r.read_duration(v, p, s.vod_keep, 0ms, 7 * 24h); }},
+      {"pause_grace", [&](auto& v, auto& p) { r.read_duration(v, p, s.pause_grace, 1000ms, 24h); }},
       {"source", [&](auto& v, auto& p) { read_source(r, v, p, direct); direct_source = true; }},
       {"renditions", [&](auto& v, auto& p) {
          r.seq(v, p, [&](const YAML::Node& e, const std::string& ep) {
@@ -612,7 +613,7 @@ std::vector<std::string> restart_required(const Config& a, const Config& b) {
   };
   auto same_stream = [&](const StreamConfig& x, const StreamConfig& y) {
     if (x.name != y.name || x.target_duration != y.target_duration || x.window != y.window ||
-        x.vod_keep != y.vod_keep || x.renditions.size() != y.renditions.size())
+        x.vod_keep != y.vod_keep || x.pause_grace != y.pause_grace || x.renditions.size() != y.renditions.size())
       return false;
     for (std::size_t i = 0; i < x.renditions.size(); ++i)
       if (!same_rendition(x.renditions[i], y.renditions[i])) return false;

@@ -213,6 +213,10 @@ struct StreamConfig {
   Millis target_duration{2'000};
   std::uint32_t window = 6;
   Millis vod_keep{600'000};      // an ended stream's playlist and segments stay this long
+  // A publisher gone without ending keeps the stream live this long after its last
+  // byte (0: ten target durations).
+  Millis pause_grace{0};
+  Millis effective_pause_grace() const { return pause_grace.count() > 0 ? pause_grace : 10 * target_duration; }
   std::vector<RenditionConfig> renditions;  // a single rendition may be given as source: directly
 };
 

@@ -166,6 +166,7 @@ std::string Config::to_yaml() const {
     e << YAML::Key << "target_duration" << YAML::Value << dur(s.target_duration);
     e << YAML::Key << "window" << YAML::Value << s.window;
     e << YAML::Key << "vod_keep" << YAML::Value << dur(s.vod_keep);
+    if (s.pause_grace.count() > 0) e << YAML::Key << "pause_grace" << YAML::Value << dur(s.pause_grace);
     e << YAML::Key << "renditions" << YAML::Value << YAML::BeginSeq;
     for (const auto& r : s.renditions) {
       e << YAML::BeginMap << YAML::Key << "name" << YAML::Value << r.name << YAML::Key << "source" << YAML::Value

@@ -88,14 +88,21 @@ asio::awaitable<Response> IngestHandler::handle(RequestContext& req) {
   if (!session) co_return Response::error(409, "this rendition already has a live publisher");
   spdlog::info("ingest {}: publisher {} connected", req.path(), req.remote.to_string());
 
-  const Duration idle = std::chrono::duration_cast<Duration>(config_->timeouts.ingest_idle);
+  // A publisher that goes quiet keeps its connection and its stream for the pause
+  // grace; silent longer, the stream ends. One that goes away without ending its body
+  // leaves the stream live for the grace too, to come back to (live_stream.hpp).
+  const Duration grace = std::chrono::duration_cast<Duration>(r->pause_grace());
   std::uint64_t total = 0;
   for (;;) {
-    auto piece = co_await req.body->read_some(idle);
+    auto piece = co_await req.body->read_some(grace);
     if (!piece) {
-      spdlog::warn("ingest {}: publisher {} stopped: {}", req.path(), req.remote.to_string(), piece.error().message);
-      session->end();
-      auto resp = Response::error(piece.error().code == Errc::timeout ? 408 : 400, piece.error().message);
+      const bool silent = piece.error().code == Errc::timeout;
+      spdlog::warn("ingest {}: publisher {} {}: {}", req.path(), req.remote.to_string(),
+                   silent ? "silent for the whole pause grace" : "went away without ending its body",
+                   piece.error().message);
+      if (silent) session->end();
+      else session->suspend();
+      auto resp = Response::error(silent ? 408 : 400, piece.error().message);
       resp.close = true;
       co_return resp;
     }

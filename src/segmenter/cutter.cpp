@@ -21,6 +21,7 @@ Cutter::Cutter(CutterConfig config, SegmentSink sink)
       gap_ticks_(millis_to_ticks(config.max_timestamp_gap.count())),
       buffer_(config.chunk_capacity),
       next_sequence_(config.first_sequence) {
+  started_ = config.continues_timeline;
   tail_.reserve(NalScanner::kMaxScanBytes + 4 * kPacketSize);
 }
 

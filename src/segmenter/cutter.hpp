@@ -35,6 +35,9 @@ struct CutterConfig {
   std::chrono::milliseconds max_timestamp_gap{5'000};
   std::size_t chunk_capacity = Chunk::kDefaultCapacity;
   std::uint64_t first_sequence = 0;
+  // The first segment follows another timeline in the same playlist (a publisher that
+  // came back within the pause grace): it is flagged as a discontinuity.
+  bool continues_timeline = false;
 };
 
 class Cutter {

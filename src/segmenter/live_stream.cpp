@@ -2,16 +2,25 @@
 
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
 namespace hlscache {
 
 LiveRendition::LiveRendition(std::string stream, RenditionConfig config, const StreamConfig& sc)
     : stream_(std::move(stream)), config_(std::move(config)), target_(sc.target_duration),
-      window_segments_(sc.window), vod_keep_(sc.vod_keep) {}
+      window_segments_(sc.window), vod_keep_(sc.vod_keep), pause_grace_(sc.effective_pause_grace()) {}
 
 std::shared_ptr<RenditionWindow> LiveRendition::window(TimePoint now) const {
   std::lock_guard lock(mu_);
+  // A new session without a segment yet: viewers keep the previous session's window.
+  if (kept_ && (!kept_ended_at_ || now - *kept_ended_at_ <= vod_keep_)) return kept_;
   if (ended_at_ && now - *ended_at_ > vod_keep_) return nullptr;
   return window_;
+}
+
+std::optional<TimePoint> LiveRendition::paused_since() const {
+  std::lock_guard lock(mu_);
+  return paused_at_;
 }
 
 boost::asio::awaitable<bool> LiveRendition::wait_for_segment(TimePoint deadline) {
@@ -20,10 +29,25 @@ boost::asio::awaitable<bool> LiveRendition::wait_for_segment(TimePoint deadline)
 }
 
 void LiveRendition::expire(TimePoint now) {
-  std::shared_ptr<RenditionWindow> w;
+  std::shared_ptr<RenditionWindow> w, grace_over;
+  std::optional<TimePoint> silent_since;
   {
     std::lock_guard lock(mu_);
     w = window_;
+    if (paused_at_ && now - *paused_at_ > pause_grace_ && !publishing_.load()) {
+      grace_over = window_;
+      silent_since = paused_at_;
+      ended_at_ = *paused_at_ + pause_grace_;
+      paused_at_.reset();
+    }
+  }
+  if (grace_over) {
+    grace_over->end();
+    spdlog::info("{}/{}: no publisher for {} ms (pause_grace {} ms): the stream ends (ENDLIST)", stream_,
+                 config_.name, std::chrono::duration_cast<std::chrono::milliseconds>(now - *silent_since).count(),
+                 pause_grace_.count());
+    std::unique_lock lock(mu_);
+    waiters_.notify_all(lock);
   }
   if (w) w->expire(now);
 }
@@ -43,7 +67,13 @@ void LiveRendition::on_segment(Segment&& s) {
   if (auto st = w->add(std::move(s), SteadyClock::now(), std::chrono::system_clock::now()); !st)
     spdlog::warn("{}/{}: segment not added: {}", stream_, config_.name, st.error().message);
   lock.lock();
-  waiters_.notify_all(lock);
+  const bool announce = std::exchange(announce_, false);
+  if (announce) {  // the new window has its first segment: the previous session's goes
+    kept_.reset();
+    kept_ended_at_.reset();
+  }
+  waiters_.notify_all(lock);  // releases the lock
+  if (announce && on_session_start) on_session_start(*this);
 }
 
 std::unique_ptr<PublishSession> PublishSession::begin(LiveRendition& r) {
@@ -51,25 +81,44 @@ std::unique_ptr<PublishSession> PublishSession::begin(LiveRendition& r) {
   std::unique_lock lock(r.mu_);
   std::uint64_t first = 0;
   if (r.window_) first = r.window_->playlist() ? r.window_->playlist()->next_sequence : 0;
+  const bool resume = r.window_ && r.paused_at_ && !r.ended_at_;
+  CutterConfig cc;
+  cc.target_duration = r.target_;
+  cc.first_sequence = first;
+  cc.continues_timeline = resume;  // its first segment is flagged EXT-X-DISCONTINUITY
+  r.cutter_ = std::make_unique<Cutter>(cc, [&r](Segment&& s) { r.on_segment(std::move(s)); });
+  if (resume) {
+    // Back within the pause grace: the same window goes on after a discontinuity.
+    const auto silent = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - *r.paused_at_);
+    r.paused_at_.reset();
+    lock.unlock();
+    spdlog::info("{}/{}: publishing resumes after {} ms at media sequence {} (discontinuity)", r.stream_,
+                 r.config_.name, silent.count(), first);
+    return std::unique_ptr<PublishSession>(new PublishSession(r));
+  }
+  // A new window. The previous one, if it ended with segments, is what viewers get
+  // until this one has its first segment.
+  if (r.window_ && r.ended_at_ && r.window_->playlist() && r.window_->playlist()->segment_count > 0) {
+    r.kept_ = r.window_;
+    r.kept_ended_at_ = r.ended_at_;
+  }
   RenditionWindowConfig wc;
   wc.target_duration = r.target_;
   wc.window_segments = r.window_segments_;
   wc.first_sequence = first;
   r.window_ = std::make_shared<RenditionWindow>(wc);
   r.ended_at_.reset();
-  CutterConfig cc;
-  cc.target_duration = r.target_;
-  cc.first_sequence = first;
-  r.cutter_ = std::make_unique<Cutter>(cc, [&r](Segment&& s) { r.on_segment(std::move(s)); });
+  r.paused_at_.reset();
+  r.announce_ = true;
   lock.unlock();
   spdlog::info("{}/{}: publishing starts at media sequence {}", r.stream_, r.config_.name, first);
-  if (r.on_session_start) r.on_session_start(r);
   return std::unique_ptr<PublishSession>(new PublishSession(r));
 }
 
 PublishSession::~PublishSession() { end(); }
 
 void PublishSession::feed(const char* data, std::size_t n) {
+  last_byte_ = SteadyClock::now();
   r_.cutter_->feed(data, n);
   r_.ingest_bytes_.fetch_add(n, std::memory_order_relaxed);
   const CutterStats st = r_.cutter_->stats();
@@ -84,19 +133,44 @@ void PublishSession::discontinuity() { r_.cutter_->signal_discontinuity(); }
 CutterStats PublishSession::stats() const { return r_.cutter_->stats(); }
 std::uint64_t PublishSession::segments() const { return r_.cutter_->next_sequence(); }
 
-void PublishSession::end() {
+void PublishSession::end() { finish(true); }
+void PublishSession::suspend() { finish(false); }
+
+void PublishSession::finish(bool clean) {
   if (ended_) return;
   ended_ = true;
-  r_.cutter_->finish();
-  CutterStats st = r_.cutter_->stats();
   std::unique_lock lock(r_.mu_);
+  const bool cut_any = r_.window_ && r_.window_->playlist() && r_.window_->playlist()->segment_count > 0;
+  lock.unlock();
+  // A publisher gone before its first whole segment leaves nothing behind: its partial
+  // segment is dropped, not flushed (which would replace a kept window with a stub).
+  if (clean || cut_any) r_.cutter_->finish();
+  CutterStats st = r_.cutter_->stats();
+  lock.lock();
   auto w = r_.window_;
   r_.last_stats_ = st;
-  r_.ended_at_ = SteadyClock::now();
+  const bool has_segments = w && w->playlist() && w->playlist()->segment_count > 0;
+  const char* how = "ended";
+  if (!has_segments && r_.kept_) {
+    // Refused or broken before its first segment: the previous session's ended window
+    // stays what it was (issue 15: a failed publish never removes another's content).
+    r_.window_ = std::exchange(r_.kept_, nullptr);
+    r_.ended_at_ = std::exchange(r_.kept_ended_at_, std::nullopt);
+    r_.announce_ = false;
+    w = nullptr;
+    how = "ended without a segment; the previous session's window stays";
+  } else if (clean || !has_segments) {
+    r_.ended_at_ = SteadyClock::now();
+    r_.paused_at_.reset();
+  } else {
+    r_.paused_at_ = last_byte_;
+    w = nullptr;  // no ENDLIST: live for the pause grace
+    how = "paused (no ENDLIST while the pause grace runs)";
+  }
   lock.unlock();
   if (w) w->end();
-  spdlog::info("{}/{}: publishing ended: {} bytes, {} packets, {} resyncs ({} bytes skipped), {} continuity errors",
-               r_.stream_, r_.config_.name, st.bytes_in, st.packets, st.resyncs, st.bytes_skipped, st.cc_errors);
+  spdlog::info("{}/{}: publishing {}: {} bytes, {} packets, {} resyncs ({} bytes skipped), {} continuity errors",
+               r_.stream_, r_.config_.name, how, st.bytes_in, st.packets, st.resyncs, st.bytes_skipped, st.cc_errors);
   lock.lock();
   r_.cutter_.reset();
   r_.waiters_.notify_all(lock);

@@ -2,8 +2,19 @@
 // RenditionWindow serving its playlist and segments, the Cutter its publisher
 // feeds, and a WaitList woken on every new segment (so a request for the segment
 // being cut next waits for it instead of failing). A rendition has at most one
-// publisher at a time (PublishSession claims it); when the publisher ends, the
-// window gets #EXT-X-ENDLIST and is kept for the stream's vod_keep.
+// publisher at a time (PublishSession claims it).
+//
+// A session's life (docs/segmenter.md "Publishers come and go"):
+// - it ends cleanly (end(): the body's last byte, the file's end): the window gets
+//   #EXT-X-ENDLIST and is kept for the stream's vod_keep;
+// - it goes away without ending (suspend(): a connection lost, a UDP source silent):
+//   the window stays live, the playlist simply stops growing, for the stream's
+//   pause_grace counted from its last byte; a publisher that comes back within it
+//   continues the same window after an #EXT-X-DISCONTINUITY, and when it runs out
+//   expire() ends the window with #EXT-X-ENDLIST;
+// - a new session after an ended one starts a new window, but the ended window is
+//   still what viewers get until the new one has its first segment: a publish that
+//   is refused or broken before that never removes the previous session's content.
 #pragma once
 
 #include <atomic>
@@ -36,9 +47,14 @@ class LiveRendition {
   std::shared_ptr<RenditionWindow> window(TimePoint now) const;
   // Waits (bounded by `deadline`) until the next segment lands or the publisher ends.
   boost::asio::awaitable<bool> wait_for_segment(TimePoint deadline);
+  // Drops old segments; ends a paused window whose pause_grace has run out.
   void expire(TimePoint now);
 
   bool publishing() const { return publishing_.load(); }
+  // Since when a publisher that went away without ending has been silent (its last
+  // byte), while the grace runs; nullopt when publishing, ended or never published.
+  std::optional<TimePoint> paused_since() const;
+  Millis pause_grace() const { return pause_grace_; }
   CutterStats last_stats() const;
   // Totals over every publishing session, for metrics: bytes fed, input errors
   // (sync losses, continuity/transport errors, invalid packets, PSI/PES errors), segments cut.
@@ -55,14 +71,20 @@ class LiveRendition {
   const std::chrono::milliseconds target_;
   const std::uint32_t window_segments_;
   const Millis vod_keep_;
+  const Millis pause_grace_;
 
   mutable std::mutex mu_;
   std::shared_ptr<RenditionWindow> window_;
+  // The previous session's ended window, served while a new session has no segment yet.
+  std::shared_ptr<RenditionWindow> kept_;
+  std::optional<TimePoint> kept_ended_at_;
+  std::optional<TimePoint> paused_at_;  // a session went away without ending: its last byte
+  bool announce_ = false;               // a new window waits for its first segment (on_session_start)
 
  public:
-  // Called (on the publisher's thread, no lock held) when a publishing session starts:
-  // the local role drops the cached playlists, which may be the ended playlist of the
-  // previous session, so the new one shows at once. Set before publishers start.
+  // Called (on the publisher's thread, no lock held) when a new window gets its first
+  // segment: the local role drops the cached playlists, which may be the ended playlist
+  // of the previous session, so the new one shows at once. Set before publishers start.
   std::function<void(const LiveRendition&)> on_session_start;
 
  private:
@@ -86,13 +108,19 @@ class PublishSession {
   void feed(const char* data, std::size_t n);
   void discontinuity();  // the next segment starts a new timeline (file loop)
   void end();            // flush the last segment, append ENDLIST, release the claim
+  // The publisher went away without ending: flush the last segment and release the
+  // claim, but keep the window live for the pause grace (counted from the last byte).
+  // A session that cut no segment ends instead.
+  void suspend();
   CutterStats stats() const;
   std::uint64_t segments() const;
 
  private:
   explicit PublishSession(LiveRendition& r) : r_(r) {}
+  void finish(bool clean);
   LiveRendition& r_;
   bool ended_ = false;
+  TimePoint last_byte_ = SteadyClock::now();
   std::uint64_t errors_seen_ = 0;  // this session's input errors already added to the rendition's total
 };
 

@@ -149,8 +149,11 @@ asio::awaitable<void> run_udp_source(LiveRendition& r, HostPort address, Duratio
                             timer.async_wait(asio::as_tuple(asio::use_awaitable)));
     if (result.index() == 1) {  // idle
       if (session) {
-        spdlog::info("{}/{}: udp source silent for {} ms: live session ends", r.stream(), r.name(),
+        // Not the end of the stream: it stays live for the pause grace, and datagrams
+        // that come back within it continue it after a discontinuity.
+        spdlog::info("{}/{}: udp source silent for {} ms: paused", r.stream(), r.name(),
                      std::chrono::duration_cast<std::chrono::milliseconds>(idle).count());
+        session->suspend();
         session.reset();
       }
       if (!sock.is_open()) co_return;

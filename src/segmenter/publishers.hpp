@@ -5,8 +5,9 @@
 //    sequence keeps counting (docs/segmenter.md explains the choice);
 //  - a UDP socket receiving MPEG-TS datagrams (188-byte packets, as ffmpeg's
 //    `-f mpegts udp://...?pkt_size=1316` and broadcast encoders send them);
-//    silence longer than timeouts.ingest_idle ends the live session, the next
-//    datagram starts a new one.
+//    silence longer than timeouts.ingest_idle pauses the session (the stream stays
+//    live for its pause_grace); datagrams that come back within the grace continue
+//    it after a discontinuity, later ones start a new session.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>

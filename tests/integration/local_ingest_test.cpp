@@ -141,65 +141,7 @@ TEST_F(LocalIngestTest, BodiesWithContentLengthArePublishedToo) {
   EXPECT_EQ(r.status, 413) << r.describe();
 }
 
-// A publisher that goes silent (timeouts.ingest_idle) or drops the connection mid-body
-// ends its session: ENDLIST, and the rendition is free for the next publisher.
-TEST_F(LocalIngestTest, SilentOrDroppedPublisherEndsTheStreamAndFreesTheRendition) {
-  LOCAL_REQUIRE_FFMPEG();
-  const std::string clip = make_clip(4);
-  ASSERT_FALSE(clip.empty());
-  const std::string ts = read_file(clip);
-  const std::size_t half = ts.size() / 2 / 188 * 188;
-  ASSERT_NO_FATAL_FAILURE(
-      start(local_yaml("  - name: flaky\n    target_duration: 1s\n    source: {ingest: true}\n", "ingest_idle: 1s")));
-  const std::string labels = "stream=\"flaky\",rendition=\"main\"";
-
-  // Silent: half the clip, then nothing. After ~1 s the session ends and the connection closes.
-  std::uint64_t next = 0;
-  {
-    Pusher silent(port_, "/ingest/flaky");
-    ASSERT_TRUE(silent.send(std::string_view(ts).substr(0, half)));
-    const auto t0 = LocalClock::now();
-    auto live = wait_playlist("/live/flaky/index.m3u8", [](const MediaPlaylist& p) { return !p.entries.empty(); }, 3s);
-    ASSERT_TRUE(live.valid) << live.error;
-    EXPECT_FALSE(live.ended);
-    // The handler answers 408, but Beast's stream has closed the socket at its deadline,
-    // so the publisher may just see the close (as with the header_read deadline).
-    auto r = silent.read_response(5s);
-    if (r.ok()) {
-      EXPECT_EQ(r.status, 408) << r.describe();
-    } else {
-      EXPECT_TRUE(r.outcome == Outcome::closed || r.outcome == Outcome::reset) << r.describe();
-    }
-    EXPECT_GE(ms_since(t0), 800) << "ended before ingest_idle";
-    auto p = wait_playlist("/live/flaky/index.m3u8", [](const MediaPlaylist& pl) { return pl.ended; }, 4s);
-    ASSERT_TRUE(p.valid && p.ended) << p.error << "\n" << p.text;
-    EXPECT_EQ(metric("hlscache_segmenter_publishing", labels).value_or(-1), 0);
-    next = p.next_sequence();
-  }
-  // Dropped: half the clip, then the connection closes without the last chunk.
-  {
-    Pusher dropped(port_, "/ingest/flaky");
-    ASSERT_TRUE(dropped.send(std::string_view(ts).substr(0, half)));
-    auto live = wait_playlist(
-        "/live/flaky/index.m3u8", [&](const MediaPlaylist& p) { return !p.ended && p.next_sequence() > next; }, 4s);
-    ASSERT_TRUE(live.valid && !live.ended) << live.error << "\n" << live.text;
-    EXPECT_EQ(live.entries.front().sequence, next) << "the numbering continues\n" << live.text;
-    const auto t0 = LocalClock::now();
-    dropped.connection().close();
-    auto p = wait_playlist(
-        "/live/flaky/index.m3u8", [&](const MediaPlaylist& pl) { return pl.ended && pl.next_sequence() > next; }, 4s);
-    ASSERT_TRUE(p.valid && p.ended) << p.error << "\n" << p.text;
-    EXPECT_LT(ms_since(t0), 2500) << "a closed connection should end the session without waiting for ingest_idle";
-    next = p.next_sequence();
-  }
-  // The rendition is free: a whole clip publishes normally.
-  auto r = push_body(port_, "/ingest/flaky", ts);
-  EXPECT_EQ(r.status, 200) << r.describe();
-  auto p = wait_playlist(
-      "/live/flaky/index.m3u8", [&](const MediaPlaylist& pl) { return pl.ended && pl.entries.front().sequence >= next; }, 4s);
-  ASSERT_TRUE(p.valid && p.ended) << p.error << "\n" << p.text;
-  EXPECT_EQ(p.entries.front().sequence, next);
-}
+// A publisher that goes silent or drops the connection mid-body: local_pause_test.cpp.
 
 // vod_keep: an ended stream stays (playlist and segments) this long, then is gone.
 TEST_F(LocalIngestTest, EndedStreamIsKeptForVodKeepThenGone) {

@@ -149,6 +149,10 @@ void Process::kill() {
   code_ = -1;
 }
 
+void Process::signal(int sig) {
+  if (pid_ > 0 && !code_) ::kill(pid_, sig);
+}
+
 std::string Process::out() const { return read_file(out_path_); }
 std::string Process::err() const { return read_file(err_path_); }
 

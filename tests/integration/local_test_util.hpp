@@ -52,6 +52,7 @@ class Process {
   std::optional<int> wait(std::chrono::milliseconds timeout);
   std::optional<int> exit_code() const { return code_; }
   void kill();  // SIGKILL and reap
+  void signal(int sig);  // e.g. SIGSTOP / SIGCONT (a publisher's pause)
   std::string out() const;
   std::string err() const;
   std::string describe() const;  // command line, exit and stderr tail for assertion messages

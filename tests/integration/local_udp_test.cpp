@@ -1,6 +1,8 @@
 // Role local with a UDP source: ffmpeg sends MPEG-TS datagrams (7 packets each, as
-// broadcast encoders do) at real-time pace; the daemon segments them live, and when
-// the sender has been silent for timeouts.ingest_idle the playlist gets ENDLIST.
+// broadcast encoders do) at real-time pace; the daemon segments them live; silent for
+// timeouts.ingest_idle the session pauses, and when the stream's pause_grace has run
+// out since the last datagram the playlist gets ENDLIST (pauses that end within the
+// grace: local_pause_test.cpp).
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -23,6 +25,7 @@ TEST_F(LocalUdpTest, DatagramsAreSegmentedLiveAndSilenceEndsTheStream) {
   ASSERT_NE(udp, 0);
   ASSERT_NO_FATAL_FAILURE(start(local_yaml(fmt::format("  - name: udp\n"
                                                        "    target_duration: 1s\n"
+                                                       "    pause_grace: 2s\n"
                                                        "    source: {{udp: 127.0.0.1:{}}}\n",
                                                        udp),
                                            "ingest_idle: 1s")));
@@ -48,13 +51,14 @@ TEST_F(LocalUdpTest, DatagramsAreSegmentedLiveAndSilenceEndsTheStream) {
   ASSERT_TRUE(code.has_value()) << sender.describe();
   ASSERT_EQ(*code, 0) << sender.describe();
   const auto stopped = LocalClock::now();
-  // Just after the sender stops, the stream is still live; after ingest_idle (1 s) it ends.
+  // Just after the sender stops, the stream is still live; pause_grace (2 s) after its
+  // last datagram it ends (the session pauses at ingest_idle, 1 s).
   auto p = playlist("/live/udp/index.m3u8");
   EXPECT_TRUE(p.valid && !p.ended) << p.error << "\n" << p.text;
   p = wait_playlist("/live/udp/index.m3u8", [](const MediaPlaylist& pl) { return pl.ended; }, 5s);
   ASSERT_TRUE(p.valid && p.ended) << p.error << "\n" << p.text << "\ndaemon log:\n" << daemon_.log();
-  EXPECT_GE(ms_since(stopped), 500) << "ended before ingest_idle passed";
-  EXPECT_LE(ms_since(stopped), 3500);
+  EXPECT_GE(ms_since(stopped), 1500) << "ended before pause_grace passed";
+  EXPECT_LE(ms_since(stopped), 4500);
   double total = 0;
   for (const auto& e : p.entries) {
     total += e.duration;
