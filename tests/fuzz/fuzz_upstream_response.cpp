@@ -1,4 +1,4 @@
-// Upstream HTTP/1.1 responses, as the origin tier reads them (src/source/origin_tier.cpp,
+// Upstream HTTP/1.1 responses, as the origin tier reads them (src/source/origin_attempt_h1.cpp,
 // h1_connection.*): Beast's response_parser<buffer_body> with a 64 KiB header limit and
 // no body limit, the head read with read_header, the body streamed into a fixed buffer
 // of `room` bytes per read (stream_body_into), Content-Length, chunked and
@@ -29,7 +29,7 @@ namespace http = beast::http;
 
 namespace {
 
-constexpr std::size_t kMaxUpstreamHeader = 64 * 1024;  // origin_tier.cpp
+constexpr std::size_t kMaxUpstreamHeader = 64 * 1024;  // h1_connection.hpp: kMaxResponseHeader
 constexpr std::size_t kUpstreamReadBytes = 64 * 1024;  // h1_connection.hpp: the connection buffer's reserve
 
 // A SyncReadStream over the fuzz bytes: at most `piece` bytes per read, then EOF.
@@ -111,7 +111,7 @@ bool read_exchange(PieceStream& s, beast::flat_buffer& buffer, std::size_t room,
   return false;
 }
 
-// The health check: a head, its body skipped (origin_tier.cpp, probe()).
+// The health check: a head, its body skipped (origin_dns_health.cpp, check_host()).
 void read_probe(PieceStream& s, beast::flat_buffer& buffer) {
   http::response_parser<http::empty_body> parser;
   parser.skip(true);

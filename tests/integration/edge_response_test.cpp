@@ -1,5 +1,5 @@
 // What the edge answers from a stored object and what it forwards (object_response.cpp,
-// origin_tier.cpp): conditional requests (304), one byte range (206/416), HEAD, the
+// origin_attempt_h1.cpp): conditional requests (304), one byte range (206/416), HEAD, the
 // gzip variant of playlists, the cache key without ignored query parameters,
 // hop-by-hop headers dropped both ways, Via, and Cache-Status (RFC 9211) / X-Cache
 // for each way a request can be served.

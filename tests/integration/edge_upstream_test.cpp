@@ -1,4 +1,4 @@
-// The edge's side of the upstream connection (source/origin_tier.cpp): keep-alive
+// The edge's side of the upstream connection (source/origin_attempt_h1.cpp): keep-alive
 // connections are pooled and reused; an origin that closes after each answer, or a
 // pooled connection the origin dropped while idle, costs a new connection and not a
 // failed request; the origin's Keep-Alive timeout is honoured; bytes nobody asked for
