@@ -53,13 +53,18 @@ std::string json_string(std::string_view s) {
   return out + "\"";
 }
 
-double ratio(std::uint64_t num, std::uint64_t den) { return den ? static_cast<double>(num) / static_cast<double>(den) : 0; }
+// A ratio as JSON: null when there is nothing to divide by (no cache lookup yet).
+std::string ratio_json(std::uint64_t num, std::uint64_t den) {
+  return den ? fmt::format("{:.4f}", static_cast<double>(num) / static_cast<double>(den)) : "null";
+}
+
+std::string seconds_json(const std::optional<double>& s) { return s ? fmt::format("{:.1f}", *s) : "null"; }
 
 }  // namespace
 
 StatusHandler::StatusHandler(ConfigPtr config, Metrics& metrics, const Clock& clock)
     : config_(std::move(config)), metrics_(metrics), clock_(clock), started_(clock.now()) {
-  prev_ = last_ = take_sample();
+  prev_ = last_ = take_sample({});
 }
 
 std::string StatusHandler::load_assets() {
@@ -93,8 +98,9 @@ bool StatusHandler::owns(std::string_view path) {
   return path == "/" || path == "/status.json" || starts_with(path, "/assets/");
 }
 
-StatusHandler::Sample StatusHandler::take_sample() const {
+StatusHandler::Sample StatusHandler::take_sample(const std::vector<StatusStream>& streams) const {
   Sample s;
+  for (const auto& st : streams) s.streams.emplace(st.name, std::make_pair(st.requests, st.origin_requests));
   s.at = clock_.now();
   auto load = [](const Counter& c) { return c.load(std::memory_order_relaxed); };
   for (std::size_t c = 1; c < metrics_.requests_by_class.size(); ++c) s.requests += load(metrics_.requests_by_class[c]);
@@ -107,8 +113,54 @@ StatusHandler::Sample StatusHandler::take_sample() const {
   return s;
 }
 
+void StatusHandler::upstream_json(std::string& out, const Sample& now, const Sample& a, const Sample& b, double dt) const {
+  auto it = std::back_inserter(out);
+  auto rate = [&](std::uint64_t x, std::uint64_t y) { return dt > 0 ? static_cast<double>(y - x) / dt : 0.0; };
+  const std::vector<UpstreamGroupStatus> groups = upstream_ ? upstream_() : std::vector<UpstreamGroupStatus>{};
+  out += "{\"hosts\":[";
+  bool first = true;
+  if (upstream_) {
+    for (const auto& g : groups)
+      for (const auto& h : g.hosts) {
+        out += (first ? "" : ",") + json_string(h.address);
+        first = false;
+      }
+  } else {
+    for (const auto& h : config_->upstream.hosts) {
+      out += (first ? "" : ",") + json_string(h.to_string());
+      first = false;
+    }
+  }
+  const double errs = rate(a.upstream_errors, b.upstream_errors);
+  const double reqs = rate(a.upstream_requests, b.upstream_requests);
+  // "failing": every recent upstream request failed; "degraded": some did; else "ok".
+  const char* state = errs == 0 ? "ok" : (errs >= reqs ? "failing" : "degraded");
+  fmt::format_to(it, "],\"state\":\"{}\",\"requests_total\":{},\"errors_total\":{},\"requests_per_s\":{:.1f},"
+                     "\"errors_per_s\":{:.1f},\"groups\":[",
+                 state, now.upstream_requests, now.upstream_errors, reqs, errs);
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    const auto& g = groups[i];
+    fmt::format_to(it, "{}{{\"name\":{},\"dns\":{},\"routes\":[", i ? "," : "", json_string(g.name),
+                   g.dns.empty() ? std::string("null") : json_string(g.dns));
+    for (std::size_t p = 0; p < g.prefixes.size(); ++p) out += (p ? "," : "") + json_string(g.prefixes[p]);
+    out += "],\"hosts\":[";
+    for (std::size_t h = 0; h < g.hosts.size(); ++h) {
+      const auto& host = g.hosts[h];
+      fmt::format_to(it,
+                     "{}{{\"address\":{},\"state\":\"{}\",\"consecutive_failures\":{},\"ejected_for_s\":{:.1f},"
+                     "\"requests_total\":{},\"errors_total\":{},\"ejections_total\":{},\"checks_total\":{},"
+                     "\"check_failures_total\":{}}}",
+                     h ? "," : "", json_string(host.address), host.state, host.consecutive_failures, host.ejected_for_s,
+                     host.requests, host.failures, host.ejections, host.checks, host.check_failures);
+    }
+    out += "]}";
+  }
+  out += "]}";
+}
+
 std::string StatusHandler::status_json() {
-  const Sample now = take_sample();
+  const std::vector<StatusStream> streams = streams_ ? streams_() : std::vector<StatusStream>{};
+  const Sample now = take_sample(streams);
   Sample a, b;
   {
     std::lock_guard lock(mu_);
@@ -120,7 +172,7 @@ std::string StatusHandler::status_json() {
     b = last_;
   }
   const double dt = std::chrono::duration<double>(b.at - a.at).count();
-  auto rate = [&](std::uint64_t x, std::uint64_t y) { return dt > 0 ? static_cast<double>(y - x) / dt : 0.0; };
+  auto rate = [&](std::uint64_t x, std::uint64_t y) { return dt > 0 && y >= x ? static_cast<double>(y - x) / dt : 0.0; };
 
   std::string out;
   auto it = std::back_inserter(out);
@@ -130,36 +182,40 @@ std::string StatusHandler::status_json() {
   fmt::format_to(it, "\"connections\":{},\"requests_total\":{},\"requests_per_s\":{:.1f},\"bytes_per_s\":{:.0f},",
                  metrics_.connections_active.load(std::memory_order_relaxed), now.requests, rate(a.requests, b.requests),
                  rate(a.bytes, b.bytes));
-  fmt::format_to(it, "\"hit_ratio\":{:.4f},\"hit_ratio_recent\":{:.4f},\"rate_window_s\":{:.1f},",
-                 ratio(now.hits, now.lookups), ratio(b.hits - a.hits, b.lookups - a.lookups), dt);
+  // (HIT + STALE) / (HIT + STALE + MISS + COALESCED) of hlscache_requests_by_cache_total:
+  // since start, and between the two samples the rates use. null: no lookup in that span.
+  fmt::format_to(it, "\"hit_ratio\":{},\"hit_ratio_recent\":{},\"cache_lookups_total\":{},\"rate_window_s\":{:.1f},",
+                 ratio_json(now.hits, now.lookups), ratio_json(b.hits - a.hits, b.lookups - a.lookups), now.lookups, dt);
   if (config_->role == Role::local) {
     out += "\"upstream\":null,";
   } else {
-    out += "\"upstream\":{\"hosts\":[";
-    for (std::size_t i = 0; i < config_->upstream.hosts.size(); ++i)
-      out += (i ? "," : "") + json_string(config_->upstream.hosts[i].to_string());
-    const double errs = rate(a.upstream_errors, b.upstream_errors);
-    const double reqs = rate(a.upstream_requests, b.upstream_requests);
-    // "failing": every recent upstream request failed; "degraded": some did; else "ok".
-    const char* state = errs == 0 ? "ok" : (errs >= reqs ? "failing" : "degraded");
-    fmt::format_to(it, "],\"state\":\"{}\",\"requests_total\":{},\"errors_total\":{},\"requests_per_s\":{:.1f},"
-                       "\"errors_per_s\":{:.1f}}},",
-                   state, now.upstream_requests, now.upstream_errors, reqs, errs);
+    out += "\"upstream\":";
+    upstream_json(out, now, a, b, dt);
+    out += ",";
   }
   const bool player = assets_.count("hls.min.js") > 0;
   fmt::format_to(it, "\"player\":{},\"streams\":[", player ? "\"/assets/hls.min.js\"" : "null");
-  if (streams_) {
-    bool first = true;
-    for (const auto& s : streams_()) {
-      fmt::format_to(it, "{}{{\"name\":{},\"url\":{},\"renditions\":[", first ? "" : ",", json_string(s.name),
-                     json_string(s.url));
-      first = false;
-      for (std::size_t i = 0; i < s.renditions.size(); ++i)
-        fmt::format_to(it, "{}{{\"name\":{},\"url\":{},\"publishing\":{}}}", i ? "," : "",
-                       json_string(s.renditions[i].name), json_string(s.renditions[i].url),
-                       s.renditions[i].publishing ? "true" : "false");
-      out += "]}";
+  auto counts = [](const Sample& s, const std::string& name) {
+    auto f = s.streams.find(name);
+    return f == s.streams.end() ? std::pair<std::uint64_t, std::uint64_t>{} : f->second;
+  };
+  for (std::size_t n = 0; n < streams.size(); ++n) {
+    const auto& s = streams[n];
+    const auto ca = counts(a, s.name), cb = counts(b, s.name);
+    fmt::format_to(it,
+                   "{}{{\"name\":{},\"url\":{},\"state\":{},\"last_segment_age_s\":{},\"viewers\":{},"
+                   "\"requests_total\":{},\"requests_per_s\":{:.1f},\"origin_requests_total\":{},"
+                   "\"origin_requests_per_s\":{:.1f},\"renditions\":[",
+                   n ? "," : "", json_string(s.name), json_string(s.url), json_string(s.state),
+                   seconds_json(s.last_segment_age_s), s.viewers, s.requests, rate(ca.first, cb.first),
+                   s.origin_requests, rate(ca.second, cb.second));
+    for (std::size_t i = 0; i < s.renditions.size(); ++i) {
+      const auto& r = s.renditions[i];
+      fmt::format_to(it, "{}{{\"name\":{},\"url\":{},\"publishing\":{},\"state\":{},\"last_segment_age_s\":{}}}",
+                     i ? "," : "", json_string(r.name), json_string(r.url), r.publishing ? "true" : "false",
+                     json_string(r.state), seconds_json(r.last_segment_age_s));
     }
+    out += "]}";
   }
   out += "]}\n";
   return out;

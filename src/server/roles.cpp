@@ -16,6 +16,7 @@
 #include "core/strings.hpp"
 #include "http/status_handler.hpp"
 #include "segmenter/publishers.hpp"
+#include "server/stream_activity.hpp"
 #include "source/origin_tier.hpp"
 #include "source/segmenter_source.hpp"
 
@@ -166,6 +167,7 @@ class ProxyRole final : public CachingRole {
 
   Status wire_role(Router&, Metrics&, std::vector<asio::io_context*> ios) override {
     tier_->start(*ios.front());
+    if (status_) status_->set_upstream([this] { return tier_->status(SteadyClock::now()); });
     return Ok{};
   }
 
@@ -173,12 +175,14 @@ class ProxyRole final : public CachingRole {
   OriginTier* tier_ = nullptr;
 };
 
-// Counts viewers (ViewerTracker) from playlist requests /live/{stream}/...m3u8, then
+// Counts viewers (ViewerTracker) from playlist requests /live/{stream}/...m3u8 and
+// every request under /live/{stream}/ (StreamActivity, for the status page), then
 // hands the request on — the fast path too: a fresh hit is counted and answered by
 // answer_now; a request that falls through to handle() was counted there already.
 class ViewerCounting final : public Handler {
  public:
-  ViewerCounting(Handler& next, ViewerTracker& viewers) : next_(next), viewers_(viewers) {}
+  ViewerCounting(Handler& next, ViewerTracker& viewers, StreamActivity& activity)
+      : next_(next), viewers_(viewers), activity_(activity) {}
   std::optional<Response> answer_now(RequestContext& req) override {
     note(req);
     return next_.answer_now(req);
@@ -192,22 +196,21 @@ class ViewerCounting final : public Handler {
   void note(RequestContext& req) {
     req.viewer_noted = true;
     const std::string_view path = req.path();
-    if (path.starts_with("/live/") && path.ends_with(".m3u8")) {
-      const std::string_view rest = path.substr(6);
-      const auto slash = rest.find('/');
-      if (slash != std::string_view::npos && slash > 0)
-        viewers_.note(rest.substr(0, slash), req.remote.to_string(), SteadyClock::now());
-    }
+    const std::string_view stream = live_stream_of(path);
+    if (stream.empty()) return;
+    activity_.note_request(stream);
+    if (path.ends_with(".m3u8")) viewers_.note(stream, req.remote.to_string(), SteadyClock::now());
   }
   Handler& next_;
   ViewerTracker& viewers_;
+  StreamActivity& activity_;
 };
 
 // Local: the same cache in front of the in-process segmenter, its ingest route,
 // and the file/UDP publishers the config names (spread over the worker threads).
 class LocalRole final : public CachingRole {
  public:
-  explicit LocalRole(ConfigPtr config) : CachingRole(config), streams_(config->streams) {}
+  explicit LocalRole(ConfigPtr config) : CachingRole(config), streams_(config->streams), activity_(streams_) {}
 
   // [{"name", "viewers", "viewers_window_seconds", "renditions": [{"name", "publishing", "ended",
   //   "media_sequence", "next_sequence", "segments", "target_duration", "bandwidth", "average_bandwidth"}]}]
@@ -237,11 +240,13 @@ class LocalRole final : public CachingRole {
 
  protected:
   Handler* media_front(Handler* cache_handler) override {
-    viewer_counting_ = std::make_unique<ViewerCounting>(*cache_handler, viewers_);
+    viewer_counting_ = std::make_unique<ViewerCounting>(*cache_handler, viewers_, activity_);
     return viewer_counting_.get();
   }
 
-  std::unique_ptr<Source> make_source(Metrics&) override { return std::make_unique<SegmenterSource>(streams_); }
+  std::unique_ptr<Source> make_source(Metrics&) override {
+    return std::make_unique<CountingSource>(std::make_unique<SegmenterSource>(streams_), activity_);
+  }
 
   Status wire_role(Router& router, Metrics& metrics, std::vector<asio::io_context*> ios) override {
     ingest_ = std::make_unique<IngestHandler>(config_, streams_);
@@ -255,6 +260,7 @@ class LocalRole final : public CachingRole {
         r->on_session_start = [this, name = stream->name()](const LiveRendition& rendition) {
           cache()->erase(fmt::format("/live/{}/index.m3u8", name));
           cache()->erase(fmt::format("/live/{}/{}/index.m3u8", name, rendition.name()));
+          activity_.session_started(rendition, SteadyClock::now());
         };
         auto& io = *ios[next++ % ios.size()];
         const auto& rc = r->config();
@@ -275,16 +281,37 @@ class LocalRole final : public CachingRole {
   }
 
  private:
-  // The streams as the status page lists them, with the URLs docs/segmenter.md gives.
+  // The streams as the status page lists them, with the URLs docs/segmenter.md gives,
+  // their state (stream_activity.hpp), viewers and request counts.
   std::vector<StatusStream> status_streams() {
+    const TimePoint now = SteadyClock::now();
+    auto age = [&](std::optional<TimePoint> t) -> std::optional<double> {
+      if (!t) return std::nullopt;
+      return std::chrono::duration<double>(std::max(Duration::zero(), now - *t)).count();
+    };
     std::vector<StatusStream> out;
     for (auto& s : streams_.all()) {
       StatusStream st;
       st.name = s->name();
       st.url = fmt::format("/live/{}/index.m3u8", s->name());
-      for (auto& r : s->renditions())
-        st.renditions.push_back({r->name(), s->single() ? st.url : fmt::format("/live/{}/{}/index.m3u8", s->name(), r->name()),
-                                 r->publishing()});
+      st.viewers = viewers_.count(s->name(), now, 2 * std::chrono::duration_cast<Duration>(s->config().target_duration)).viewers;
+      st.requests = activity_.requests(s->name());
+      st.origin_requests = activity_.origin_fetches(s->name());
+      std::vector<LiveState> states;
+      for (auto& r : s->renditions()) {
+        StatusStream::Rendition rs;
+        rs.name = r->name();
+        rs.url = s->single() ? st.url : fmt::format("/live/{}/{}/index.m3u8", s->name(), r->name());
+        rs.publishing = r->publishing();
+        const LiveState state = rendition_state(activity_.facts(*r, now));
+        states.push_back(state);
+        rs.state = to_string(state);
+        rs.last_segment_age_s = age(activity_.rendition(*r).last_segment);
+        if (rs.last_segment_age_s && (!st.last_segment_age_s || *rs.last_segment_age_s < *st.last_segment_age_s))
+          st.last_segment_age_s = rs.last_segment_age_s;
+        st.renditions.push_back(std::move(rs));
+      }
+      st.state = to_string(stream_state(states));
       out.push_back(std::move(st));
     }
     return out;
@@ -327,6 +354,7 @@ class LocalRole final : public CachingRole {
   }
 
   LiveStreams streams_;
+  StreamActivity activity_;  // after streams_: built from it
   std::unique_ptr<IngestHandler> ingest_;
   ViewerTracker viewers_;
   std::unique_ptr<ViewerCounting> viewer_counting_;

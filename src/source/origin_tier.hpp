@@ -41,6 +41,7 @@
 #include "config/config.hpp"
 #include "metrics/metrics.hpp"
 #include "source/source.hpp"
+#include "source/upstream_status.hpp"
 
 namespace hlscache {
 
@@ -76,6 +77,10 @@ class OriginTier final : public Source {
   // The hash key of a request under a group's hash mode ("stream": the route prefix
   // plus the first path component after it, "/live/" + "demo/720p/seg_1.ts" -> "/live/demo").
   static std::string stream_key(std::string_view path, std::string_view prefix);
+
+  // Every group of the current routing with its members and their health at `now`
+  // (the status page; defined at the end of origin_tier.cpp).
+  std::vector<UpstreamGroupStatus> status(TimePoint now) const;
 
  private:
   struct Impl;

@@ -1,8 +1,10 @@
 // The status page (GET /, /status.json, /assets/*) on role local: the JSON lists the
-// live streams with their URLs and the counters the page shows; status_page: false
-// turns every one of its paths off; and in headless Chromium (driven over the
-// DevTools protocol) the page loads without a console error and its <video> plays
-// the stream through hls.js — currentTime advances.
+// live streams with their URLs, state, viewers and request counts and the counters
+// the page shows; a pushed stream goes waiting -> live -> paused -> ended;
+// status_page: false turns every one of its paths off; and in headless Chromium
+// (driven over the DevTools protocol) the page loads without a console error, its
+// <video> plays the stream through hls.js — currentTime advances — and the stream's
+// chart gets drawn from the page's polls. (status_edge_test.cpp: the edge's side.)
 #include <gtest/gtest.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -17,6 +19,7 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
 #include <thread>
 
@@ -51,7 +54,15 @@ TEST_F(StatusPageTest, StatusJsonListsStreamsAndCounters) {
   EXPECT_EQ(page.header("Content-Type").value_or(""), "text/html; charset=utf-8");
   EXPECT_NE(page.body.find("<title>hlscache status</title>"), std::string::npos);
   EXPECT_NE(page.body.find("/status.json"), std::string::npos);
+  // What the page builds its parts from: both hit ratios, the state badge, the
+  // upstream host list, the charts (drawn by the page's script: HeadlessChromium... below).
+  for (const char* part : {"id=\"hit-start\"", "hit ratio since start", "id=\"hit-recent\"", "id=\"hit-window\"",
+                           "\"badge \" + state", "id=\"upstream-groups\"", "id=\"node-chart\"", "el(\"div\", \"chart\")"})
+    EXPECT_NE(page.body.find(part), std::string::npos) << part;
 
+  // A viewer: an address that fetched a playlist within 2 x the target duration (the
+  // first poll above may have been held up to a second for the first segment).
+  EXPECT_EQ(get("/live/show/index.m3u8").status, 200);
   std::this_thread::sleep_for(1100ms);  // rates need two samples at least 1 s apart
   auto r = get("/status.json");
   ASSERT_EQ(r.status, 200) << r.describe();
@@ -73,6 +84,15 @@ TEST_F(StatusPageTest, StatusJsonListsStreamsAndCounters) {
   EXPECT_EQ(streams[0].at("url").as_string(), "/live/show/index.m3u8");
   ASSERT_EQ(streams[0].at("renditions").as_array().size(), 1u);
   EXPECT_TRUE(streams[0].at("renditions").as_array()[0].at("publishing").as_bool());
+  // A looped file at real-time pace: live, a segment about every second.
+  EXPECT_EQ(streams[0].at("state").as_string(), "live");
+  EXPECT_EQ(streams[0].at("renditions").as_array()[0].at("state").as_string(), "live");
+  EXPECT_LT(streams[0].at("last_segment_age_s").to_number<double>(), 1.5 + 0.5);
+  EXPECT_EQ(streams[0].at("viewers").to_number<double>(), 1) << r.body;
+  EXPECT_GE(streams[0].at("requests_total").to_number<double>(), 7);
+  EXPECT_GE(streams[0].at("origin_requests_total").to_number<double>(), 1);
+  EXPECT_LE(streams[0].at("origin_requests_total").to_number<double>(),
+            streams[0].at("requests_total").to_number<double>());
 
   struct stat st {};
   if (::stat((assets_dir() + "/hls.min.js").c_str(), &st) == 0) {
@@ -86,6 +106,74 @@ TEST_F(StatusPageTest, StatusJsonListsStreamsAndCounters) {
   }
   EXPECT_EQ(get("/assets/nosuch.js").status, 404);
   EXPECT_EQ(get("/assets/.hidden").status, 404);
+}
+
+json::object stream_status(std::uint16_t port, std::string_view name) {
+  auto r = ::hlscache::test::get(port, "/status.json", {}, 5s);
+  EXPECT_EQ(r.status, 200) << r.describe();
+  if (r.status != 200) return {};
+  const json::value v = json::parse(r.body);
+  for (const auto& s : v.at("streams").as_array())
+    if (s.at("name").as_string() == name) return s.as_object();
+  ADD_FAILURE() << "no stream " << name << " in " << r.body;
+  return {};
+}
+
+std::string state_of(const json::object& s) { return s.empty() ? "(none)" : std::string(s.at("state").as_string()); }
+
+// A pushed stream: waiting before the publisher, live while segments land, paused when
+// the publisher stays connected but sends nothing for more than 1.5 target durations,
+// ended (with its last segment's age) once the push ends cleanly.
+TEST_F(StatusPageTest, PushedStreamGoesWaitingLivePausedEnded) {
+  LOCAL_REQUIRE_FFMPEG();
+  const std::string clip = make_clip(6);
+  ASSERT_FALSE(clip.empty());
+  ASSERT_NO_FATAL_FAILURE(start(local_yaml("  - name: push\n    target_duration: 1s\n    source: {ingest: true}\n")));
+  auto s = stream_status(port_, "push");
+  EXPECT_EQ(state_of(s), "waiting");
+  ASSERT_FALSE(s.empty());
+  EXPECT_TRUE(s.at("last_segment_age_s").is_null());
+  EXPECT_EQ(s.at("renditions").as_array()[0].at("state").as_string(), "waiting");
+  EXPECT_FALSE(s.at("renditions").as_array()[0].at("publishing").as_bool());
+
+  const std::string ts = read_file(clip);
+  ASSERT_GT(ts.size(), 188u * 100);
+  const std::size_t half = ts.size() / 2 / 188 * 188;
+  Pusher pusher(port_, "/ingest/push");
+  ASSERT_TRUE(pusher.connected());
+  ASSERT_TRUE(pusher.send(std::string_view(ts).substr(0, half)));  // ~3 s of media at once: segments cut at once
+  auto p = wait_playlist("/live/push/index.m3u8", [](const MediaPlaylist& m) { return m.entries.size() >= 2; }, 5s);
+  ASSERT_GE(p.entries.size(), 2u) << p.error;
+  s = stream_status(port_, "push");
+  EXPECT_EQ(state_of(s), "live");
+  ASSERT_FALSE(s.empty());
+  EXPECT_LT(s.at("last_segment_age_s").to_number<double>(), 1.5);
+  EXPECT_TRUE(s.at("renditions").as_array()[0].at("publishing").as_bool());
+  EXPECT_GE(s.at("viewers").to_number<double>(), 1);
+
+  // Connected, silent: paused once no segment came for 1.5 x 1 s.
+  const auto t0 = LocalClock::now();
+  do {
+    s = stream_status(port_, "push");
+    if (state_of(s) != "live") break;
+    std::this_thread::sleep_for(100ms);
+  } while (ms_since(t0) < 5000);
+  EXPECT_EQ(state_of(s), "paused");
+  ASSERT_FALSE(s.empty());
+  EXPECT_GE(s.at("last_segment_age_s").to_number<double>(), 1.5);  // one decimal
+  EXPECT_EQ(s.at("renditions").as_array()[0].at("state").as_string(), "paused");
+
+  ASSERT_TRUE(pusher.send(std::string_view(ts).substr(half)));
+  auto done = pusher.finish();
+  EXPECT_EQ(done.status, 200) << done.describe();
+  const auto t1 = LocalClock::now();
+  while ((s = stream_status(port_, "push"), state_of(s) != "ended") && ms_since(t1) < 3000)
+    std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(state_of(s), "ended");
+  ASSERT_FALSE(s.empty());
+  EXPECT_FALSE(s.at("renditions").as_array()[0].at("publishing").as_bool());
+  EXPECT_TRUE(s.at("last_segment_age_s").is_number());
+  EXPECT_GE(s.at("requests_total").to_number<double>(), 1) << "this test's playlist polls";
 }
 
 TEST_F(StatusPageTest, StatusPageOffFreesItsPaths) {
@@ -109,6 +197,9 @@ bool have_chromium() {
 struct PageRun {
   std::vector<std::string> console_errors;  // console.error, uncaught exceptions, failed loads
   std::vector<double> current_times;        // the <video>'s currentTime, sampled every 500 ms
+  int chart_points = 0;                     // points in the stream's requests/s sparkline (last sample)
+  std::string chart_path;                   // its SVG path
+  std::string badge;                        // the stream's state badge
   std::string failure;                      // the DevTools session itself failed
 };
 
@@ -149,7 +240,8 @@ asio::awaitable<json::value> cdp_call(WebSocket& ws, int id, std::string method,
   }
 }
 
-// Navigates the page target at ws_path to `url` and samples the video for `watch`.
+// Navigates the page target at ws_path to `url` and samples the video and the stream's
+// chart for `watch`, or until both have shown what the test wants.
 asio::awaitable<void> drive_page(std::uint16_t devtools_port, std::string ws_path, std::string url,
                                  std::chrono::milliseconds watch, PageRun& run) {
   auto ex = co_await asio::this_coro::executor;
@@ -180,18 +272,30 @@ asio::awaitable<void> drive_page(std::uint16_t devtools_port, std::string ws_pat
     timer.expires_after(std::chrono::milliseconds(500));
     co_await timer.async_wait(asio::use_awaitable);
     json::object eval;
-    eval["expression"] = "(() => { const v = document.querySelector('video'); return v ? v.currentTime : -1; })()";
+    eval["expression"] =
+        "(() => { const v = document.querySelector('video');"
+        " const p = document.querySelector('.stream path[data-series=\"rps\"]');"
+        " const b = document.querySelector('.stream .badge');"
+        " return { t: v ? v.currentTime : -1, points: p ? Number(p.dataset.points) : -1,"
+        " d: p ? p.getAttribute('d') || '' : '', badge: b ? b.textContent : '' }; })()";
     eval["returnByValue"] = true;
     json::value r = co_await cdp_call(ws, ++id, std::string("Runtime.evaluate"), std::move(eval), run);
-    const auto& value = r.at("result").at("result").as_object();
-    const double t = value.contains("value") ? value.at("value").to_number<double>() : -2;
+    const auto& result = r.at("result").at("result").as_object();
+    const json::object* value = result.contains("value") && result.at("value").is_object() ? &result.at("value").as_object() : nullptr;
+    const double t = value ? value->at("t").to_number<double>() : -2;
     run.current_times.push_back(t);
-    if (t > 3.0) break;  // enough seen: more than 3 s of media played
+    if (value) {
+      run.chart_points = value->at("points").to_number<int>();
+      run.chart_path = std::string(value->at("d").as_string());
+      run.badge = std::string(value->at("badge").as_string());
+    }
+    // Enough seen: more than 3 s of media played, and three polls (2 s apart) charted.
+    if (t > 3.0 && run.chart_points >= 3) break;
   }
   ws.next_layer().close();
 }
 
-TEST_F(StatusPageTest, HeadlessChromiumPlaysTheStreamWithoutConsoleErrors) {
+TEST_F(StatusPageTest, HeadlessChromiumPlaysTheStreamAndDrawsItsChartWithoutConsoleErrors) {
   LOCAL_REQUIRE_FFMPEG();
   if (!have_chromium()) GTEST_SKIP() << "chromium is not installed (tools/setup/install-deps.sh installs it)";
   struct stat st {};
@@ -264,6 +368,10 @@ TEST_F(StatusPageTest, HeadlessChromiumPlaysTheStreamWithoutConsoleErrors) {
     }
   EXPECT_GE(first_positive, 0) << "the video never started: " << times;
   EXPECT_GT(run.current_times.back(), 3.0) << "currentTime did not advance: " << times;
+  // The page's own history of its polls, drawn: a path through each sample.
+  EXPECT_GE(run.chart_points, 3) << run.chart_path;
+  EXPECT_EQ(std::count(run.chart_path.begin(), run.chart_path.end(), 'L'), run.chart_points - 1) << run.chart_path;
+  EXPECT_EQ(run.badge, "live");
 }
 
 }  // namespace

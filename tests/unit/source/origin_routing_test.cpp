@@ -139,3 +139,47 @@ TEST(OriginRouting, DnsMembershipChangeRebuildsTheRingAndMovesOnlyTheLeaversKeys
   EXPECT_GT(moved, 600);
   EXPECT_LT(moved, 1400);
 }
+
+// The status page's view: every group with its routes, its DNS name and its members,
+// each "up" before anything failed; a DNS membership change shows at once.
+TEST(OriginRouting, StatusListsGroupsRoutesAndHostsWithTheirHealth) {
+  auto cfg = config(R"(upstream:
+  groups:
+    origin: {hosts: [127.0.0.1:9101, {address: 127.0.0.1:9102, weight: 2}]}
+    k8s: {dns: 'localhost:9300'}
+    spare: {hosts: [127.0.0.1:9401]}
+  routes:
+    - {prefix: /live/, group: origin}
+    - {prefix: /vod/, group: origin}
+    - {prefix: /k/, group: k8s}
+)");
+  ASSERT_TRUE(cfg);
+  Metrics metrics;
+  OriginTier tier(cfg, metrics);
+  auto st = tier.status(SteadyClock::now());
+  ASSERT_EQ(st.size(), 3u);
+  std::map<std::string, UpstreamGroupStatus> by_name;
+  for (auto& g : st) by_name[g.name] = g;
+  const auto& origin = by_name.at("origin");
+  EXPECT_TRUE(origin.dns.empty());
+  EXPECT_EQ(origin.prefixes, (std::vector<std::string>{"/live/", "/vod/"}));
+  ASSERT_EQ(origin.hosts.size(), 2u);
+  EXPECT_EQ(origin.hosts[0].address, "127.0.0.1:9101");
+  EXPECT_EQ(origin.hosts[1].address, "127.0.0.1:9102");
+  for (const auto& h : origin.hosts) {
+    EXPECT_EQ(h.state, "up");
+    EXPECT_EQ(h.consecutive_failures, 0u);
+    EXPECT_EQ(h.ejected_for_s, 0);
+  }
+  EXPECT_EQ(by_name.at("k8s").dns, "localhost:9300");
+  EXPECT_EQ(by_name.at("k8s").prefixes, (std::vector<std::string>{"/k/"}));
+  EXPECT_TRUE(by_name.at("spare").prefixes.empty());
+
+  ASSERT_TRUE(tier.apply_resolved("k8s", {{"10.1.0.1", 8080}, {"10.1.0.2", 8080}}));
+  for (const auto& g : tier.status(SteadyClock::now()))
+    if (g.name == "k8s") {
+      ASSERT_EQ(g.hosts.size(), 2u);
+      EXPECT_EQ(g.hosts[0].address, "10.1.0.1:8080");
+      EXPECT_EQ(g.hosts[1].address, "10.1.0.2:8080");
+    }
+}
