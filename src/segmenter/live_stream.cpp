@@ -18,6 +18,11 @@ std::shared_ptr<RenditionWindow> LiveRendition::window(TimePoint now) const {
   return window_;
 }
 
+std::shared_ptr<RenditionWindow> LiveRendition::current_window() const {
+  std::lock_guard lock(mu_);
+  return window_;
+}
+
 std::optional<TimePoint> LiveRendition::paused_since() const {
   std::lock_guard lock(mu_);
   return paused_at_;
@@ -73,7 +78,7 @@ void LiveRendition::on_segment(Segment&& s) {
     kept_ended_at_.reset();
   }
   waiters_.notify_all(lock);  // releases the lock
-  if (announce && on_session_start) on_session_start(*this);
+  if (announce && on_first_segment) on_first_segment(*this);
 }
 
 std::unique_ptr<PublishSession> PublishSession::begin(LiveRendition& r) {
@@ -112,6 +117,7 @@ std::unique_ptr<PublishSession> PublishSession::begin(LiveRendition& r) {
   r.announce_ = true;
   lock.unlock();
   spdlog::info("{}/{}: publishing starts at media sequence {}", r.stream_, r.config_.name, first);
+  if (r.on_session_start) r.on_session_start(r);
   return std::unique_ptr<PublishSession>(new PublishSession(r));
 }
 

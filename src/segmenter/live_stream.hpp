@@ -43,8 +43,10 @@ class LiveRendition {
   const RenditionConfig& config() const { return config_; }
   std::chrono::milliseconds target_duration() const { return target_; }
 
-  // The current window, or null when there is none (never published, or ended longer than vod_keep ago).
+  // The window viewers get, or null when there is none (never published, or ended longer than vod_keep ago).
   std::shared_ptr<RenditionWindow> window(TimePoint now) const;
+  // The window the publisher writes to (a new session's, before its first segment, too).
+  std::shared_ptr<RenditionWindow> current_window() const;
   // Waits (bounded by `deadline`) until the next segment lands or the publisher ends.
   boost::asio::awaitable<bool> wait_for_segment(TimePoint deadline);
   // Drops old segments; ends a paused window whose pause_grace has run out.
@@ -82,10 +84,13 @@ class LiveRendition {
   bool announce_ = false;               // a new window waits for its first segment (on_session_start)
 
  public:
-  // Called (on the publisher's thread, no lock held) when a new window gets its first
-  // segment: the local role drops the cached playlists, which may be the ended playlist
-  // of the previous session, so the new one shows at once. Set before publishers start.
+  // Called on the publisher's thread, no lock held; set before publishers start.
+  // on_session_start: a publishing session with a new window begins (the status page
+  // follows the window: current_window()). on_first_segment: that window has its first
+  // segment and replaces whatever viewers had (the local role drops the cached
+  // playlists, which may be the previous session's ended one, so the new one shows).
   std::function<void(const LiveRendition&)> on_session_start;
+  std::function<void(const LiveRendition&)> on_first_segment;
 
  private:
   std::optional<TimePoint> ended_at_;

@@ -255,12 +255,14 @@ class LocalRole final : public CachingRole {
     const Duration idle = std::chrono::duration_cast<Duration>(config_->timeouts.ingest_idle);
     for (auto& stream : streams_.all()) {
       for (auto& r : stream->renditions()) {
-        // A new session makes the cached playlists (maybe the last session's ended one,
-        // kept for a target duration) wrong at once: drop them.
-        r->on_session_start = [this, name = stream->name()](const LiveRendition& rendition) {
+        r->on_session_start = [this](const LiveRendition& rendition) {
+          activity_.session_started(rendition, SteadyClock::now());
+        };
+        // A new window's first segment makes the cached playlists (the last session's
+        // ended one, kept for a target duration) wrong at once: drop them.
+        r->on_first_segment = [this, name = stream->name()](const LiveRendition& rendition) {
           cache()->erase(fmt::format("/live/{}/index.m3u8", name));
           cache()->erase(fmt::format("/live/{}/{}/index.m3u8", name, rendition.name()));
-          activity_.session_started(rendition, SteadyClock::now());
         };
         auto& io = *ios[next++ % ios.size()];
         const auto& rc = r->config();

@@ -35,6 +35,7 @@ LiveState rendition_state(const RenditionFacts& f) {
     const bool quiet = !f.since_activity || *f.since_activity * 2 > f.target * 3;
     return quiet ? LiveState::paused : LiveState::live;
   }
+  if (f.in_pause_grace) return LiveState::paused;
   return f.ended ? LiveState::ended : LiveState::waiting;
 }
 
@@ -64,7 +65,7 @@ void StreamActivity::session_started(const LiveRendition& r, TimePoint now) {
   if (it == renditions_.end()) return;
   std::shared_ptr<Rendition> a = it->second;
   a->session_start_ns.store(to_ns(now), std::memory_order_relaxed);
-  auto window = r.window(now);
+  auto window = r.current_window();  // not window(now): that is the previous session's until a segment lands
   if (!window) return;
   // Called after every add() (a new segment) and once more by end() (ended snapshot).
   auto id = window->subscribe([a](const RenditionWindow::Snapshot& snap) {
@@ -92,6 +93,7 @@ StreamActivity::RenditionView StreamActivity::rendition(const LiveRendition& r) 
 RenditionFacts StreamActivity::facts(const LiveRendition& r, TimePoint now) const {
   RenditionFacts f;
   f.publishing = r.publishing();
+  f.in_pause_grace = r.paused_since().has_value();
   const auto window = r.window(now);
   const auto snap = window ? window->playlist() : nullptr;
   f.ended = snap && snap->ended;

@@ -9,8 +9,9 @@
 //   live     a publisher holds the rendition and a segment (or the session's start)
 //            came within 1.5 target durations: what a player reloading once per
 //            target duration sees growing;
-//   paused   a publisher holds it (connected, or silent but within ingest_idle) and
-//            nothing new came for longer than that: players stall;
+//   paused   a publisher holds it and nothing new came for longer than that, or the
+//            publisher went away without ending and the stream's pause_grace runs
+//            (segmenter/live_stream.hpp): players stall, the stream is not over;
 //   ended    no publisher; the last session's window (with #EXT-X-ENDLIST) is still
 //            served, for the stream's vod_keep;
 //   waiting  no publisher and nothing to play: never published, or past vod_keep.
@@ -43,6 +44,7 @@ const char* to_string(LiveState s) noexcept;
 // What the state of one rendition is decided from.
 struct RenditionFacts {
   bool publishing = false;      // a publisher holds the rendition
+  bool in_pause_grace = false;  // no publisher, but the last one went away without ending, within the grace
   bool ended = false;           // its window is served and has #EXT-X-ENDLIST
   std::optional<Duration> since_activity;  // since the later of its last segment and its session's start
   Duration target{std::chrono::seconds(2)};  // the longer of the configured and the published target duration

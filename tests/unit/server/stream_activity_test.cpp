@@ -33,6 +33,11 @@ TEST(StreamActivity, APublishedRenditionIsPausedPastOneAndAHalfTargetDurations) 
   ended.since_activity = 1h;
   EXPECT_EQ(rendition_state(ended), LiveState::ended);
   EXPECT_EQ(rendition_state(RenditionFacts{}), LiveState::waiting);
+  // The publisher went away without ending, within the stream's pause_grace: paused, not over.
+  RenditionFacts gone;
+  gone.in_pause_grace = true;
+  gone.since_activity = 5s;
+  EXPECT_EQ(rendition_state(gone), LiveState::paused);
   // Publishing again over an ended window (a new session starting) is not "ended".
   RenditionFacts again = publishing_for(1s);
   again.ended = true;
