@@ -20,6 +20,9 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 namespace hlscache::test {
 
@@ -308,6 +311,11 @@ struct FakeOrigin::Impl {
       if (reply.drop) break;
       if (!reply.raw.empty()) {
         counted.answered();
+        // Corked until the close: the bytes and the FIN leave in one segment, so the
+        // reader sees the data and the end together (a cut "at once", not a race
+        // between the data's wake-up and a FIN a moment later).
+        const int on = 1;
+        ::setsockopt(s.native_handle(), IPPROTO_TCP, TCP_CORK, &on, sizeof on);
         co_await write(s, reply.raw);
         break;
       }
