@@ -4,10 +4,8 @@
 #include <cstring>
 
 namespace hlscache::ts {
-namespace {
 
-// stream_ids whose PES packets have no optional header (Table 2-21 of 13818-1).
-bool has_optional_header(std::uint8_t id) noexcept {
+bool pes_has_optional_header(std::uint8_t id) noexcept {
   switch (id) {
     case 0xBC: case 0xBE: case 0xBF: case 0xF0: case 0xF1: case 0xF2: case 0xF8: case 0xFF:
       return false;
@@ -16,12 +14,18 @@ bool has_optional_header(std::uint8_t id) noexcept {
   }
 }
 
-}  // namespace
-
 std::uint64_t read_timestamp(const std::uint8_t* p) noexcept {
   return (std::uint64_t{static_cast<std::uint8_t>((p[0] >> 1) & 0x07)} << 30) | (std::uint64_t{p[1]} << 22) |
          (std::uint64_t{static_cast<std::uint8_t>(p[2] >> 1)} << 15) | (std::uint64_t{p[3]} << 7) |
          (p[4] >> 1);
+}
+
+void write_timestamp(std::uint8_t* p, std::uint64_t ts) noexcept {
+  p[0] = static_cast<std::uint8_t>((p[0] & 0xF0) | ((ts >> 29) & 0x0E) | 0x01);
+  p[1] = static_cast<std::uint8_t>(ts >> 22);
+  p[2] = static_cast<std::uint8_t>(((ts >> 14) & 0xFE) | 0x01);
+  p[3] = static_cast<std::uint8_t>(ts >> 7);
+  p[4] = static_cast<std::uint8_t>(((ts << 1) & 0xFE) | 0x01);
 }
 
 PesParse parse_pes_header(const std::uint8_t* d, std::size_t n, PesHeader& out) noexcept {
@@ -32,7 +36,7 @@ PesParse parse_pes_header(const std::uint8_t* d, std::size_t n, PesHeader& out) 
   out = PesHeader{};
   out.stream_id = d[3];
   out.packet_length = static_cast<std::uint16_t>((d[4] << 8) | d[5]);
-  if (!has_optional_header(out.stream_id)) {
+  if (!pes_has_optional_header(out.stream_id)) {
     out.header_size = 6;
     return PesParse::ok;
   }

@@ -22,11 +22,19 @@ struct PesHeader {
 
 enum class PesParse : std::uint8_t { ok, need_more, invalid };
 
+// False for the stream_ids whose PES packets have no optional header, so no PTS/DTS
+// (program_stream_map, padding, private_stream_2, ECM, EMM, DSM-CC, H.222.1 type E,
+// directory: Table 2-21 of 13818-1).
+bool pes_has_optional_header(std::uint8_t stream_id) noexcept;
+
 // Parses the PES header at d[0, n). need_more: the header continues in the next packet.
 PesParse parse_pes_header(const std::uint8_t* d, std::size_t n, PesHeader& out) noexcept;
 
 // Decodes the 5-byte PTS/DTS field.
 std::uint64_t read_timestamp(const std::uint8_t* p) noexcept;
+// Encodes `ts` (33 bits) into the 5-byte field at p, keeping its 4-bit prefix
+// ('0010', '0011' or '0001') and setting the three marker bits.
+void write_timestamp(std::uint8_t* p, std::uint64_t ts) noexcept;
 
 class PesHeaderAssembler {
  public:
