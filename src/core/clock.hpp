@@ -11,6 +11,8 @@ namespace hlscache {
 using SteadyClock = std::chrono::steady_clock;
 using TimePoint = SteadyClock::time_point;
 using Duration = SteadyClock::duration;
+// Wall-clock time, for what a viewer compares with a calendar (PROGRAM-DATE-TIME).
+using WallTime = std::chrono::system_clock::time_point;
 
 class Clock {
  public:

@@ -25,8 +25,9 @@ Cutter::Cutter(CutterConfig config, SegmentSink sink)
   tail_.reserve(NalScanner::kMaxScanBytes + 4 * kPacketSize);
 }
 
-void Cutter::feed(const std::uint8_t* data, std::size_t size) {
+void Cutter::feed(const std::uint8_t* data, std::size_t size, WallTime arrived) {
   stats_.bytes_in += size;
+  arrived_ = arrived;
   reader_.feed(data, size, [this](const std::uint8_t* first, std::size_t count) { on_batch(first, count); });
 }
 

@@ -49,8 +49,12 @@ class Cutter {
   Cutter(CutterConfig config, SegmentSink sink);
 
   // Feeds the next bytes of the stream (any size, packets may straddle calls).
-  void feed(const std::uint8_t* data, std::size_t size);
-  void feed(const char* data, std::size_t size) { feed(reinterpret_cast<const std::uint8_t*>(data), size); }
+  // `arrived`: the wall-clock time these bytes were received; a segment's
+  // ingest_time is that of the bytes carrying its first access unit.
+  void feed(const std::uint8_t* data, std::size_t size, WallTime arrived = {});
+  void feed(const char* data, std::size_t size, WallTime arrived = {}) {
+    feed(reinterpret_cast<const std::uint8_t*>(data), size, arrived);
+  }
 
   // The bytes that follow start a new timeline (e.g. a looped file starts over):
   // the next access unit starts a new segment flagged `discontinuity`, and
@@ -78,6 +82,7 @@ class Cutter {
     std::uint64_t dts = 0;
     bool random_access = false;
     bool indicated_discontinuity = false;
+    WallTime arrived{};  // when its first packet was fed
   };
 
   void on_batch(const std::uint8_t* first, std::size_t count);
@@ -117,6 +122,7 @@ class Cutter {
   std::vector<std::uint8_t> tail_;  // scratch for split_off (bound: one access unit's scan window)
   const std::uint8_t* run_begin_ = nullptr;  // first packet of the batch not yet copied
   const std::uint8_t* current_ = nullptr;    // the packet being looked at (valid within a batch)
+  WallTime arrived_{};                       // the feed() being processed
 
   // Timeline: the video PID, or the audio PID when there is no video.
   std::uint16_t timeline_pid_ = ts::kNullPid;
@@ -138,6 +144,7 @@ class Cutter {
   bool seg_keyframe_ = false;
   bool seg_discontinuity_ = false;
   std::uint64_t seg_first_pts_ = 0;
+  WallTime seg_ingest_time_{};
   std::uint64_t seg_last_pts_ = 0;  // highest PTS in it (B-frames arrive out of order)
   std::uint64_t next_sequence_;
 

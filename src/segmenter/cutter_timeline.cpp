@@ -58,6 +58,7 @@ void Cutter::begin_access_unit(const std::uint8_t* p, const PacketInfo& info) {
   au_.active = true;
   au_.random_access = info.random_access;
   au_.indicated_discontinuity = indicator_pending_;
+  au_.arrived = arrived_;
   indicator_pending_ = false;
   if (!open_) {  // waiting for the first keyframe: only this access unit is worth holding
     flush_run(p);
@@ -197,6 +198,7 @@ void Cutter::cut(bool keyframe, bool discontinuity, std::int64_t closing_duratio
   started_ = true;
   if (au_.has_pts) seg_first_pts_ = au_.pts;
   else seg_first_pts_ = seg_last_pts_;
+  seg_ingest_time_ = au_.active ? au_.arrived : arrived_;  // a cut for size: the current packet's
   seg_last_pts_ = seg_first_pts_;
   deferred_discontinuity_ = false;
   signalled_discontinuity_ = false;
@@ -211,6 +213,7 @@ void Cutter::emit(std::int64_t duration_ticks) {
   s.starts_with_keyframe = seg_keyframe_;
   s.discontinuity = seg_discontinuity_;
   s.first_pts = seg_first_pts_;
+  s.ingest_time = seg_ingest_time_;
 
   ++stats_.segments;
   stats_.max_segment_duration = std::max(stats_.max_segment_duration, s.duration);

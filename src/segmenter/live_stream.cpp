@@ -69,7 +69,7 @@ void LiveRendition::on_segment(Segment&& s) {
   if (!w) return;
   segments_cut_.fetch_add(1, std::memory_order_relaxed);
   if (cutter_) w->set_stream_facts(cutter_->facts());
-  if (auto st = w->add(std::move(s), SteadyClock::now(), std::chrono::system_clock::now()); !st)
+  if (auto st = w->add(std::move(s), SteadyClock::now()); !st)
     spdlog::warn("{}/{}: segment not added: {}", stream_, config_.name, st.error().message);
   lock.lock();
   const bool announce = std::exchange(announce_, false);
@@ -123,9 +123,11 @@ std::unique_ptr<PublishSession> PublishSession::begin(LiveRendition& r) {
 
 PublishSession::~PublishSession() { end(); }
 
-void PublishSession::feed(const char* data, std::size_t n) {
+void PublishSession::feed(const char* data, std::size_t n) { feed(data, n, std::chrono::system_clock::now()); }
+
+void PublishSession::feed(const char* data, std::size_t n, WallTime arrived) {
   last_byte_ = SteadyClock::now();
-  r_.cutter_->feed(data, n);
+  r_.cutter_->feed(data, n, arrived);
   r_.ingest_bytes_.fetch_add(n, std::memory_order_relaxed);
   const CutterStats st = r_.cutter_->stats();
   const std::uint64_t errors = st.sync_losses + st.cc_errors + st.transport_errors + st.invalid_packets +

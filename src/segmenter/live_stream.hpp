@@ -110,7 +110,10 @@ class PublishSession {
   PublishSession(const PublishSession&) = delete;
   PublishSession& operator=(const PublishSession&) = delete;
 
+  // The bytes' ingest time (Segment::ingest_time, PROGRAM-DATE-TIME) is `arrived`,
+  // or the wall clock now.
   void feed(const char* data, std::size_t n);
+  void feed(const char* data, std::size_t n, WallTime arrived);
   void discontinuity();  // the next segment starts a new timeline (file loop)
   void end();            // flush the last segment, append ENDLIST, release the claim
   // The publisher went away without ending: flush the last segment and release the

@@ -11,9 +11,9 @@
 #include <string>
 #include <string_view>
 
-namespace hlscache {
+#include "core/clock.hpp"
 
-using WallTime = std::chrono::system_clock::time_point;
+namespace hlscache {
 
 struct PlaylistEntry {
   std::uint64_t sequence = 0;

@@ -23,7 +23,7 @@ RenditionWindow::RenditionWindow(RenditionWindowConfig config)
   publish_locked();
 }
 
-Status RenditionWindow::add(Segment segment, TimePoint now, WallTime wall) {
+Status RenditionWindow::add(Segment segment, TimePoint now) {
   Snapshot snapshot;
   std::shared_ptr<const ListenerList> listeners;
   {
@@ -50,14 +50,7 @@ Status RenditionWindow::add(Segment segment, TimePoint now, WallTime wall) {
     stats_.target_duration = target_duration_;
 
     auto stored = std::make_shared<StoredSegment>();
-    if (!window_.empty() && !segment.discontinuity) {
-      const StoredSegment& prev = *window_.back();
-      stored->program_date_time =
-          prev.program_date_time + std::chrono::duration_cast<WallTime::duration>(
-                                       std::chrono::duration<double>(prev.segment.duration));
-    } else {
-      stored->program_date_time = wall;
-    }
+    stored->program_date_time = program_date_time_locked(segment);
     any_discontinuity_ |= segment.discontinuity;
     if (segment.duration > 0.0) {
       const double bits = static_cast<double>(segment.size) * 8.0;
@@ -79,6 +72,30 @@ Status RenditionWindow::add(Segment segment, TimePoint now, WallTime wall) {
   }
   notify(snapshot, listeners);
   return Ok{};
+}
+
+// PROGRAM-DATE-TIME (docs/segmenter.md, "The live window"): chained from the previous
+// segment unless this one arrived more than the tolerance earlier than the chain says
+// (delivery delays only make segments late: the chain was anchored on a late arrival,
+// or the source runs fast) or more than a target duration later (the source runs slow
+// or stalled without a discontinuity). Then it starts again from the ingest time.
+WallTime RenditionWindow::program_date_time_locked(const Segment& segment) {
+  stats_.program_date_time_drift = 0.0;
+  if (window_.empty() || segment.discontinuity) return segment.ingest_time;
+  const StoredSegment& prev = *window_.back();
+  const WallTime chained = prev.program_date_time + std::chrono::round<WallTime::duration>(
+                                                        std::chrono::duration<double>(prev.segment.duration));
+  const auto drift = segment.ingest_time - chained;  // > 0: it came later than the chain says
+  const auto late_limit = std::max<std::chrono::milliseconds>(config_.program_date_time_tolerance,
+                                                              config_.target_duration);
+  if (-drift > config_.program_date_time_tolerance || drift > late_limit) {
+    ++stats_.program_date_time_resyncs;
+    return segment.ingest_time;
+  }
+  stats_.program_date_time_drift = std::chrono::duration<double>(drift).count();
+  stats_.max_program_date_time_drift =
+      std::max(stats_.max_program_date_time_drift, std::abs(stats_.program_date_time_drift));
+  return chained;
 }
 
 void RenditionWindow::end() {

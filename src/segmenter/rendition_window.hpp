@@ -6,7 +6,8 @@
 // playlist naming a segment it cannot fetch. Thread-safe (one mutex, held for
 // bookkeeping and rendering only); listeners run after the lock is released.
 // Bounds: max_window_segments in the window, max_retired_segments retired,
-// max_listeners listeners. Time is injected (now: steady, wall: PROGRAM-DATE-TIME).
+// max_listeners listeners. Time is injected (now: steady; PROGRAM-DATE-TIME from
+// Segment::ingest_time).
 #pragma once
 
 #include <chrono>
@@ -35,6 +36,10 @@ struct RenditionWindowConfig {
   std::size_t max_listeners = 16;
   std::uint64_t first_sequence = 0;      // the sequence "not yet" refers to before the first add
   std::string segment_prefix = "seg_";
+  // A chained PROGRAM-DATE-TIME (previous PDT + previous EXTINF) is kept unless the
+  // segment was ingested more than this earlier than it, or more than target_duration
+  // later; then the PDT restarts from the ingest time.
+  std::chrono::milliseconds program_date_time_tolerance{50};
 };
 
 struct StoredSegment {
@@ -70,6 +75,9 @@ struct WindowStats {
   std::uint64_t segments_freed = 0;         // retention over, memory released
   std::uint64_t segments_freed_early = 0;   // freed at max_retired_segments, before their time
   std::uint64_t target_duration_raises = 0; // after the first segment: encoder GOP problem
+  std::uint64_t program_date_time_resyncs = 0;  // PDT restarted from the ingest time: the chain was off
+  double program_date_time_drift = 0.0;      // s, ingest time - chained PDT of the last segment (0 when not chained)
+  double max_program_date_time_drift = 0.0;  // s, the largest |drift| of a chained segment
   std::uint64_t segments_over_target = 0;   // round(EXTINF) > configured target
   int target_duration = 0;
   double peak_bitrate = 0.0;                // bits/s, segments >= half the target long
@@ -84,10 +92,13 @@ class RenditionWindow {
 
   explicit RenditionWindow(RenditionWindowConfig config = {});
 
-  // Adds the next segment. `wall` is the wall-clock time its first frame was
-  // captured or received; it sets PROGRAM-DATE-TIME for the first segment and after
-  // each discontinuity (otherwise the previous PDT plus the previous EXTINF).
-  Status add(Segment segment, TimePoint now, WallTime wall);
+  // Adds the next segment. Its PROGRAM-DATE-TIME is segment.ingest_time (the wall-
+  // clock time its first frame was ingested) for the first segment and after a
+  // discontinuity; otherwise the previous PDT plus the previous EXTINF (so PDT and
+  // EXTINF agree and delivery jitter is not published), unless the segment came more
+  // than program_date_time_tolerance earlier or more than a target duration later
+  // than that: then its ingest time again (counted in program_date_time_resyncs).
+  Status add(Segment segment, TimePoint now);
   // The publisher ended: the playlist gains EXT-X-ENDLIST; later adds are rejected.
   void end();
   // Frees retired segments whose retention ran out.
@@ -112,6 +123,7 @@ class RenditionWindow {
   using ListenerList = std::vector<std::pair<ListenerId, Listener>>;
 
   void expire_locked(TimePoint now);
+  WallTime program_date_time_locked(const Segment& segment);
   void slide_locked(TimePoint now);
   void publish_locked();
   double window_duration_locked() const;

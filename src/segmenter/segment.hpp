@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/chunk.hpp"
+#include "core/clock.hpp"
 #include "segmenter/nal_scanner.hpp"
 
 namespace hlscache {
@@ -22,6 +23,7 @@ struct Segment {
   bool starts_with_keyframe = true;  // false only after a forced cut (no keyframe in time) or a mid-GOP discontinuity
   bool discontinuity = false;        // a new timeline begins here (EXT-X-DISCONTINUITY before it)
   std::uint64_t first_pts = 0;       // 90 kHz, 33 bits: PTS of the first access unit
+  WallTime ingest_time{};            // wall clock when its first access unit's first packet was fed (Cutter::feed)
 };
 
 struct StreamFacts {

@@ -335,6 +335,19 @@ class LocalRole final : public CachingRole {
                     auto w = r.window(now);
                     return w ? w->stats().segments_added : 0;
                   });
+    per_rendition("hlscache_segmenter_pdt_resyncs_total", "counter",
+                  "Segments whose PROGRAM-DATE-TIME restarted from their ingest time: they came more than 50 ms earlier "
+                  "or a target duration later than the chain (previous PDT + EXTINF) said (current session).",
+                  [&](LiveRendition& r) {
+                    auto w = r.window(now);
+                    return w ? w->stats().program_date_time_resyncs : 0;
+                  });
+    per_rendition("hlscache_segmenter_pdt_drift_seconds", "gauge",
+                  "Ingest time minus the chained PROGRAM-DATE-TIME of the last segment (0 when it was not chained).",
+                  [&](LiveRendition& r) {
+                    auto w = r.window(now);
+                    return w ? w->stats().program_date_time_drift : 0.0;
+                  });
     per_rendition("hlscache_segmenter_segments_cut_total", "counter", "Segments cut, per rendition, since start.",
                   [](LiveRendition& r) { return r.segments_cut(); });
     per_rendition("hlscache_segmenter_ingest_bytes_total", "counter", "MPEG-TS bytes fed to the segmenter, since start.",

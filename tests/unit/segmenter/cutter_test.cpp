@@ -327,6 +327,35 @@ TEST(Cutter, SignalledDiscontinuityRestartsCleanly) {
   EXPECT_EQ(c.stats().discontinuities, 1u);
 }
 
+// Each packet fed on its own, "arriving" at kT + its index in ms: a segment's ingest
+// time is the arrival of its first access unit's first packet (not of the packet that
+// decided it was a keyframe, nor of the next keyframe that closed it).
+TEST(Cutter, SegmentIngestTimeIsWhenItsFirstAccessUnitArrived) {
+  for (const bool late_verdict : {false, true}) {
+    SCOPED_TRACE(late_verdict ? "IDR found packets later (no RAI, SEI first)" : "RAI");
+    StreamOptions o;
+    o.frames = 150;
+    o.random_access = !late_verdict;
+    o.sei_bytes = late_verdict ? 1500 : 0;
+    const Bytes ts = make_stream(o);
+    const WallTime kT = std::chrono::sys_days{std::chrono::year{2024} / 1 / 1};
+    std::vector<WallTime> keyframe_arrivals;  // the PES start of every video keyframe
+    int frame = 0;
+    for (std::size_t i = 0; i * 188 < ts.size(); ++i) {
+      const PacketInfo info = parse_packet(ts.data() + i * 188);
+      if (info.pid == kVideo && info.payload_unit_start && frame++ % o.gop == 0)
+        keyframe_arrivals.push_back(kT + std::chrono::milliseconds(i));
+    }
+    CutRun r;
+    Cutter c({}, [&](Segment&& s) { r.segments.push_back(std::move(s)); });
+    for (std::size_t i = 0; i * 188 < ts.size(); ++i) c.feed(ts.data() + i * 188, 188, kT + std::chrono::milliseconds(i));
+    c.finish();
+    ASSERT_EQ(r.segments.size(), 3u);
+    for (std::size_t k = 0; k < r.segments.size(); ++k)
+      EXPECT_EQ(r.segments[k].ingest_time, keyframe_arrivals[2 * k]) << "segment " << k;
+  }
+}
+
 TEST(Cutter, CountsContinuityErrorsAndDropsNullPackets) {
   StreamOptions o;
   o.frames = 60;

@@ -105,7 +105,7 @@ TEST(StreamActivity, FollowsASessionThroughTheSegmentersHooks) {
   EXPECT_FALSE(activity.rendition(r).last_segment);
   EXPECT_EQ(rendition_state(activity.facts(r, t1 + 2s)), LiveState::paused) << "no segment 2 s into the session";
 
-  ASSERT_TRUE(r.window(t1)->add(segment(0), t1, std::chrono::system_clock::now()).ok());
+  ASSERT_TRUE(r.window(t1)->add(segment(0), t1).ok());
   const auto last = activity.rendition(r).last_segment;
   ASSERT_TRUE(last);
   EXPECT_GE(*last, t1);
