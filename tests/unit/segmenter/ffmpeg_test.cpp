@@ -1,7 +1,10 @@
 // End to end against real encoder output: ffmpeg (libx264 + AAC, B-frames, GOP 1 s)
 // writes 8 s of MPEG-TS; the Cutter cuts it at 2 s; ffprobe checks that every
-// segment file starts with a keyframe and lasts what the Segment says. Skipped
-// when ffmpeg/ffprobe are not installed.
+// segment file starts with a keyframe and lasts what the Segment says. And a 2 s
+// encode looped four times by FileLoop (as the looped file source does, faster
+// than real time): ffmpeg decodes it without an error, every stream's DTS goes
+// only forward and audio frames never overlap across the three seams. Skipped when
+// ffmpeg/ffprobe are not installed.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -10,9 +13,11 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "segmenter/cutter.hpp"
+#include "segmenter/file_loop.hpp"
 
 using namespace hlscache;
 namespace fs = std::filesystem;
@@ -130,4 +135,92 @@ TEST(CutterWithFfmpeg, SegmentsOfARealEncodeStartWithKeyframesAndMatchFfprobe) {
   EXPECT_EQ(f.height, 360);
   EXPECT_EQ(f.video_codec_string.rfind("avc1.", 0), 0u) << f.video_codec_string;
   EXPECT_EQ(f.audio_codec_string, "mp4a.40.2");
+}
+
+namespace {
+
+struct Packet {
+  int stream = 0;
+  long long pts = 0, dts = 0, duration = 0;
+};
+
+// ffprobe's packets in file order: stream_index,pts,dts,duration (90 kHz).
+std::vector<Packet> probe_packets(const fs::path& file) {
+  const std::string out = run("ffprobe -v error -show_entries packet=stream_index,pts,dts,duration -of csv=p=0 '" +
+                              file.string() + "'");
+  std::vector<Packet> packets;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) {
+    Packet p;
+    if (std::sscanf(line.c_str(), "%d,%lld,%lld,%lld", &p.stream, &p.pts, &p.dts, &p.duration) == 4) packets.push_back(p);
+  }
+  return packets;
+}
+
+std::string read_all(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+TEST(FileLoopWithFfmpeg, AClipLoopedFourTimesIsOneStreamFfmpegDecodesWithoutErrors) {
+  if (!have("ffmpeg") || !have("ffprobe")) GTEST_SKIP() << "ffmpeg/ffprobe not installed";
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const fs::path clip = dir.path() / "clip.ts";
+  // As tests/integration's make_clip and tools/setup/make-samples.sh: AAC at 48 kHz starts a priming frame early.
+  const std::string encode =
+      "ffmpeg -nostdin -hide_banner -loglevel error -f lavfi -i testsrc2=size=320x180:rate=25:duration=2 -f lavfi "
+      "-i sine=frequency=440:sample_rate=48000:duration=2 -c:v libx264 -preset ultrafast -g 25 -keyint_min 25 "
+      "-sc_threshold 0 -pix_fmt yuv420p -c:a aac -b:a 64k -f mpegts '" + clip.string() + "'";
+  ASSERT_EQ(std::system(encode.c_str()), 0) << encode;
+  const std::string file = read_all(clip);
+  ASSERT_GT(file.size(), 10'000u);
+
+  constexpr int kPasses = 4;  // three seams
+  ts::FileLoop fl;
+  std::string looped;
+  for (int pass = 0; pass < kPasses; ++pass) {
+    if (pass > 0) {
+      ASSERT_TRUE(fl.next_loop());
+    }
+    for (std::size_t at = 0; at < file.size(); at += 100 * 188) {
+      std::string block = file.substr(at, 100 * 188);
+      fl.process(reinterpret_cast<std::uint8_t*>(block.data()), block.size());
+      looped += block;
+    }
+  }
+  const fs::path out = dir.path() / "looped.ts";
+  {
+    std::ofstream o(out, std::ios::binary);
+    o.write(looped.data(), static_cast<std::streamsize>(looped.size()));
+  }
+  // One pass is the audio's span: 94 AAC frames of 1,920 ticks (the video's 2 s plus a priming frame).
+  EXPECT_NEAR(static_cast<double>(fl.loop_duration()) / 90000.0, 2.0, 0.05);
+
+  const std::string errors = run("ffmpeg -nostdin -hide_banner -v error -i '" + out.string() + "' -f null - 2>&1");
+  EXPECT_EQ(errors, "") << "ffmpeg reported errors decoding the looped stream";
+
+  const std::vector<Packet> packets = probe_packets(out);
+  std::map<int, std::vector<Packet>> by_stream;
+  for (const Packet& p : packets) by_stream[p.stream].push_back(p);
+  ASSERT_EQ(by_stream.size(), 2u);
+  std::map<int, std::size_t> counts;
+  for (const auto& [stream, list] : by_stream) {
+    SCOPED_TRACE("stream " + std::to_string(stream));
+    ASSERT_GT(list.size(), 40u);
+    for (std::size_t i = 1; i < list.size(); ++i) {
+      ASSERT_GT(list[i].dts, list[i - 1].dts) << "packet " << i << ": DTS goes back";
+      // No overlap: a frame starts once the previous one in decode order has ended
+      // (audio: presentation = decode order; video: DTS spaced by a frame).
+      ASSERT_GE(list[i].dts, list[i - 1].dts + list[i - 1].duration) << "packet " << i << " overlaps";
+    }
+    // Presentation times are all distinct and the last pass ends after the first began + 3 loops.
+    std::set<long long> pts;
+    for (const Packet& p : list) pts.insert(p.pts);
+    EXPECT_EQ(pts.size(), list.size());
+    EXPECT_GE(*pts.rbegin() - *pts.begin(), static_cast<long long>(3 * fl.loop_duration()));
+  }
 }
