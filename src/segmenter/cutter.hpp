@@ -61,6 +61,13 @@ class Cutter {
   // continuity counters and partial packets are forgotten.
   void signal_discontinuity();
 
+  // The timeline goes on, but not in step with the wall clock any more (the source
+  // was paused and resumes from now): the segment that starts at the next keyframe
+  // is flagged `discontinuity` (cut there whatever its elapsed time), so the
+  // playlist marks the gap and PROGRAM-DATE-TIME starts again from that segment's
+  // ingest time. Continuity and partial packets are kept.
+  void mark_discontinuity();
+
   // End of stream: emits the segment being built (its duration extrapolated by one
   // frame from its last PTS). Data fed afterwards starts a new, discontinuous timeline.
   void finish();

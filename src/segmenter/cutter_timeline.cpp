@@ -256,6 +256,10 @@ void Cutter::signal_discontinuity() {
   signalled_discontinuity_ = true;
 }
 
+void Cutter::mark_discontinuity() {
+  if (open_) deferred_discontinuity_ = true;  // before the first segment there is nothing to mark
+}
+
 void Cutter::finish() {
   if (au_.active && !au_.decided) conclude_access_unit();
   if (open_) {

@@ -137,7 +137,7 @@ void PublishSession::feed(const char* data, std::size_t n, WallTime arrived) {
     errors_seen_ = errors;
   }
 }
-void PublishSession::discontinuity() { r_.cutter_->signal_discontinuity(); }
+void PublishSession::discontinuity() { r_.cutter_->mark_discontinuity(); }
 CutterStats PublishSession::stats() const { return r_.cutter_->stats(); }
 std::uint64_t PublishSession::segments() const { return r_.cutter_->next_sequence(); }
 

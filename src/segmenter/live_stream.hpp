@@ -114,7 +114,7 @@ class PublishSession {
   // or the wall clock now.
   void feed(const char* data, std::size_t n);
   void feed(const char* data, std::size_t n, WallTime arrived);
-  void discontinuity();  // the next segment starts a new timeline (file loop)
+  void discontinuity();  // the wall clock skipped ahead (the source paused): the next keyframe's segment is marked
   void end();            // flush the last segment, append ENDLIST, release the claim
   // The publisher went away without ending: flush the last segment and release the
   // claim, but keep the window live for the pause grace (counted from the last byte).

@@ -8,67 +8,34 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
-#include <array>
 #include <fstream>
+
+#include "segmenter/file_loop.hpp"
+#include "segmenter/realtime_pacer.hpp"
+#include "segmenter/timestamp_rewriter.hpp"
 
 namespace hlscache {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-std::optional<std::uint64_t> last_pcr(const std::uint8_t* data, std::size_t n) {
-  std::optional<std::uint64_t> found;
-  for (std::size_t off = 0; off + 188 <= n; off += 188) {
-    const std::uint8_t* p = data + off;
-    if (p[0] != 0x47) continue;
-    bool has_af = (p[3] & 0x20) != 0;
-    if (!has_af || p[4] < 7 || (p[5] & 0x10) == 0) continue;
-    std::uint64_t base = (std::uint64_t{p[6]} << 25) | (std::uint64_t{p[7]} << 17) | (std::uint64_t{p[8]} << 9) |
-                         (std::uint64_t{p[9]} << 1) | (p[10] >> 7);
-    std::uint64_t ext = ((std::uint64_t{p[10]} & 1) << 8) | p[11];
-    found = base * 300 + ext;
-  }
-  return found;
-}
-
 namespace {
 
-constexpr std::uint64_t kPcrWrap = (std::uint64_t{1} << 33) * 300;  // the 33-bit base, in 27 MHz units
-constexpr std::size_t kReadPackets = 100;                           // ~19 KB a read: tens of ms of media
-
-// Keeps continuity counters counting across the loops of a file: each PID's first
-// payload packet of a new loop continues from that PID's last counter, so
-// demuxers that read the segments back to back see no packet loss at the seam.
-class ContinuityRewriter {
- public:
-  void new_loop() { rebase_.fill(true); }
-  void rewrite(std::uint8_t* data, std::size_t n) {
-    for (std::size_t off = 0; off + 188 <= n; off += 188) {
-      std::uint8_t* p = data + off;
-      if (p[0] != 0x47) continue;
-      const std::uint16_t pid = static_cast<std::uint16_t>(((p[1] & 0x1f) << 8) | p[2]);
-      if (pid == 0x1fff) continue;
-      const bool payload = (p[3] & 0x10) != 0;
-      std::uint8_t cc = p[3] & 0x0f;
-      if (payload && rebase_[pid]) {
-        offset_[pid] = static_cast<std::uint8_t>((last_[pid] + 1 - cc) & 0x0f);
-        rebase_[pid] = false;
-      }
-      cc = static_cast<std::uint8_t>((cc + offset_[pid]) & 0x0f);
-      p[3] = static_cast<std::uint8_t>((p[3] & 0xf0) | cc);
-      last_[pid] = cc;
-    }
-  }
-
- private:
-  std::array<std::uint8_t, 8192> last_{}, offset_{};
-  std::array<bool, 8192> rebase_{};
-};
+constexpr std::size_t kReadPackets = 100;  // ~19 KB a read: tens of ms of media
+constexpr std::size_t kMaxCarry = 188 * 1000;  // packets held for the next PCR, at most
 
 asio::awaitable<void> sleep_until(TimePoint t) {
   if (t <= SteadyClock::now()) co_return;
   asio::steady_timer timer(co_await asio::this_coro::executor, t);
   co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+double ms(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+// The wall-clock reading at steady time `t` (in the past or now).
+WallTime wall_time_of(TimePoint t) {
+  return std::chrono::system_clock::now() -
+         std::chrono::duration_cast<std::chrono::system_clock::duration>(SteadyClock::now() - t);
 }
 
 }  // namespace
@@ -86,38 +53,70 @@ asio::awaitable<void> run_file_source(LiveRendition& r, std::string path, bool l
   }
   spdlog::info("{}/{}: playing {} at real-time pace{}", r.stream(), r.name(), path, loop ? ", looped" : "");
   std::vector<std::uint8_t> buf(188 * kReadPackets);
-  TimePoint wall_base = SteadyClock::now();  // when media time 0 of this loop is due
-  std::optional<std::uint64_t> first_pcr;
-  std::uint64_t last = 0, loop_media = 0;     // 27 MHz ticks
-  std::uint64_t loops = 0, bytes_this_loop = 0;
-  auto cc = std::make_unique<ContinuityRewriter>();
+  auto file = std::make_unique<ts::FileLoop>();
+  RealtimePacer pacer(r.target_duration());  // tolerance: one target duration (docs/segmenter.md)
+  const TimePoint started = SteadyClock::now();
+  std::uint64_t bytes_this_loop = 0;
+  std::vector<std::uint8_t> carry;  // packets after the last PCR read: they go with the next PCR
   for (;;) {
     in.read(reinterpret_cast<char*>(buf.data()), static_cast<std::streamsize>(buf.size()));
-    std::size_t n = static_cast<std::size_t>(in.gcount());
+    // Whole packets only: a file's torn last packet would run into the next pass's first.
+    const std::size_t n = static_cast<std::size_t>(in.gcount()) / 188 * 188;
     if (n == 0) {
       if (!loop || bytes_this_loop == 0) break;
-      // Next loop: its first PCR is due one PCR interval (~40 ms) after this loop's last.
-      wall_base += std::chrono::duration_cast<Duration>(std::chrono::nanoseconds(loop_media * 1000 / 27) + 40ms);
-      first_pcr.reset();
-      loop_media = bytes_this_loop = 0;
-      ++loops;
-      session->discontinuity();
-      cc->new_loop();
+      if (!file->next_loop()) {
+        spdlog::error("{}/{}: file source {}: no PTS/DTS or PCR in the file, nothing to loop on", r.stream(), r.name(),
+                      path);
+        break;
+      }
+      if (file->loops() == 1)
+        spdlog::info("{}/{}: file source {}: one pass lasts {:.3f} s of media", r.stream(), r.name(), path,
+                     static_cast<double>(file->loop_duration()) / 90'000.0);
+      // Media time and wall time per pass are the same (the pacer follows the rewritten PCR).
+      spdlog::debug("{}/{}: file source pass {} begins: media {:.3f} s on the schedule, wall {:.3f} s since the "
+                    "start, {:.0f} ms skipped",
+                    r.stream(), r.name(), file->loops(), ms(RealtimePacer::media_time(pacer.media_ticks())) / 1000,
+                    ms(SteadyClock::now() - started) / 1000, ms(pacer.skipped()));
+      bytes_this_loop = 0;
       in.clear();
       in.seekg(0);
       continue;
     }
     bytes_this_loop += n;
-    if (auto pcr = last_pcr(buf.data(), n)) {
-      if (!first_pcr) first_pcr = last = *pcr;
-      loop_media += (*pcr + kPcrWrap - last) % kPcrWrap;
-      last = *pcr;
-      co_await sleep_until(wall_base + std::chrono::duration_cast<Duration>(std::chrono::nanoseconds(loop_media * 1000 / 27)));
+    file->process(buf.data(), n);  // pass n: timestamps + n loop durations, counters carried on
+    // Each packet carrying a PCR is fed when that PCR is due, with the packets since
+    // the previous one: the granularity is the PCR interval (<= 100 ms, ISO/IEC
+    // 13818-1), and a keyframe whose first packet carries a PCR (ffmpeg writes one
+    // there) is ingested exactly on time. The due time, on the wall clock, is the
+    // bytes' ingest time (so a timer that wakes late does not show in PROGRAM-DATE-TIME).
+    std::size_t from = 0;
+    for (std::size_t off = 0; off < n; off += 188) {
+      std::uint64_t pcr = 0;
+      if (!ts::read_pcr(buf.data() + off, pcr)) continue;
+      const RealtimePacer::Slot slot = pacer.schedule(pcr, SteadyClock::now());
+      if (slot.skipped) {
+        // Stopped for longer than the tolerance: go on at real-time pace from now, and
+        // mark the wall time with no media (the next keyframe's segment is discontinuous).
+        spdlog::warn("{}/{}: file source {}: {:.0f} ms behind real time (paused?): resuming from now, the next "
+                     "segment is marked discontinuous",
+                     r.stream(), r.name(), path, ms(slot.behind));
+        session->discontinuity();
+      }
+      co_await sleep_until(slot.due);
+      const WallTime due = wall_time_of(slot.due);
+      if (!carry.empty()) session->feed(reinterpret_cast<const char*>(carry.data()), carry.size(), due);
+      carry.clear();
+      session->feed(reinterpret_cast<const char*>(buf.data() + from), off + 188 - from, due);
+      from = off + 188;
     }
-    cc->rewrite(buf.data(), n);  // identity on the first loop; it records the last counters
-    session->feed(reinterpret_cast<const char*>(buf.data()), n);
+    carry.insert(carry.end(), buf.begin() + static_cast<std::ptrdiff_t>(from), buf.begin() + static_cast<std::ptrdiff_t>(n));
+    if (carry.size() > kMaxCarry) {  // no PCR for that long: nothing to pace by
+      session->feed(reinterpret_cast<const char*>(carry.data()), carry.size());
+      carry.clear();
+    }
   }
-  spdlog::info("{}/{}: file source {} finished after {} loop(s)", r.stream(), r.name(), path, loops + 1);
+  if (!carry.empty()) session->feed(reinterpret_cast<const char*>(carry.data()), carry.size());
+  spdlog::info("{}/{}: file source {} finished after {} loop(s)", r.stream(), r.name(), path, file->loops() + 1);
   session->end();
 }
 

@@ -1,12 +1,15 @@
 // Role local with file sources played at real-time pace: a looped file is one live
-// channel with #EXT-X-DISCONTINUITY at each seam (RFC 8216 §6.2.1/§6.2.2 checked
-// over several loops), a request for the segment being cut next waits for it (and
+// channel with one timeline across its seams (RFC 8216 §6.2.1/§6.2.2 checked over
+// several loops; ffmpeg decodes the segments back to back without an error), a
+// source stopped for longer than a target duration resumes at real-time pace with
+// one discontinuity instead of a burst, a request for the segment being cut next waits for it (and
 // anything further ahead or unknown is a quick 404), a two-rendition stream has a
 // master playlist describing both, and segments are served from the cache.
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
 
+#include <csignal>
 #include <set>
 #include <thread>
 
@@ -22,23 +25,22 @@ std::string file_stream(const std::string& name, const std::string& clip, const 
                      clip);
 }
 
-TEST_F(LocalFileSourceTest, LoopedFileIsOneLiveChannelWithDiscontinuitiesAtTheSeams) {
+TEST_F(LocalFileSourceTest, LoopedFileIsOneContinuousLiveChannel) {
   LOCAL_REQUIRE_FFMPEG();
-  const std::string clip = make_clip(3);  // keyframes at 0, 1, 2 s: three 1 s segments per loop
+  const std::string clip = make_clip(2);  // keyframes at 0 and 1 s: two segments per pass
   ASSERT_FALSE(clip.empty());
   ASSERT_NO_FATAL_FAILURE(start(local_yaml(file_stream("loop", clip, "    window: 3\n"))));
-  constexpr std::uint64_t kPerLoop = 3;
+  constexpr std::uint64_t kPerLoop = 2;
 
   std::optional<std::uint64_t> held_back;  // not fetched while listed: fetched first after it left
   bool held_back_checked = false;
-  std::set<std::uint64_t> fetched, seen, tagged;
-  std::map<std::uint64_t, std::uint64_t> dnum;  // sequence -> discontinuity number
-  std::optional<std::uint64_t> last_media_sequence, last_disc_sequence;
-  std::map<std::uint64_t, std::string> seam_bodies;  // first segments of a loop
+  std::map<std::uint64_t, std::string> bodies;
+  std::set<std::uint64_t> seen;
+  std::optional<std::uint64_t> last_media_sequence;
   int polls = 0;
   const auto t0 = LocalClock::now();
-  // Until the fourth loop has started (>= 3 seams) and the held-back segment was checked; ~11 s.
-  while (!(seen.size() && *seen.rbegin() >= 3 * kPerLoop + 1 && held_back_checked)) {
+  // Until the fifth pass has started (>= 4 seams, all fetched) and the held-back segment was checked; ~9 s.
+  while (!(seen.size() && *seen.rbegin() >= 4 * kPerLoop + 1 && held_back_checked)) {
     ASSERT_LT(ms_since(t0), 20'000) << "the loop did not get far enough; last seen " << (seen.empty() ? 0 : *seen.rbegin());
     std::this_thread::sleep_for(150ms);
     auto r = get("/live/loop/index.m3u8");
@@ -56,33 +58,28 @@ TEST_F(LocalFileSourceTest, LoopedFileIsOneLiveChannelWithDiscontinuitiesAtTheSe
     }
     last_media_sequence = p.media_sequence;
     for (std::size_t i = 0; i < p.entries.size(); ++i) EXPECT_EQ(p.entries[i].sequence, p.media_sequence + i);
-    // The discontinuity sequence: printed once there was a discontinuity, never decreasing,
-    // and every segment keeps the same discontinuity number in every playlist.
-    if (p.discontinuity_sequence) {
-      if (last_disc_sequence) {
-        EXPECT_GE(*p.discontinuity_sequence, *last_disc_sequence);
-      }
-      last_disc_sequence = p.discontinuity_sequence;
-    } else {
-      EXPECT_TRUE(tagged.empty()) << "DISCONTINUITY-SEQUENCE missing after a discontinuity";
-    }
-    for (auto [seq, d] : p.discontinuity_numbers()) {
-      auto [it, fresh] = dnum.emplace(seq, d);
-      EXPECT_EQ(it->second, d) << "seg " << seq << " changed discontinuity number";
-    }
+    // One timeline: no discontinuity, at the seams or anywhere else.
+    EXPECT_FALSE(p.discontinuity_sequence.has_value());
+    EXPECT_EQ(r.body.find("#EXT-X-DISCONTINUITY"), std::string::npos);
     for (const auto& e : p.entries) {
       EXPECT_LE(rounded(e.extinf), p.target_duration) << "seg " << e.sequence;
-      EXPECT_NEAR(e.duration, 1.0, 0.05) << "seg " << e.sequence;
+      EXPECT_NEAR(e.duration, 1.0, 0.05) << "seg " << e.sequence;  // the seam's: 1 s + a priming frame
       EXPECT_TRUE(e.pdt_ms.has_value());
       seen.insert(e.sequence);
-      if (e.discontinuity) tagged.insert(e.sequence);
       if (!held_back) held_back = e.sequence;
-      if (e.sequence == *held_back || fetched.count(e.sequence)) continue;
+      if (e.sequence == *held_back || bodies.count(e.sequence)) continue;
       auto s = get("/live/loop/" + e.uri);
       EXPECT_EQ(s.status, 200) << e.uri << ": " << s.describe();
       EXPECT_TRUE(!s.body.empty() && static_cast<unsigned char>(s.body[0]) == 0x47) << e.uri;
-      if (e.discontinuity && seam_bodies.size() < 2) seam_bodies[e.sequence] = s.body;
-      fetched.insert(e.sequence);
+      bodies[e.sequence] = s.body;
+    }
+    // PROGRAM-DATE-TIME runs with EXTINF across the seams.
+    for (std::size_t i = 1; i < p.entries.size(); ++i) {
+      const auto& a = p.entries[i - 1];
+      const auto& b = p.entries[i];
+      if (a.pdt_ms && b.pdt_ms) {
+        EXPECT_NEAR(static_cast<double>(*b.pdt_ms - *a.pdt_ms), a.duration * 1000, 2.0) << "PDT of seg " << b.sequence;
+      }
     }
     // A segment that just left the playlist is still served (§6.2.2), first time from the segmenter.
     if (held_back && !held_back_checked && p.media_sequence > *held_back) {
@@ -90,29 +87,111 @@ TEST_F(LocalFileSourceTest, LoopedFileIsOneLiveChannelWithDiscontinuitiesAtTheSe
       EXPECT_EQ(s.status, 200) << "seg " << *held_back << " left the window and is gone already: " << s.describe();
       EXPECT_EQ(s.header("X-Cache").value_or(""), "MISS") << "it must come from the segmenter, not the cache";
       EXPECT_TRUE(!s.body.empty() && static_cast<unsigned char>(s.body[0]) == 0x47);
+      bodies[*held_back] = s.body;
       held_back_checked = true;
     }
   }
   EXPECT_GT(polls, 20);
-  // The seams: a tag exactly on the first segment of each loop after the first, and each
-  // segment's discontinuity number is its loop's index.
-  for (std::uint64_t seq : seen) {
-    EXPECT_EQ(tagged.count(seq) == 1, seq > 0 && seq % kPerLoop == 0) << "seg " << seq;
-    ASSERT_TRUE(dnum.count(seq));
-    EXPECT_EQ(dnum[seq], seq / kPerLoop) << "seg " << seq;
-  }
+
+  // The segments back to back are one stream: ffmpeg decodes them across >= 3 seams
+  // without an error, and in every stream DTS only goes forward, frames never overlap.
+  ASSERT_FALSE(bodies.empty());
+  const std::uint64_t first = bodies.begin()->first, last = bodies.rbegin()->first;
+  ASSERT_EQ(last - first + 1, bodies.size()) << "a segment was missed";
+  EXPECT_GE(last / kPerLoop - first / kPerLoop, 3u) << "fewer than three seams collected";
+  std::string all;
+  for (const auto& [seq, body] : bodies) all += body;
+  const std::string file = path("loop.ts");
+  write_file(file, all);
+  EXPECT_EQ(ffmpeg_decode_errors(file), "") << "segments " << first << ".." << last;
+  const auto packets = probe_packets(file);
+  ASSERT_EQ(packets.size(), 2u) << "video and audio";
+  EXPECT_EQ(check_timeline(packets), "");
   // A segment after a seam decodes on its own from a keyframe, like any other.
-  ASSERT_FALSE(seam_bodies.empty());
-  for (const auto& [seq, body] : seam_bodies) {
-    const std::string file = path(fmt::format("seam_{}.ts", seq));
-    write_file(file, body);
-    auto v = probe_video(file);
-    ASSERT_TRUE(v.ok) << "seg " << seq << ": " << v.error;
-    EXPECT_TRUE(v.first_is_key) << "seg " << seq;
-    EXPECT_NEAR(v.duration, 1.0, 0.1) << "seg " << seq;
+  const std::uint64_t seam = (first / kPerLoop + 1) * kPerLoop;
+  const std::string seam_file = path(fmt::format("seam_{}.ts", seam));
+  write_file(seam_file, bodies.at(seam));
+  auto v = probe_video(seam_file);
+  ASSERT_TRUE(v.ok) << "seg " << seam << ": " << v.error;
+  EXPECT_TRUE(v.first_is_key) << "seg " << seam;
+  EXPECT_NEAR(v.duration, 1.0, 0.1) << "seg " << seam;
+  EXPECT_EQ(metric("hlscache_segmenter_ingest_errors_total", "stream=\"loop\",rendition=\"main\"").value_or(-1), 0)
+      << "continuity counters go on across the seams";
+}
+
+// The daemon stopped (SIGSTOP) for 5 s, longer than the 1 s tolerance (one target
+// duration): the file source does not send the 5 s it is behind in a burst, it goes
+// on at real-time pace from the moment it runs again, and the playlist marks the gap
+// once, at the next keyframe, where PROGRAM-DATE-TIME starts again from the wall clock.
+TEST_F(LocalFileSourceTest, PausedSourceResumesAtRealTimePaceWithOneDiscontinuity) {
+  LOCAL_REQUIRE_FFMPEG();
+  const std::string clip = make_clip(2);
+  ASSERT_FALSE(clip.empty());
+  ASSERT_NO_FATAL_FAILURE(start(local_yaml(file_stream("pause", clip, "    window: 12\n"))));
+  SegmentCollector collector(port_, "/live/pause/index.m3u8");
+  auto p = wait_playlist("/live/pause/index.m3u8", [](const MediaPlaylist& pl) { return pl.entries.size() >= 2; }, 6s);
+  ASSERT_TRUE(p.valid && p.entries.size() >= 2) << p.error << "\n" << p.text;
+  collector.poll();
+  const std::uint64_t before_pause = collector.segments().rbegin()->first;
+
+  constexpr auto kPause = 5s;
+  daemon_.signal(SIGSTOP);
+  std::this_thread::sleep_for(kPause);
+  daemon_.signal(SIGCONT);
+  const auto resumed = LocalClock::now();
+  const auto resumed_wall = std::chrono::system_clock::now();
+
+  // Poll every 100 ms for 5 s: how many new segments each poll finds, and the media they add.
+  std::size_t known = collector.segments().size();
+  std::size_t most_at_once = 0;
+  while (ms_since(resumed) < 5000) {
+    std::this_thread::sleep_for(100ms);
+    collector.poll();
+    most_at_once = std::max(most_at_once, collector.segments().size() - known);
+    known = collector.segments().size();
   }
-  ASSERT_TRUE(last_disc_sequence.has_value());
-  EXPECT_GE(*last_disc_sequence, 2u) << "tags that slid out of the window were counted";
+  const double observed_s = ms_since(resumed) / 1000;
+  for (const auto& f : collector.failures()) ADD_FAILURE() << f;
+  const auto& segs = collector.segments();
+  double media_after = 0;
+  std::vector<std::uint64_t> tagged;
+  for (const auto& [seq, s] : segs) {
+    if (seq <= before_pause) continue;
+    media_after += s.entry.duration;
+    if (s.entry.discontinuity) tagged.push_back(seq);
+  }
+  // No burst: the 5 s of backlog would be 5 segments in one poll and 5 s more media.
+  // (Allowed beyond real time: the segment in progress at the pause, one cut just
+  // before it and not yet polled, and the segment granularity.)
+  EXPECT_LE(most_at_once, 2u) << "segments published at once after the pause";
+  EXPECT_LE(media_after, observed_s + 3.2) << "media published after the pause, in " << observed_s
+                                           << " s: more than real time";
+  EXPECT_GE(media_after, observed_s - 2.1) << "it should go on at real-time pace";
+  // One discontinuity, at the first keyframe after the resume; PDT restarts there from the wall clock.
+  ASSERT_EQ(tagged.size(), 1u) << "segments tagged EXT-X-DISCONTINUITY after the pause";
+  const auto& disc = segs.at(tagged[0]);
+  const auto& prev = segs.at(tagged[0] - 1);
+  ASSERT_TRUE(disc.entry.pdt_ms && prev.entry.pdt_ms);
+  const auto resumed_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(resumed_wall.time_since_epoch()).count();
+  EXPECT_GE(*disc.entry.pdt_ms, resumed_ms - 200) << "the discontinuous segment's PDT is its ingest time, after the pause";
+  EXPECT_LE(*disc.entry.pdt_ms, resumed_ms + 1500);
+  EXPECT_GE(*disc.entry.pdt_ms - (*prev.entry.pdt_ms + std::llround(prev.entry.duration * 1000)), 3000)
+      << "the PDT gap is the pause";
+  for (const auto& [seq, s] : segs) {
+    if (seq < tagged[0]) {
+      EXPECT_FALSE(s.entry.discontinuity) << "seg " << seq;
+    }
+  }
+  EXPECT_NE(daemon_.log().find("behind real time"), std::string::npos) << daemon_.log();
+
+  // The media itself has no gap: the segments across the pause decode as one stream.
+  std::string all;
+  for (const auto& [seq, s] : segs) all += s.body;
+  const std::string file = path("pause.ts");
+  write_file(file, all);
+  EXPECT_EQ(ffmpeg_decode_errors(file), "");
+  EXPECT_EQ(check_timeline(probe_packets(file)), "");
 }
 
 TEST_F(LocalFileSourceTest, NextSegmentWaitsFurtherOrUnknownIsAQuick404) {

@@ -14,6 +14,7 @@
 #include <charconv>
 #include <cmath>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fmt/format.h>
@@ -431,6 +432,43 @@ VideoProbe probe_video(const std::string& path) {
   v.duration = *last - *first + 1.0 / 25;  // the clips are 25 fps
   v.ok = true;
   return v;
+}
+
+std::string ffmpeg_decode_errors(const std::string& path) {
+  auto r = run_command({"ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-i", path, "-f", "null", "-"},
+                       std::chrono::seconds(30));
+  if (r.exit_code != 0 && r.err.empty()) return fmt::format("ffmpeg exited with {}", r.exit_code);
+  return r.err;
+}
+
+std::map<int, std::vector<ProbedPacket>> probe_packets(const std::string& path) {
+  std::map<int, std::vector<ProbedPacket>> out;
+  auto r = run_command({"ffprobe", "-v", "error", "-show_entries", "packet=stream_index,pts,dts,duration", "-of",
+                        "csv=p=0", path},
+                       std::chrono::seconds(30));
+  for (std::string_view l : lines_of(r.out)) {
+    ProbedPacket p;
+    long long pts = 0, dts = 0, duration = 0;
+    if (std::sscanf(std::string(l).c_str(), "%d,%lld,%lld,%lld", &p.stream, &pts, &dts, &duration) != 4) continue;
+    p.pts = pts;
+    p.dts = dts;
+    p.duration = duration;
+    out[p.stream].push_back(p);
+  }
+  return out;
+}
+
+std::string check_timeline(const std::map<int, std::vector<ProbedPacket>>& streams) {
+  for (const auto& [stream, list] : streams) {
+    for (std::size_t i = 1; i < list.size(); ++i) {
+      const ProbedPacket& a = list[i - 1];
+      const ProbedPacket& b = list[i];
+      if (b.dts <= a.dts || b.dts < a.dts + a.duration)
+        return fmt::format("stream {} packet {}: DTS {} after DTS {} + duration {}", stream, i, b.dts, a.dts,
+                           a.duration);
+    }
+  }
+  return {};
 }
 
 // ---- HTTP -----------------------------------------------------------------------

@@ -136,6 +136,20 @@ struct VideoProbe {
 // Decodes the first video stream of a TS file with ffprobe.
 VideoProbe probe_video(const std::string& path);
 
+// What `ffmpeg -v error -i PATH -f null -` writes to stderr while decoding every
+// stream of the file ("" when it decodes without an error).
+std::string ffmpeg_decode_errors(const std::string& path);
+
+struct ProbedPacket {
+  int stream = 0;
+  std::int64_t pts = 0, dts = 0, duration = 0;  // 90 kHz
+};
+// Every packet of a TS file in file order (ffprobe -show_packets), by stream index.
+std::map<int, std::vector<ProbedPacket>> probe_packets(const std::string& path);
+// For each stream: DTS strictly increasing and no packet starting before the previous
+// one ended (DTS + duration). "" if so, else what went back and where.
+std::string check_timeline(const std::map<int, std::vector<ProbedPacket>>& streams);
+
 // ---- HTTP ----------------------------------------------------------------------
 
 // A chunked PUT on a raw connection, for ingest tests that want control of the bytes.

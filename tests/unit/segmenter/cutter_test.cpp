@@ -327,6 +327,47 @@ TEST(Cutter, SignalledDiscontinuityRestartsCleanly) {
   EXPECT_EQ(c.stats().discontinuities, 1u);
 }
 
+TEST(Cutter, MarkedDiscontinuityFlagsTheNextKeyframesSegmentAndKeepsTheTimeline) {
+  StreamOptions o;
+  o.frames = 150;  // 6 s, keyframes every second: cuts at 2 s and 4 s
+  const Bytes ts = make_stream(o);
+  CutRun r;
+  Cutter c({}, [&](Segment&& s) { r.segments.push_back(std::move(s)); });
+  const std::size_t half = ts.size() * 5 / 12 / 188 * 188;  // ~2.5 s in: mid-segment
+  c.feed(ts.data(), half);
+  c.mark_discontinuity();  // the source paused here and resumes from now
+  c.feed(ts.data() + half, ts.size() - half);
+  c.finish();
+  ASSERT_EQ(r.segments.size(), 4u);
+  // The segment open at the mark closes at the next keyframe (3 s, before its target)
+  // and the one after it carries the mark; exactly one, nothing forgotten.
+  EXPECT_FALSE(r.segments[0].discontinuity);
+  EXPECT_FALSE(r.segments[1].discontinuity);
+  EXPECT_NEAR(r.segments[1].duration, 1.0, 1e-9);
+  EXPECT_TRUE(r.segments[2].discontinuity);
+  EXPECT_TRUE(r.segments[2].starts_with_keyframe);
+  EXPECT_EQ(r.segments[2].first_pts, o.first_pts + 3 * 90000);
+  EXPECT_FALSE(r.segments[3].discontinuity);
+  EXPECT_EQ(c.stats().discontinuities, 1u);
+  EXPECT_EQ(c.stats().cc_errors, 0u);
+  double total = 0;
+  for (const Segment& s : r.segments) total += s.duration;
+  EXPECT_NEAR(total, 6.0, 1e-9);
+}
+
+TEST(Cutter, MarkBeforeTheFirstSegmentMarksNothing) {
+  StreamOptions o;
+  o.frames = 75;
+  const Bytes ts = make_stream(o);
+  CutRun r;
+  Cutter c({}, [&](Segment&& s) { r.segments.push_back(std::move(s)); });
+  c.mark_discontinuity();
+  c.feed(ts.data(), ts.size());
+  c.finish();
+  ASSERT_FALSE(r.segments.empty());
+  for (const Segment& s : r.segments) EXPECT_FALSE(s.discontinuity);
+}
+
 // Each packet fed on its own, "arriving" at kT + its index in ms: a segment's ingest
 // time is the arrival of its first access unit's first packet (not of the packet that
 // decided it was a keyframe, nor of the next keyframe that closed it).
