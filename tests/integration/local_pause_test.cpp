@@ -20,7 +20,13 @@
 namespace hlscache::test {
 namespace {
 
-using LocalPauseTest = LocalTest;
+class LocalPauseTest : public LocalTest {
+ protected:
+  // Waits until `path` lists two segments, stops `publisher` (SIGSTOP) for 12 s while
+  // the playlist must never end, resumes it (SIGCONT) and gives the playlist once it
+  // has grown two segments past the pause: live, numbering unbroken.
+  void stop_for_twelve_seconds(Process& publisher, const std::string& path, MediaPlaylist& after);
+};
 
 // Every listed segment follows the one before it (the media sequence never skips or goes back).
 void expect_consecutive(const MediaPlaylist& p) {
@@ -34,6 +40,25 @@ std::size_t discontinuities(const MediaPlaylist& p) {
   return n;
 }
 
+void LocalPauseTest::stop_for_twelve_seconds(Process& publisher, const std::string& path, MediaPlaylist& after) {
+  auto before = wait_playlist(path, [](const MediaPlaylist& p) { return p.entries.size() >= 2; }, 10s);
+  ASSERT_TRUE(before.valid) << before.error << "\n" << publisher.describe();
+  publisher.signal(SIGSTOP);
+  const auto stopped = LocalClock::now();
+  std::uint64_t paused_next = 0;
+  while (ms_since(stopped) < 12'000) {
+    auto p = playlist(path);
+    ASSERT_TRUE(p.valid) << p.error;
+    ASSERT_FALSE(p.ended) << "ENDLIST " << ms_since(stopped) << " ms into the pause:\n" << p.text;
+    paused_next = p.next_sequence();
+    std::this_thread::sleep_for(500ms);
+  }
+  publisher.signal(SIGCONT);
+  after = wait_playlist(path, [&](const MediaPlaylist& p) { return p.next_sequence() >= paused_next + 2; }, 15s);
+  ASSERT_TRUE(after.valid && !after.ended) << after.error << "\n" << after.text << "\n" << daemon_.log();
+  expect_consecutive(after);
+}
+
 // ffmpeg pushes at real-time pace; SIGSTOP for 12 s (longer than the old 10 s
 // ingest_idle); SIGCONT. Default pause_grace (ten 2 s target durations).
 TEST_F(LocalPauseTest, AnFfmpegPushStoppedForTwelveSecondsGoesOnWithoutEndlist) {
@@ -44,24 +69,9 @@ TEST_F(LocalPauseTest, AnFfmpegPushStoppedForTwelveSecondsGoesOnWithoutEndlist) 
   auto push = Process::start({"ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-re", "-i", clip, "-c", "copy",
                               "-f", "mpegts", "-method", "PUT", fmt::format("http://127.0.0.1:{}/ingest/p", port_)},
                              tmp_);
-  auto before = wait_playlist("/live/p/index.m3u8", [](const MediaPlaylist& p) { return p.entries.size() >= 2; }, 10s);
-  ASSERT_TRUE(before.valid) << before.error << "\n" << push.describe();
-  push.signal(SIGSTOP);
-  const auto stopped = LocalClock::now();
-  std::uint64_t paused_next = 0;
-  while (ms_since(stopped) < 12'000) {
-    auto p = playlist("/live/p/index.m3u8");
-    ASSERT_TRUE(p.valid) << p.error;
-    ASSERT_FALSE(p.ended) << "ENDLIST " << ms_since(stopped) << " ms into the pause:\n" << p.text;
-    paused_next = p.next_sequence();
-    std::this_thread::sleep_for(500ms);
-  }
-  push.signal(SIGCONT);
   // The same connection goes on: the playlist grows again, never ended, numbering unbroken.
-  auto after = wait_playlist(
-      "/live/p/index.m3u8", [&](const MediaPlaylist& p) { return p.next_sequence() >= paused_next + 2; }, 15s);
-  ASSERT_TRUE(after.valid && !after.ended) << after.error << "\n" << after.text << "\n" << daemon_.log();
-  expect_consecutive(after);
+  MediaPlaylist after;
+  ASSERT_NO_FATAL_FAILURE(stop_for_twelve_seconds(push, "/live/p/index.m3u8", after));
   for (const auto& e : after.entries) EXPECT_EQ(get("/live/p/" + e.uri).status, 200) << e.uri;
   EXPECT_FALSE(push.wait(0ms).has_value()) << "the publisher lost its connection: " << push.describe();
   EXPECT_EQ(metric("hlscache_segmenter_publishing", "stream=\"p\",rendition=\"main\"").value_or(-1), 1);
@@ -80,23 +90,8 @@ TEST_F(LocalPauseTest, AUdpSenderStoppedForTwelveSecondsContinuesTheStreamAfterA
   auto sender = Process::start({"ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-re", "-i", clip, "-c", "copy",
                                 "-f", "mpegts", fmt::format("udp://127.0.0.1:{}?pkt_size=1316", udp)},
                                tmp_);
-  auto before = wait_playlist("/live/u/index.m3u8", [](const MediaPlaylist& p) { return p.entries.size() >= 2; }, 10s);
-  ASSERT_TRUE(before.valid) << before.error << "\n" << sender.describe();
-  sender.signal(SIGSTOP);
-  const auto stopped = LocalClock::now();
-  std::uint64_t paused_next = 0;
-  while (ms_since(stopped) < 12'000) {
-    auto p = playlist("/live/u/index.m3u8");
-    ASSERT_TRUE(p.valid) << p.error;
-    ASSERT_FALSE(p.ended) << "ENDLIST " << ms_since(stopped) << " ms into the pause:\n" << p.text;
-    paused_next = p.next_sequence();
-    std::this_thread::sleep_for(500ms);
-  }
-  sender.signal(SIGCONT);
-  auto after = wait_playlist(
-      "/live/u/index.m3u8", [&](const MediaPlaylist& p) { return p.next_sequence() >= paused_next + 2; }, 15s);
-  ASSERT_TRUE(after.valid && !after.ended) << after.error << "\n" << after.text << "\n" << daemon_.log();
-  expect_consecutive(after);
+  MediaPlaylist after;
+  ASSERT_NO_FATAL_FAILURE(stop_for_twelve_seconds(sender, "/live/u/index.m3u8", after));
   EXPECT_EQ(discontinuities(after), 1u) << "the session paused at ingest_idle and resumed:\n" << after.text;
   for (const auto& e : after.entries) EXPECT_EQ(get("/live/u/" + e.uri).status, 200) << e.uri;
   sender.kill();
