@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <utility>
 
 namespace hlscache {
@@ -81,12 +82,22 @@ void LiveRendition::on_segment(Segment&& s) {
   if (announce && on_first_segment) on_first_segment(*this);
 }
 
+std::uint64_t sequence_floor(std::chrono::milliseconds target, WallTime now) {
+  const auto half = std::max<std::int64_t>(1, target.count() / 2);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  return ms > 0 ? static_cast<std::uint64_t>(ms / half) : 0;
+}
+
 std::unique_ptr<PublishSession> PublishSession::begin(LiveRendition& r) {
   if (r.publishing_.exchange(true)) return nullptr;
   std::unique_lock lock(r.mu_);
   std::uint64_t first = 0;
   if (r.window_) first = r.window_->playlist() ? r.window_->playlist()->next_sequence : 0;
   const bool resume = r.window_ && r.paused_at_ && !r.ended_at_;
+  // A new window never numbers below what an earlier run of the stream, in this process
+  // or before a restart, can have used (sequence_floor).
+  const std::uint64_t floor = resume ? 0 : sequence_floor(r.target_, std::chrono::system_clock::now());
+  first = std::max(first, floor);
   CutterConfig cc;
   cc.target_duration = r.target_;
   cc.first_sequence = first;
@@ -111,6 +122,7 @@ std::unique_ptr<PublishSession> PublishSession::begin(LiveRendition& r) {
   wc.target_duration = r.target_;
   wc.window_segments = r.window_segments_;
   wc.first_sequence = first;
+  wc.first_discontinuity_sequence = floor;  // above any earlier run's: a restart is a new discontinuity
   r.window_ = std::make_shared<RenditionWindow>(wc);
   r.ended_at_.reset();
   r.paused_at_.reset();

@@ -132,6 +132,17 @@ class PublishSession {
   std::uint64_t errors_seen_ = 0;  // this session's input errors already added to the rendition's total
 };
 
+// The lowest media sequence number a new window may start at, kept in no state file:
+// the wall clock counted in half target durations. A run uses about one number per
+// target duration (segments are cut at the first keyframe at or after it), so the
+// clock gains two for each one used, and a stream restarted — by a new publisher or
+// with the whole process — starts above every number, and so every segment URI, an
+// earlier run published; unless that run's segments averaged under half the target
+// duration, or the clock was set back by more than the headroom. The same value
+// seeds the window's EXT-X-DISCONTINUITY-SEQUENCE, which a run raises at most once
+// per segment, so it never goes back either (docs/segmenter.md).
+std::uint64_t sequence_floor(std::chrono::milliseconds target, WallTime now);
+
 class LiveStream {
  public:
   explicit LiveStream(const StreamConfig& config);

@@ -17,6 +17,7 @@ RenditionWindow::RenditionWindow(RenditionWindowConfig config)
       configured_target_(static_cast<int>(
           std::max<long long>(1, rounded_extinf(static_cast<double>(config_.target_duration.count()) / 1000.0)))),
       next_sequence_(config_.first_sequence),
+      discontinuity_sequence_(config_.first_discontinuity_sequence),
       target_duration_(configured_target_),
       listeners_(std::make_shared<const ListenerList>()) {
   stats_.target_duration = target_duration_;
@@ -167,7 +168,7 @@ void RenditionWindow::publish_locked() {
   view.independent_segments = independent;
   view.target_duration = target_duration_;
   view.media_sequence = window_.empty() ? next_sequence_ : window_.front()->segment.sequence;
-  if (any_discontinuity_) view.discontinuity_sequence = discontinuity_sequence_;
+  if (any_discontinuity_ || discontinuity_sequence_ != 0) view.discontinuity_sequence = discontinuity_sequence_;
   view.ended = ended_;
   view.uri_prefix = config_.segment_prefix;
   view.entries = entries_;

@@ -35,6 +35,7 @@ struct RenditionWindowConfig {
   std::size_t max_retired_segments = 64; // past it the oldest retired segment is freed early
   std::size_t max_listeners = 16;
   std::uint64_t first_sequence = 0;      // the sequence "not yet" refers to before the first add
+  std::uint64_t first_discontinuity_sequence = 0;  // EXT-X-DISCONTINUITY-SEQUENCE before any slid out
   std::string segment_prefix = "seg_";
   // A chained PROGRAM-DATE-TIME (previous PDT + previous EXTINF) is kept unless the
   // segment was ingested more than this earlier than it, or more than target_duration

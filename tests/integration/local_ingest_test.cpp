@@ -96,9 +96,11 @@ TEST_F(LocalIngestTest, OnlyTheKeyHolderFromAnAllowedAddressPublishesAndOnlyOneA
       [&](const MediaPlaylist& p) { return p.ended && !p.entries.empty() && p.entries.front().sequence > p1.entries.back().sequence; },
       5s);
   ASSERT_TRUE(p2.valid && p2.ended) << p2.error << "\n" << p2.text;
-  EXPECT_EQ(p2.entries.front().sequence, p1.entries.back().sequence + 1)
-      << "a new session continues the media sequence\nbefore:\n" << p1.text << "after:\n" << p2.text;
-  EXPECT_EQ(p2.entries.front().uri, fmt::format("seg_{}.ts", p1.entries.back().sequence + 1));
+  EXPECT_GT(p2.entries.front().sequence, p1.entries.back().sequence)
+      << "a new session numbers on, never reusing a name\nbefore:\n" << p1.text << "after:\n" << p2.text;
+  EXPECT_EQ(p2.entries.front().uri, fmt::format("seg_{}.ts", p2.entries.front().sequence));
+  ASSERT_TRUE(p2.discontinuity_sequence.has_value()) << p2.text;
+  EXPECT_GE(*p2.discontinuity_sequence, p1.discontinuity_sequence.value_or(0)) << p2.text;
   auto seg = get("/live/push/" + p2.entries.front().uri);
   EXPECT_EQ(seg.status, 200) << seg.describe();
 }
@@ -130,7 +132,7 @@ TEST_F(LocalIngestTest, BodiesWithContentLengthArePublishedToo) {
         [&](const MediaPlaylist& pl) { return pl.ended && !pl.entries.empty() && pl.entries.front().sequence >= next; },
         5s);
     ASSERT_TRUE(p.valid && p.ended) << p.error << "\n" << p.text;
-    EXPECT_EQ(p.entries.front().sequence, next) << p.text;
+    EXPECT_GE(p.entries.front().sequence, next) << "a new session numbers on\n" << p.text;
     double total = 0;
     for (const auto& e : p.entries) total += e.duration;
     EXPECT_NEAR(total, 4.0, 0.1) << p.text;
