@@ -9,7 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
+#include "core/spawn.hpp"
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -128,7 +128,7 @@ class SessionTest : public ::testing::Test {
     ASSERT_TRUE(a.ok()) << a.error().message;
     acceptor_.emplace(std::move(*a));
     port_ = acceptor_->local_endpoint().port();
-    asio::co_spawn(io_, accept_loop(*acceptor_, spec_, env_, connections_), asio::detached);
+    asio::co_spawn(io_, accept_loop(*acceptor_, spec_, env_, connections_), log_escape("test accept loop"));
     thread_ = std::thread([this] {
       auto guard = asio::make_work_guard(io_);
       io_.run();

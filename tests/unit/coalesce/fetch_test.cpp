@@ -4,7 +4,7 @@
 // deadline reach every reader as values.
 #include <gtest/gtest.h>
 
-#include <boost/asio/detached.hpp>
+#include "core/spawn.hpp"
 #include <boost/asio/io_context.hpp>
 
 #include <atomic>
@@ -264,7 +264,7 @@ TEST(Fetch, WaitReturnsAtOnceWhenBytesAreAlreadyThere) {
   asio::co_spawn(io, [&]() -> asio::awaitable<void> {
     w1 = co_await f->wait(0);  // 5 > 0 published
     w2 = co_await f->wait(2);
-  }, asio::detached);
+  }, log_escape("fetch test task"));
   io.run();
   ASSERT_TRUE(w1 && w2);
   EXPECT_TRUE(*w1);
@@ -415,7 +415,7 @@ TEST(Fetch, ReadersOnTwoExecutorsAreWokenByAWriterOnAThirdThread) {
     asio::co_spawn(io[i % 2], [&, i]() -> asio::awaitable<void> {
       co_await read_to_end(f, r[i]);
       resumed_on[i] = std::this_thread::get_id();
-    }, asio::detached);
+    }, log_escape("fetch test task"));
   }
   const auto start = SteadyClock::now();
   std::thread t0([&] { runs_on[0] = std::this_thread::get_id(); io[0].run(); });
