@@ -48,18 +48,6 @@ bool playlist_has_endlist(std::string_view text) { return text.find("#EXT-X-ENDL
 
 namespace {
 
-// The value of the first line that starts with `tag`, trimmed.
-std::optional<std::string_view> tag_value(std::string_view text, std::string_view tag) {
-  for (std::size_t at = 0; at < text.size();) {
-    std::size_t end = text.find('\n', at);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(at, end - at);
-    if (line.substr(0, tag.size()) == tag) return trim(line.substr(tag.size()));
-    at = end + 1;
-  }
-  return std::nullopt;
-}
-
 std::optional<std::uint64_t> decimal(std::string_view s) {
   std::uint64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -123,25 +111,28 @@ std::optional<std::int64_t> parse_program_date_time(std::string_view s) {
 }
 
 std::optional<PlaylistPosition> playlist_position(std::string_view text) {
-  if (!tag_value(text, "#EXT-X-TARGETDURATION:")) return std::nullopt;
+  static constexpr std::string_view kTarget = "#EXT-X-TARGETDURATION:", kMsn = "#EXT-X-MEDIA-SEQUENCE:",
+                                    kDsn = "#EXT-X-DISCONTINUITY-SEQUENCE:", kPdt = "#EXT-X-PROGRAM-DATE-TIME:";
   PlaylistPosition p;
-  if (auto v = tag_value(text, "#EXT-X-MEDIA-SEQUENCE:")) p.media_sequence = decimal(*v).value_or(0);
-  if (auto v = tag_value(text, "#EXT-X-DISCONTINUITY-SEQUENCE:")) p.discontinuity_sequence = decimal(*v).value_or(0);
-  // The first PROGRAM-DATE-TIME dates the next segment (URI line) after it.
-  std::uint64_t segments_before = 0;
+  bool media = false;
+  std::uint64_t segments_before = 0;  // URI lines before the first PROGRAM-DATE-TIME, which dates the next one
+  std::optional<std::string_view> first_pdt;
   for (std::size_t at = 0; at < text.size();) {
     std::size_t end = text.find('\n', at);
     if (end == std::string_view::npos) end = text.size();
     const std::string_view line = trim(text.substr(at, end - at));
     at = end + 1;
-    static constexpr std::string_view pdt = "#EXT-X-PROGRAM-DATE-TIME:";
-    if (line.substr(0, pdt.size()) == pdt) {
-      p.first_pdt_ms = parse_program_date_time(trim(line.substr(pdt.size())));
-      p.first_pdt_sequence = p.media_sequence > UINT64_MAX - segments_before ? UINT64_MAX
-                                                                              : p.media_sequence + segments_before;
-      break;
-    }
-    if (!line.empty() && line.front() != '#') ++segments_before;
+    if (line.starts_with(kTarget)) media = true;
+    else if (line.starts_with(kMsn)) p.media_sequence = decimal(trim(line.substr(kMsn.size()))).value_or(0);
+    else if (line.starts_with(kDsn)) p.discontinuity_sequence = decimal(trim(line.substr(kDsn.size()))).value_or(0);
+    else if (line.starts_with(kPdt) && !first_pdt) first_pdt = trim(line.substr(kPdt.size()));
+    else if (!first_pdt && !line.empty() && line.front() != '#') ++segments_before;
+  }
+  if (!media) return std::nullopt;
+  if (first_pdt) {
+    p.first_pdt_ms = parse_program_date_time(*first_pdt);
+    p.first_pdt_sequence = p.media_sequence > UINT64_MAX - segments_before ? UINT64_MAX
+                                                                          : p.media_sequence + segments_before;
   }
   return p;
 }

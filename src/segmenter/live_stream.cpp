@@ -68,13 +68,14 @@ void LiveRendition::on_segment(Segment&& s) {
   auto w = window_;
   lock.unlock();
   if (!w) return;
+  // A window without a segment yet is a new session's (a resumed one has its segments).
+  const bool announce = !w->playlist() || w->playlist()->segment_count == 0;
   segments_cut_.fetch_add(1, std::memory_order_relaxed);
   if (cutter_) w->set_stream_facts(cutter_->facts());
   if (auto st = w->add(std::move(s), SteadyClock::now()); !st)
     spdlog::warn("{}/{}: segment not added: {}", stream_, config_.name, st.error().message);
   lock.lock();
-  const bool announce = std::exchange(announce_, false);
-  if (announce) {  // the new window has its first segment: the previous session's goes
+  if (announce && window_ == w) {  // the new window has its first segment: the previous session's goes
     kept_.reset();
     kept_ended_at_.reset();
   }
@@ -126,7 +127,6 @@ std::unique_ptr<PublishSession> PublishSession::begin(LiveRendition& r) {
   r.window_ = std::make_shared<RenditionWindow>(wc);
   r.ended_at_.reset();
   r.paused_at_.reset();
-  r.announce_ = true;
   lock.unlock();
   spdlog::info("{}/{}: publishing starts at media sequence {}", r.stream_, r.config_.name, first);
   if (r.on_session_start) r.on_session_start(r);
@@ -176,7 +176,6 @@ void PublishSession::finish(bool clean) {
     // stays what it was (issue 15: a failed publish never removes another's content).
     r_.window_ = std::exchange(r_.kept_, nullptr);
     r_.ended_at_ = std::exchange(r_.kept_ended_at_, std::nullopt);
-    r_.announce_ = false;
     w = nullptr;
     how = "ended without a segment; the previous session's window stays";
   } else if (clean || !has_segments) {

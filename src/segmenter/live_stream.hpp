@@ -81,7 +81,6 @@ class LiveRendition {
   std::shared_ptr<RenditionWindow> kept_;
   std::optional<TimePoint> kept_ended_at_;
   std::optional<TimePoint> paused_at_;  // a session went away without ending: its last byte
-  bool announce_ = false;               // a new window waits for its first segment (on_session_start)
 
  public:
   // Called on the publisher's thread, no lock held; set before publishers start.
