@@ -1,8 +1,10 @@
 #include "segmenter/live_stream.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <random>
 #include <utility>
 
 namespace hlscache {
@@ -89,6 +91,13 @@ std::uint64_t sequence_floor(std::chrono::milliseconds target, WallTime now) {
   return ms > 0 ? static_cast<std::uint64_t>(ms / half) : 0;
 }
 
+std::string new_session_id() {
+  static std::mutex mu;
+  static std::random_device device;  // getrandom(2)
+  std::lock_guard lock(mu);
+  return fmt::format("{:08x}", static_cast<std::uint32_t>(device()));
+}
+
 std::unique_ptr<PublishSession> PublishSession::begin(LiveRendition& r) {
   if (r.publishing_.exchange(true)) return nullptr;
   std::unique_lock lock(r.mu_);
@@ -124,11 +133,14 @@ std::unique_ptr<PublishSession> PublishSession::begin(LiveRendition& r) {
   wc.window_segments = r.window_segments_;
   wc.first_sequence = first;
   wc.first_discontinuity_sequence = floor;  // above any earlier run's: a restart is a new discontinuity
+  wc.first_segment_discontinuity = true;
+  const std::string session = new_session_id();
+  wc.segment_prefix = fmt::format("seg_{}_", session);
   r.window_ = std::make_shared<RenditionWindow>(wc);
   r.ended_at_.reset();
   r.paused_at_.reset();
   lock.unlock();
-  spdlog::info("{}/{}: publishing starts at media sequence {}", r.stream_, r.config_.name, first);
+  spdlog::info("{}/{}: publishing starts: session {}, media sequence {}", r.stream_, r.config_.name, session, first);
   if (r.on_session_start) r.on_session_start(r);
   return std::unique_ptr<PublishSession>(new PublishSession(r));
 }

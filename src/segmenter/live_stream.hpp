@@ -142,6 +142,11 @@ class PublishSession {
 // per segment, so it never goes back either (docs/segmenter.md).
 std::uint64_t sequence_floor(std::chrono::milliseconds target, WallTime now);
 
+// A new window's session id, in its segment URIs (seg_<session>_<N>.ts): 32 random
+// bits, 8 hex digits. With sequence_floor it makes a URI of an earlier run impossible
+// to publish again even when the clock was set back: both would have to repeat.
+std::string new_session_id();
+
 class LiveStream {
  public:
   explicit LiveStream(const StreamConfig& config);

@@ -1,6 +1,7 @@
 #include "segmenter/rendition_window.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 
 namespace hlscache {
@@ -42,7 +43,8 @@ Status RenditionWindow::add(Segment segment, TimePoint now) {
     if (!any_segment_) {
       // The first GOP may force a longer target duration; it is fixed from here on.
       target_duration_ = static_cast<int>(std::max<long long>(configured_target_, rounded));
-      segment.discontinuity = false;  // nothing before it to be discontinuous with
+      // Discontinuous with whatever came before this window, if anything may have.
+      segment.discontinuity = config_.first_segment_discontinuity;
     } else if (rounded > target_duration_) {
       // Never publish TARGETDURATION < round(EXTINF): raise it (counted, see docs/segmenter.md).
       target_duration_ = static_cast<int>(rounded);
@@ -204,6 +206,18 @@ SegmentLookup RenditionWindow::lookup(std::uint64_t sequence) const {
   }
   if (!ended_ && sequence == next_sequence_) return {SegmentState::not_yet, nullptr};
   return {SegmentState::never, nullptr};
+}
+
+std::optional<std::uint64_t> RenditionWindow::sequence_of(std::string_view uri) const {
+  const std::string_view prefix = config_.segment_prefix;
+  constexpr std::string_view suffix = ".ts";
+  if (uri.size() <= prefix.size() + suffix.size() || !uri.starts_with(prefix) || !uri.ends_with(suffix))
+    return std::nullopt;
+  const std::string_view digits = uri.substr(prefix.size(), uri.size() - prefix.size() - suffix.size());
+  std::uint64_t n = 0;
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (ec != std::errc{} || p != digits.data() + digits.size()) return std::nullopt;
+  return n;
 }
 
 Result<RenditionWindow::ListenerId> RenditionWindow::subscribe(Listener listener) {

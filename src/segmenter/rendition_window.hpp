@@ -17,7 +17,9 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -36,7 +38,12 @@ struct RenditionWindowConfig {
   std::size_t max_listeners = 16;
   std::uint64_t first_sequence = 0;      // the sequence "not yet" refers to before the first add
   std::uint64_t first_discontinuity_sequence = 0;  // EXT-X-DISCONTINUITY-SEQUENCE before any slid out
+  // Segment URI = prefix + media sequence number + ".ts". A live stream's windows put
+  // their session id in it ("seg_<session>_"), so no two runs share a URI.
   std::string segment_prefix = "seg_";
+  // The first segment carries EXT-X-DISCONTINUITY: the window follows another run of
+  // the stream (or may: a new window cannot know what the process published before).
+  bool first_segment_discontinuity = false;
   // A chained PROGRAM-DATE-TIME (previous PDT + previous EXTINF) is kept unless the
   // segment was ingested more than this earlier than it, or more than target_duration
   // later; then the PDT restarts from the ingest time.
@@ -107,6 +114,10 @@ class RenditionWindow {
 
   Snapshot playlist() const;
   SegmentLookup lookup(std::uint64_t sequence) const;
+  // The media sequence number a segment URI of this window names; nullopt for any
+  // other name (another window's, a part, a typo).
+  std::optional<std::uint64_t> sequence_of(std::string_view uri) const;
+  const std::string& segment_prefix() const { return config_.segment_prefix; }
 
   // Listeners are called with the new snapshot after each add()/end(), outside the lock.
   Result<ListenerId> subscribe(Listener listener);

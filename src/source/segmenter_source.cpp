@@ -1,7 +1,6 @@
 #include "source/segmenter_source.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <fmt/format.h>
 
 namespace hlscache {
@@ -45,14 +44,9 @@ std::vector<std::string_view> split_path(std::string_view path) {
   return parts;
 }
 
-std::optional<std::uint64_t> segment_number(std::string_view file) {
-  if (file.substr(0, 4) != "seg_" || file.size() < 8 || file.substr(file.size() - 3) != ".ts") return std::nullopt;
-  auto digits = file.substr(4, file.size() - 7);
-  std::uint64_t n = 0;
-  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
-  if (ec != std::errc{} || p != digits.data() + digits.size()) return std::nullopt;
-  return n;
-}
+// A segment's file name: "seg_" and more, ending ".ts" (which window's it is, and its
+// number, only the window can tell: RenditionWindow::sequence_of).
+bool segment_like(std::string_view file) { return file.starts_with("seg_") && file.ends_with(".ts"); }
 
 Duration wait_bound(const LiveRendition& r) { return std::chrono::duration_cast<Duration>(r.target_duration() * 3 / 2); }
 
@@ -70,15 +64,15 @@ asio::awaitable<void> SegmenterSource::fetch(SourceRequest request, SinkPtr into
       if (stream->single()) co_return co_await media_playlist(*stream->renditions().front(), into);
       co_return co_await master_playlist(*stream, into);
     }
-    if (auto n = segment_number(parts[2]); n && stream->single())
-      co_return co_await segment(*stream->renditions().front(), *n, into);
+    if (segment_like(parts[2]) && stream->single())
+      co_return co_await segment(*stream->renditions().front(), std::string(parts[2]), into);
     co_return not_found(into, "no such file");
   }
   if (parts.size() == 4) {
     LiveRendition* r = stream->rendition(parts[2]);
     if (!r) co_return not_found(into, "no such rendition");
     if (parts[3] == "index.m3u8") co_return co_await media_playlist(*r, into);
-    if (auto n = segment_number(parts[3])) co_return co_await segment(*r, *n, into);
+    if (segment_like(parts[3])) co_return co_await segment(*r, std::string(parts[3]), into);
   }
   co_return not_found(into, "no such file");
 }
@@ -122,12 +116,15 @@ asio::awaitable<void> SegmenterSource::master_playlist(LiveStream& s, const Sink
   }
 }
 
-asio::awaitable<void> SegmenterSource::segment(LiveRendition& r, std::uint64_t sequence, const SinkPtr& into) {
+asio::awaitable<void> SegmenterSource::segment(LiveRendition& r, std::string file, const SinkPtr& into) {
   const TimePoint deadline = SteadyClock::now() + wait_bound(r);
   for (;;) {
     auto w = r.window(SteadyClock::now());
     if (!w) co_return not_found(into, "the stream is not live");
-    SegmentLookup found = w->lookup(sequence);
+    // Another session's name (an earlier run, or a later one while this waited): never this run's.
+    const auto sequence = w->sequence_of(file);
+    if (!sequence) co_return not_found(into, "no such segment in this run of the stream");
+    SegmentLookup found = w->lookup(*sequence);
     if (found.state == SegmentState::found) {
       const Segment& seg = found.segment->segment;
       ResponseHead h;

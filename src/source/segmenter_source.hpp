@@ -2,7 +2,8 @@
 // in-process segmenter, through the same cache and coalescer as an edge's:
 //   /live/{stream}/index.m3u8            master playlist (the media playlist if one rendition)
 //   /live/{stream}/{rendition}/index.m3u8 media playlist
-//   /live/{stream}/{rendition}/seg_N.ts  segment (for one rendition also /live/{stream}/seg_N.ts)
+//   /live/{stream}/{rendition}/seg_S_N.ts  segment N of session S (for one rendition also
+//                                          /live/{stream}/seg_S_N.ts)
 // Segment bodies are the window's chunks, published without copying. A request
 // for the segment being cut next waits for it, up to 1.5 x target duration.
 #pragma once
@@ -19,7 +20,7 @@ class SegmenterSource final : public Source {
 
  private:
   boost::asio::awaitable<void> media_playlist(LiveRendition& r, const SinkPtr& into);
-  boost::asio::awaitable<void> segment(LiveRendition& r, std::uint64_t sequence, const SinkPtr& into);
+  boost::asio::awaitable<void> segment(LiveRendition& r, std::string file, const SinkPtr& into);
   boost::asio::awaitable<void> master_playlist(LiveStream& s, const SinkPtr& into);
   LiveStreams& streams_;
 };

@@ -38,6 +38,7 @@ TEST_F(LocalFileSourceTest, LoopedFileIsOneContinuousLiveChannel) {
   std::set<std::uint64_t> seen;
   std::optional<std::uint64_t> last_media_sequence, first_discontinuity_sequence;
   int polls = 0;
+  std::uint64_t window_first = 0;  // the window's first segment (the first poll comes before it slides)
   const auto t0 = LocalClock::now();
   // Until the fifth pass has started (>= 4 seams, all fetched) and the held-back segment was checked; ~9 s.
   // Sequence numbers start at the clock floor (sequence_floor); the passes count from
@@ -60,11 +61,16 @@ TEST_F(LocalFileSourceTest, LoopedFileIsOneContinuousLiveChannel) {
     }
     last_media_sequence = p.media_sequence;
     for (std::size_t i = 0; i < p.entries.size(); ++i) EXPECT_EQ(p.entries[i].sequence, p.media_sequence + i);
-    // One timeline: no discontinuity, at the seams or anywhere else (the window's
-    // DISCONTINUITY-SEQUENCE, seeded from the clock, never moves).
-    if (!first_discontinuity_sequence) first_discontinuity_sequence = p.discontinuity_sequence.value_or(0);
-    EXPECT_EQ(p.discontinuity_sequence.value_or(0), *first_discontinuity_sequence);
-    EXPECT_EQ(r.body.find("#EXT-X-DISCONTINUITY\n"), std::string::npos);
+    // One timeline: no discontinuity at the seams or anywhere else. Only the window's
+    // first segment carries the tag (a new run's break with whatever came before); when
+    // it leaves, DISCONTINUITY-SEQUENCE (seeded from the clock) gains one, and no more.
+    if (!first_discontinuity_sequence) {
+      first_discontinuity_sequence = p.discontinuity_sequence.value_or(0);
+      window_first = p.media_sequence;
+      EXPECT_TRUE(p.entries.front().discontinuity) << "the window's first segment marks the new run";
+    }
+    EXPECT_EQ(p.discontinuity_sequence.value_or(0), *first_discontinuity_sequence + (p.media_sequence > window_first ? 1 : 0));
+    for (const auto& e : p.entries) EXPECT_EQ(e.discontinuity, e.sequence == window_first) << "seg " << e.sequence;
     for (const auto& e : p.entries) {
       EXPECT_LE(rounded(e.extinf), p.target_duration) << "seg " << e.sequence;
       EXPECT_NEAR(e.duration, 1.0, 0.05) << "seg " << e.sequence;  // the seam's: 1 s + a priming frame
@@ -87,7 +93,7 @@ TEST_F(LocalFileSourceTest, LoopedFileIsOneContinuousLiveChannel) {
     }
     // A segment that just left the playlist is still served (§6.2.2), first time from the segmenter.
     if (held_back && !held_back_checked && p.media_sequence > *held_back) {
-      auto s = get(fmt::format("/live/loop/seg_{}.ts", *held_back));
+      auto s = get("/live/loop/" + p.uri_for(*held_back));
       EXPECT_EQ(s.status, 200) << "seg " << *held_back << " left the window and is gone already: " << s.describe();
       EXPECT_EQ(s.header("X-Cache").value_or(""), "MISS") << "it must come from the segmenter, not the cache";
       EXPECT_TRUE(!s.body.empty() && static_cast<unsigned char>(s.body[0]) == 0x47);
@@ -183,9 +189,10 @@ TEST_F(LocalFileSourceTest, PausedSourceResumesAtRealTimePaceWithOneDiscontinuit
   EXPECT_LE(*disc.entry.pdt_ms, resumed_ms + 1500);
   EXPECT_GE(*disc.entry.pdt_ms - (*prev.entry.pdt_ms + std::llround(prev.entry.duration * 1000)), 3000)
       << "the PDT gap is the pause";
+  // Before it, only the run's first segment (the lowest) is tagged: a new window's.
   for (const auto& [seq, s] : segs) {
     if (seq < tagged[0]) {
-      EXPECT_FALSE(s.entry.discontinuity) << "seg " << seq;
+      EXPECT_EQ(s.entry.discontinuity, seq == segs.begin()->first) << "seg " << seq;
     }
   }
   EXPECT_NE(daemon_.log().find("behind real time"), std::string::npos) << daemon_.log();
@@ -215,14 +222,14 @@ TEST_F(LocalFileSourceTest, NextSegmentWaitsFurtherOrUnknownIsAQuick404) {
   bool waited = false;
   for (int i = 0; i < 8 && !waited; ++i, ++k) {
     const auto t = LocalClock::now();
-    auto r = get(fmt::format("/live/wait/seg_{}.ts", k));
+    auto r = get("/live/wait/" + p.uri_for(k));
     ASSERT_EQ(r.status, 200) << "seg " << k << " (listed or next): " << r.describe();
     waited = ms_since(t) >= 250;
   }
   ASSERT_TRUE(waited) << "no request ever waited for a cut";
   const std::uint64_t next = k;  // the one after the segment just cut
   auto t = LocalClock::now();
-  auto r = get(fmt::format("/live/wait/seg_{}.ts", next));
+  auto r = get("/live/wait/" + p.uri_for(next));
   const double waited_ms = ms_since(t);
   EXPECT_EQ(r.status, 200) << r.describe();
   EXPECT_GE(waited_ms, 500) << "it should have waited for the cut (~1 s)";
@@ -234,7 +241,7 @@ TEST_F(LocalFileSourceTest, NextSegmentWaitsFurtherOrUnknownIsAQuick404) {
   // live edge): all get it when it is cut, through one fetch from the segmenter.
   {
     constexpr int kViewers = 20;
-    const std::string herd_target = fmt::format("/live/wait/seg_{}.ts", next + 1);
+    const std::string herd_target = "/live/wait/" + p.uri_for(next + 1);
     std::vector<HttpResponse> rs(kViewers);
     std::vector<std::thread> threads;
     t = LocalClock::now();
@@ -253,10 +260,12 @@ TEST_F(LocalFileSourceTest, NextSegmentWaitsFurtherOrUnknownIsAQuick404) {
 
   // Further ahead than the next segment, or unknown names: 404 without waiting.
   for (const std::string& target :
-       {fmt::format("/live/wait/seg_{}.ts", next + 5), fmt::format("/live/wait/main/seg_{}.ts", next + 7),
+       {"/live/wait/" + p.uri_for(next + 5), "/live/wait/main/" + p.uri_for(next + 7),
         std::string("/live/nosuch/index.m3u8"), std::string("/live/nosuch/seg_0.ts"),
         std::string("/live/wait/nosuch/index.m3u8"), std::string("/live/wait/nosuch/seg_1.ts"),
-        std::string("/live/wait/seg_x.ts"), std::string("/live/wait/main/other.txt"), std::string("/live/wait")}) {
+        std::string("/live/wait/seg_x.ts"), std::string("/live/wait/main/other.txt"), std::string("/live/wait"),
+        // the next segment's number under another run's name, or under none: never this run's
+        fmt::format("/live/wait/seg_zz_{}.ts", next), fmt::format("/live/wait/seg_{}.ts", next)}) {
     t = LocalClock::now();
     r = get(target);
     EXPECT_EQ(r.status, 404) << target << ": " << r.describe();
@@ -264,7 +273,7 @@ TEST_F(LocalFileSourceTest, NextSegmentWaitsFurtherOrUnknownIsAQuick404) {
   }
   // The single rendition is also reachable by its name, "main".
   EXPECT_EQ(get("/live/wait/main/index.m3u8").status, 200);
-  EXPECT_EQ(get(fmt::format("/live/wait/main/seg_{}.ts", next)).status, 200);
+  EXPECT_EQ(get("/live/wait/main/" + p.uri_for(next)).status, 200);
 
   // A publisher that stalls mid-segment: the wait for its next segment ends at 1.5 x target with 404.
   const std::string ts = read_file(stall_clip);
@@ -275,7 +284,7 @@ TEST_F(LocalFileSourceTest, NextSegmentWaitsFurtherOrUnknownIsAQuick404) {
   ASSERT_TRUE(sp.valid && sp.entries.size() == 2) << sp.error << "\n" << sp.text;
   const std::uint64_t open = sp.next_sequence();
   t = LocalClock::now();
-  r = get(fmt::format("/live/stall/seg_{}.ts", open));
+  r = get("/live/stall/" + sp.uri_for(open));
   const double stall_ms = ms_since(t);
   EXPECT_EQ(r.status, 404) << r.describe();
   EXPECT_GE(stall_ms, 1400) << "it should have waited 1.5 x target";
@@ -290,14 +299,14 @@ TEST_F(LocalFileSourceTest, NextSegmentWaitsFurtherOrUnknownIsAQuick404) {
   EXPECT_GT(sp.next_sequence(), open);
   t = LocalClock::now();
   do {
-    r = get(fmt::format("/live/stall/seg_{}.ts", open));
+    r = get("/live/stall/" + sp.uri_for(open));
     if (r.status == 200) break;
     std::this_thread::sleep_for(100ms);
   } while (ms_since(t) < 3000);
   EXPECT_EQ(r.status, 200) << r.describe();
   // After the end, asking past the last segment is a quick 404 (nothing will come).
   t = LocalClock::now();
-  r = get(fmt::format("/live/stall/seg_{}.ts", sp.next_sequence()));
+  r = get("/live/stall/" + sp.uri_for(sp.next_sequence()));
   EXPECT_EQ(r.status, 404) << r.describe();
   EXPECT_LT(ms_since(t), 400);
 }

@@ -98,7 +98,13 @@ TEST_F(LocalIngestTest, OnlyTheKeyHolderFromAnAllowedAddressPublishesAndOnlyOneA
   ASSERT_TRUE(p2.valid && p2.ended) << p2.error << "\n" << p2.text;
   EXPECT_GT(p2.entries.front().sequence, p1.entries.back().sequence)
       << "a new session numbers on, never reusing a name\nbefore:\n" << p1.text << "after:\n" << p2.text;
-  EXPECT_EQ(p2.entries.front().uri, fmt::format("seg_{}.ts", p2.entries.front().sequence));
+  // Its URIs carry its own session id: no name of the earlier run can come back.
+  const auto& run2 = p2.entries.front();
+  EXPECT_EQ(run2.session.size(), 8u) << run2.uri;
+  EXPECT_EQ(run2.uri, fmt::format("seg_{}_{}.ts", run2.session, run2.sequence));
+  EXPECT_NE(run2.session, p1.entries.back().session) << "a new run, a new session id";
+  for (const auto& e : p2.entries) EXPECT_EQ(e.session, run2.session) << e.uri;
+  EXPECT_TRUE(run2.discontinuity) << "a new run's first segment marks the break\n" << p2.text;
   ASSERT_TRUE(p2.discontinuity_sequence.has_value()) << p2.text;
   EXPECT_GE(*p2.discontinuity_sequence, p1.discontinuity_sequence.value_or(0)) << p2.text;
   auto seg = get("/live/push/" + p2.entries.front().uri);

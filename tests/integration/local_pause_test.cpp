@@ -25,7 +25,9 @@ class LocalPauseTest : public LocalTest {
   // Waits until `path` lists two segments, stops `publisher` (SIGSTOP) for 12 s while
   // the playlist must never end, resumes it (SIGCONT) and gives the playlist once it
   // has grown two segments past the pause: live, numbering unbroken.
-  void stop_for_twelve_seconds(Process& publisher, const std::string& path, MediaPlaylist& after);
+  // `run_first`: the run's first segment (listed before the pause).
+  void stop_for_twelve_seconds(Process& publisher, const std::string& path, MediaPlaylist& after,
+                               std::uint64_t& run_first);
 };
 
 // Every listed segment follows the one before it (the media sequence never skips or goes back).
@@ -34,15 +36,22 @@ void expect_consecutive(const MediaPlaylist& p) {
     EXPECT_EQ(p.entries[i].sequence, p.entries[i - 1].sequence + 1) << p.text;
 }
 
-std::size_t discontinuities(const MediaPlaylist& p) {
+// The breaks within one run: EXT-X-DISCONTINUITY tags, except the one on the run's
+// first segment (every new window's first segment marks the break with the run before).
+std::size_t discontinuities(const MediaPlaylist& p, std::uint64_t run_first) {
   std::size_t n = 0;
-  for (const auto& e : p.entries) n += e.discontinuity ? 1 : 0;
+  for (const auto& e : p.entries) {
+    if (e.sequence == run_first) EXPECT_TRUE(e.discontinuity) << "a run's first segment is tagged:\n" << p.text;
+    else n += e.discontinuity ? 1 : 0;
+  }
   return n;
 }
 
-void LocalPauseTest::stop_for_twelve_seconds(Process& publisher, const std::string& path, MediaPlaylist& after) {
+void LocalPauseTest::stop_for_twelve_seconds(Process& publisher, const std::string& path, MediaPlaylist& after,
+                                             std::uint64_t& run_first) {
   auto before = wait_playlist(path, [](const MediaPlaylist& p) { return p.entries.size() >= 2; }, 10s);
   ASSERT_TRUE(before.valid) << before.error << "\n" << publisher.describe();
+  run_first = before.entries.front().sequence;
   publisher.signal(SIGSTOP);
   const auto stopped = LocalClock::now();
   std::uint64_t paused_next = 0;
@@ -71,7 +80,8 @@ TEST_F(LocalPauseTest, AnFfmpegPushStoppedForTwelveSecondsGoesOnWithoutEndlist) 
                              tmp_);
   // The same connection goes on: the playlist grows again, never ended, numbering unbroken.
   MediaPlaylist after;
-  ASSERT_NO_FATAL_FAILURE(stop_for_twelve_seconds(push, "/live/p/index.m3u8", after));
+  std::uint64_t run_first = 0;
+  ASSERT_NO_FATAL_FAILURE(stop_for_twelve_seconds(push, "/live/p/index.m3u8", after, run_first));
   for (const auto& e : after.entries) EXPECT_EQ(get("/live/p/" + e.uri).status, 200) << e.uri;
   EXPECT_FALSE(push.wait(0ms).has_value()) << "the publisher lost its connection: " << push.describe();
   EXPECT_EQ(metric("hlscache_segmenter_publishing", "stream=\"p\",rendition=\"main\"").value_or(-1), 1);
@@ -91,8 +101,9 @@ TEST_F(LocalPauseTest, AUdpSenderStoppedForTwelveSecondsContinuesTheStreamAfterA
                                 "-f", "mpegts", fmt::format("udp://127.0.0.1:{}?pkt_size=1316", udp)},
                                tmp_);
   MediaPlaylist after;
-  ASSERT_NO_FATAL_FAILURE(stop_for_twelve_seconds(sender, "/live/u/index.m3u8", after));
-  EXPECT_EQ(discontinuities(after), 1u) << "the session paused at ingest_idle and resumed:\n" << after.text;
+  std::uint64_t run_first = 0;
+  ASSERT_NO_FATAL_FAILURE(stop_for_twelve_seconds(sender, "/live/u/index.m3u8", after, run_first));
+  EXPECT_EQ(discontinuities(after, run_first), 1u) << "the session paused at ingest_idle and resumed:\n" << after.text;
   for (const auto& e : after.entries) EXPECT_EQ(get("/live/u/" + e.uri).status, 200) << e.uri;
   sender.kill();
 }
@@ -105,12 +116,13 @@ TEST_F(LocalPauseTest, ADroppedPushIsContinuedByTheNextOneAfterADiscontinuity) {
   const std::size_t half = ts.size() / 2 / 188 * 188;
   ASSERT_NO_FATAL_FAILURE(start(
       local_yaml("  - name: d\n    target_duration: 1s\n    pause_grace: 4s\n    source: {ingest: true}\n")));
-  std::uint64_t next = 0;
+  std::uint64_t next = 0, run_first = 0;
   {
     Pusher first(port_, "/ingest/d");
     ASSERT_TRUE(first.send(std::string_view(ts).substr(0, half)));
     auto live = wait_playlist("/live/d/index.m3u8", [](const MediaPlaylist& p) { return !p.entries.empty(); }, 4s);
     ASSERT_TRUE(live.valid) << live.error;
+    run_first = live.entries.front().sequence;
     first.connection().close();  // gone without the last chunk
   }
   std::this_thread::sleep_for(1500ms);
@@ -125,7 +137,7 @@ TEST_F(LocalPauseTest, ADroppedPushIsContinuedByTheNextOneAfterADiscontinuity) {
   auto p = wait_playlist("/live/d/index.m3u8", [](const MediaPlaylist& pl) { return pl.ended; }, 5s);
   ASSERT_TRUE(p.valid && p.ended) << p.error << "\n" << p.text;
   expect_consecutive(p);
-  EXPECT_EQ(discontinuities(p), 1u) << p.text;
+  EXPECT_EQ(discontinuities(p, run_first), 1u) << p.text;
   bool resumed_at_next = false;
   for (const auto& e : p.entries) resumed_at_next |= e.discontinuity && e.sequence == next;
   EXPECT_TRUE(resumed_at_next) << "the second push continues at " << next << " after a discontinuity:\n" << p.text;
@@ -172,7 +184,7 @@ TEST_F(LocalPauseTest, APushSilentWithinTheGraceKeepsItsConnectionAndSilentBeyon
     ASSERT_EQ(r.status, 200) << r.describe();
     auto p = wait_playlist("/live/s/index.m3u8", [](const MediaPlaylist& pl) { return pl.ended; }, 4s);
     ASSERT_TRUE(p.valid && p.ended) << p.error << "\n" << p.text;
-    EXPECT_EQ(discontinuities(p), 0u) << p.text;
+    EXPECT_EQ(discontinuities(p, p.entries.front().sequence), 0u) << p.text;
     expect_consecutive(p);
   }
   {

@@ -58,11 +58,21 @@ std::optional<double> decimal(std::string_view s) {
   return v;
 }
 
-std::optional<std::uint64_t> segment_sequence(std::string_view uri) {
+// "seg_<session>_<N>.ts" (our segmenter) or "seg_<N>.ts" (fake origins): {session, N}.
+std::optional<std::pair<std::string, std::uint64_t>> segment_name(std::string_view uri) {
   auto slash = uri.rfind('/');
   if (slash != std::string_view::npos) uri.remove_prefix(slash + 1);
   if (!starts_with(uri, "seg_") || uri.size() < 8 || uri.substr(uri.size() - 3) != ".ts") return std::nullopt;
-  return number<std::uint64_t>(uri.substr(4, uri.size() - 7));
+  std::string_view middle = uri.substr(4, uri.size() - 7);
+  std::string session;
+  if (auto under = middle.find('_'); under != std::string_view::npos) {
+    session = std::string(middle.substr(0, under));
+    if (session.empty()) return std::nullopt;
+    middle.remove_prefix(under + 1);
+  }
+  auto n = number<std::uint64_t>(middle);
+  if (!n) return std::nullopt;
+  return std::pair{std::move(session), *n};
 }
 
 // Attribute lists (RFC 8216 §4.2): NAME=value,NAME="quoted, with commas".
@@ -332,9 +342,10 @@ MediaPlaylist parse_media_playlist(std::string_view text) {
     } else if (l.front() != '#') {
       if (!have_extinf) return fail("URI without EXTINF: " + std::string(l));
       pending.uri = std::string(l);
-      auto seq = segment_sequence(l);
-      if (!seq) return fail("URI is not seg_N.ts: " + std::string(l));
-      pending.sequence = *seq;
+      auto name = segment_name(l);
+      if (!name) return fail("URI is neither seg_S_N.ts nor seg_N.ts: " + std::string(l));
+      pending.session = std::move(name->first);
+      pending.sequence = name->second;
       p.entries.push_back(pending);
       pending = PlaylistEntry{};
       have_extinf = false;
@@ -346,6 +357,11 @@ MediaPlaylist parse_media_playlist(std::string_view text) {
   }
   p.valid = true;
   return p;
+}
+
+std::string MediaPlaylist::uri_for(std::uint64_t sequence) const {
+  const std::string session = entries.empty() ? std::string() : entries.back().session;
+  return session.empty() ? fmt::format("seg_{}.ts", sequence) : fmt::format("seg_{}_{}.ts", session, sequence);
 }
 
 std::map<std::uint64_t, std::uint64_t> MediaPlaylist::discontinuity_numbers() const {

@@ -81,7 +81,8 @@ std::uint16_t free_tcp_port();
 // ---- playlists -----------------------------------------------------------------
 
 struct PlaylistEntry {
-  std::uint64_t sequence = 0;    // from the URI seg_N.ts
+  std::uint64_t sequence = 0;    // from the URI seg_<session>_<N>.ts (or seg_N.ts)
+  std::string session;           // "" in seg_N.ts
   std::string uri;
   double duration = 0;           // EXTINF
   std::string extinf;            // as written
@@ -101,6 +102,8 @@ struct MediaPlaylist {
   std::string text;
 
   std::uint64_t next_sequence() const { return entries.empty() ? media_sequence : entries.back().sequence + 1; }
+  // The URI segment `sequence` has (or will have) in this playlist's run: the last entry's session.
+  std::string uri_for(std::uint64_t sequence) const;
   // The discontinuity number of every listed segment: DISCONTINUITY-SEQUENCE plus
   // the tags at or before it in this playlist.
   std::map<std::uint64_t, std::uint64_t> discontinuity_numbers() const;

@@ -155,10 +155,38 @@ TEST(RenditionWindow, DiscontinuityTagsAndSequence) {
   EXPECT_EQ(t.find("#EXT-X-DISCONTINUITY\n"), std::string::npos);
 }
 
-TEST(RenditionWindow, FirstSegmentIsNeverMarkedDiscontinuous) {
-  RenditionWindow w(config(3));
-  ASSERT_TRUE(w.add(ingested(seg(0, 2.0, true), kWall), kT0).ok());
-  EXPECT_EQ(text(w).find("DISCONTINUITY"), std::string::npos);
+TEST(RenditionWindow, FirstSegmentIsDiscontinuousOnlyWhenTheWindowFollowsAnotherRun) {
+  {
+    RenditionWindow w(config(3));
+    ASSERT_TRUE(w.add(ingested(seg(0, 2.0, true), kWall), kT0).ok());
+    EXPECT_EQ(text(w).find("DISCONTINUITY"), std::string::npos);
+  }
+  // A live stream's new window: its first segment marks the break with the run before,
+  // and when it slides out the tag is counted in DISCONTINUITY-SEQUENCE.
+  RenditionWindowConfig c = config(3);
+  c.first_sequence = 40;
+  c.first_discontinuity_sequence = 20;
+  c.first_segment_discontinuity = true;
+  RenditionWindow w(c);
+  ASSERT_TRUE(w.add(ingested(seg(40, 2.0, false), kWall), kT0).ok());
+  EXPECT_NE(text(w).find("#EXT-X-DISCONTINUITY-SEQUENCE:20\n#EXT-X-DISCONTINUITY\n"), std::string::npos) << text(w);
+  for (std::uint64_t i = 41; i < 44; ++i) ASSERT_TRUE(w.add(ingested(seg(i, 2.0), kWall + seconds(2 * (i - 40))), kT0).ok());
+  EXPECT_NE(text(w).find("#EXT-X-MEDIA-SEQUENCE:41\n#EXT-X-DISCONTINUITY-SEQUENCE:21\n"), std::string::npos) << text(w);
+  EXPECT_EQ(text(w).find("#EXT-X-DISCONTINUITY\n"), std::string::npos) << text(w);
+}
+
+TEST(RenditionWindow, SegmentUrisCarryTheWindowsPrefixAndOnlyThoseResolve) {
+  RenditionWindowConfig c = config(3);
+  c.segment_prefix = "seg_0badf00d_";
+  c.first_sequence = 7;
+  RenditionWindow w(c);
+  ASSERT_TRUE(w.add(ingested(seg(7, 2.0), kWall), kT0).ok());
+  EXPECT_NE(text(w).find("\nseg_0badf00d_7.ts\n"), std::string::npos) << text(w);
+  EXPECT_EQ(w.sequence_of("seg_0badf00d_7.ts"), 7u);
+  EXPECT_EQ(w.sequence_of("seg_0badf00d_8.ts"), 8u);  // the next one: lookup() says not_yet
+  for (std::string_view other : {"seg_7.ts", "seg_0badf00e_7.ts", "seg_0badf00d_.ts", "seg_0badf00d_7x.ts",
+                                 "seg_0badf00d_-7.ts", "seg_0badf00d_7.m4s", "seg_0badf00d_99999999999999999999.ts"})
+    EXPECT_FALSE(w.sequence_of(other).has_value()) << other;
 }
 
 TEST(RenditionWindow, EndListAndNothingAfterIt) {
