@@ -1,5 +1,6 @@
 #include "segmenter/playlist_text.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 
@@ -20,6 +21,23 @@ std::string format_program_date_time(WallTime t) {
                      hms.minutes().count(), hms.seconds().count(), hms.subseconds().count());
 }
 
+std::string format_seconds(double seconds) { return fmt::format("{:.3f}", seconds); }
+
+std::string part_uri(const MediaPlaylistView& v, std::uint64_t sequence, std::size_t index) {
+  return fmt::format("{}{}.{}{}", v.part_prefix, sequence, index, v.uri_suffix);
+}
+
+namespace {
+
+void render_parts(std::string& out, const MediaPlaylistView& v, std::uint64_t sequence, std::span<const PartEntry> parts) {
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    out += fmt::format("#EXT-X-PART:DURATION={},URI=\"{}\"{}\n", format_seconds(parts[i].duration),
+                       part_uri(v, sequence, i), parts[i].independent ? ",INDEPENDENT=YES" : "");
+  }
+}
+
+}  // namespace
+
 std::string render_media_playlist(const MediaPlaylistView& v) {
   std::string out;
   out.reserve(160 + v.entries.size() * 96);
@@ -27,17 +45,41 @@ std::string render_media_playlist(const MediaPlaylistView& v) {
     out += s;
     out += '\n';
   };
+  const LowLatencyView* ll = v.low_latency ? &*v.low_latency : nullptr;
   line("#EXTM3U");
   line(fmt::format("#EXT-X-VERSION:{}", v.version));
   if (v.independent_segments) line("#EXT-X-INDEPENDENT-SEGMENTS");
   line(fmt::format("#EXT-X-TARGETDURATION:{}", v.target_duration));
+  if (ll) {
+    std::string control = fmt::format("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK={}",
+                                      format_seconds(ll->part_hold_back));
+    if (ll->can_skip_until > 0) control += fmt::format(",CAN-SKIP-UNTIL={}", format_seconds(ll->can_skip_until));
+    line(control);
+    line(fmt::format("#EXT-X-PART-INF:PART-TARGET={}", format_seconds(ll->part_target)));
+  }
   line(fmt::format("#EXT-X-MEDIA-SEQUENCE:{}", v.media_sequence));
   if (v.discontinuity_sequence) line(fmt::format("#EXT-X-DISCONTINUITY-SEQUENCE:{}", *v.discontinuity_sequence));
-  for (const PlaylistEntry& e : v.entries) {
+  if (!v.map_uri.empty()) line(fmt::format("#EXT-X-MAP:URI=\"{}\"", v.map_uri));
+  std::size_t first = 0;
+  if (ll && ll->skipped_segments > 0) {
+    first = std::min(ll->skipped_segments, v.entries.size());
+    line(fmt::format("#EXT-X-SKIP:SKIPPED-SEGMENTS={}", first));
+  }
+  for (std::size_t i = first; i < v.entries.size(); ++i) {
+    const PlaylistEntry& e = v.entries[i];
     if (e.discontinuity) line("#EXT-X-DISCONTINUITY");
     line(fmt::format("#EXT-X-PROGRAM-DATE-TIME:{}", format_program_date_time(e.program_date_time)));
+    render_parts(out, v, e.sequence, e.parts);
     line(fmt::format("#EXTINF:{},", format_extinf(e.duration)));
-    line(fmt::format("{}{}.ts", v.uri_prefix, e.sequence));
+    line(fmt::format("{}{}{}", v.uri_prefix, e.sequence, v.uri_suffix));
+  }
+  if (ll && !v.ended) {
+    if (!ll->open_parts.empty()) {
+      if (ll->open_discontinuity) line("#EXT-X-DISCONTINUITY");
+      line(fmt::format("#EXT-X-PROGRAM-DATE-TIME:{}", format_program_date_time(ll->open_program_date_time)));
+      render_parts(out, v, ll->open_sequence, ll->open_parts);
+    }
+    line(fmt::format("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"{}\"", part_uri(v, ll->open_sequence, ll->open_parts.size())));
   }
   if (v.ended) line("#EXT-X-ENDLIST");
   return out;

@@ -1,7 +1,9 @@
-// Media playlist text (RFC 8216 §4.3): the pure rendering of one live window into
-// the exact lines a player reads, plus the small formatting rules shared with the
-// window (EXTINF with 3 decimals and its rounding, PROGRAM-DATE-TIME in UTC with
-// milliseconds). No state, no locking: RenditionWindow calls it on each update.
+// Media playlist text (RFC 8216 §4.3, and the Low-Latency HLS tags of its second
+// edition, draft-pantos-hls-rfc8216bis §4.4.3.7-8, §4.4.4.9, §4.4.5.2-3): the pure
+// rendering of one live window into the exact lines a player reads, plus the small
+// formatting rules shared with the window (EXTINF with 3 decimals and its rounding,
+// PROGRAM-DATE-TIME in UTC with milliseconds). No state, no locking:
+// RenditionWindow calls it on each update.
 #pragma once
 
 #include <chrono>
@@ -15,25 +17,57 @@
 
 namespace hlscache {
 
+// A partial segment (EXT-X-PART): the index-th part of its segment.
+struct PartEntry {
+  double duration = 0.0;  // seconds
+  bool independent = false;  // starts with a keyframe: INDEPENDENT=YES
+};
+
 struct PlaylistEntry {
   std::uint64_t sequence = 0;
   double duration = 0.0;  // seconds
   bool discontinuity = false;
   WallTime program_date_time{};
+  std::span<const PartEntry> parts;  // listed before the segment (only near the live edge)
+};
+
+// The Low-Latency part of a playlist; absent for classic HLS.
+struct LowLatencyView {
+  double part_target = 0.0;     // EXT-X-PART-INF:PART-TARGET, seconds
+  double part_hold_back = 0.0;  // EXT-X-SERVER-CONTROL:PART-HOLD-BACK (>= 3 x part_target)
+  double can_skip_until = 0.0;  // CAN-SKIP-UNTIL; 0: no delta updates offered
+  // The segment being cut: its parts so far (listed after the last whole segment,
+  // with its PROGRAM-DATE-TIME when it has any), then the preload hint for the next.
+  std::uint64_t open_sequence = 0;
+  bool open_discontinuity = false;
+  WallTime open_program_date_time{};
+  std::span<const PartEntry> open_parts;
+  std::size_t skipped_segments = 0;  // a delta update: the first n entries become EXT-X-SKIP
 };
 
 struct MediaPlaylistView {
-  int version = 3;  // floating-point EXTINF needs 3; nothing here needs more
+  int version = 3;  // floating-point EXTINF needs 3; LL-HLS (EXT-X-MAP, EXT-X-SKIP) 9
   bool independent_segments = true;
   int target_duration = 0;
   std::uint64_t media_sequence = 0;
   std::optional<std::uint64_t> discontinuity_sequence;  // printed when set
   bool ended = false;
-  std::string_view uri_prefix = "seg_";  // URI = prefix + sequence + ".ts"
+  // Segment URI = uri_prefix + sequence + uri_suffix; a part's = part_prefix +
+  // sequence + "." + index + uri_suffix.
+  std::string_view uri_prefix = "seg_";
+  std::string_view uri_suffix = ".ts";
+  std::string_view part_prefix;
+  std::string_view map_uri;  // EXT-X-MAP (fMP4 init segment) when not empty
   std::span<const PlaylistEntry> entries;
+  std::optional<LowLatencyView> low_latency;
 };
 
 std::string render_media_playlist(const MediaPlaylistView& view);
+
+// The URI of segment `sequence`'s part `index` under view's names.
+std::string part_uri(const MediaPlaylistView& view, std::uint64_t sequence, std::size_t index);
+// "0.333": durations in EXT-X-PART, PART-INF and SERVER-CONTROL.
+std::string format_seconds(double seconds);
 
 // "2.000": the EXTINF value as written.
 std::string format_extinf(double seconds);

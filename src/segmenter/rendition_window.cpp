@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+
+#include <fmt/format.h>
 #include <cmath>
 
 namespace hlscache {
@@ -40,6 +42,9 @@ Status RenditionWindow::add(Segment segment, TimePoint now) {
     expire_locked(now);
     const long long rounded = rounded_extinf(segment.duration);
     if (rounded > configured_target_) ++stats_.segments_over_target;
+    // LL-HLS: its parts are published already, and with them its start.
+    const bool has_parts = !open_parts_.empty() && open_parts_.front()->sequence == segment.sequence;
+    if (has_parts) segment.discontinuity = open_parts_.front()->discontinuity;
     if (!any_segment_) {
       // The first GOP may force a longer target duration; it is fixed from here on.
       target_duration_ = static_cast<int>(std::max<long long>(configured_target_, rounded));
@@ -53,7 +58,15 @@ Status RenditionWindow::add(Segment segment, TimePoint now) {
     stats_.target_duration = target_duration_;
 
     auto stored = std::make_shared<StoredSegment>();
-    stored->program_date_time = program_date_time_locked(segment);
+    if (has_parts) {
+      stored->program_date_time = open_program_date_time_;
+      stored->parts = std::move(open_parts_);
+      stored->part_entries = std::move(open_part_entries_);
+    } else {
+      stored->program_date_time = program_date_time_locked(segment.ingest_time, segment.discontinuity);
+    }
+    open_parts_.clear();
+    open_part_entries_.clear();
     any_discontinuity_ |= segment.discontinuity;
     if (segment.duration > 0.0) {
       const double bits = static_cast<double>(segment.size) * 8.0;
@@ -77,23 +90,52 @@ Status RenditionWindow::add(Segment segment, TimePoint now) {
   return Ok{};
 }
 
+Status RenditionWindow::add_part(Part part, TimePoint now) {
+  Snapshot snapshot;
+  std::shared_ptr<const ListenerList> listeners;
+  {
+    std::lock_guard lock(mu_);
+    const bool first_ever = !any_segment_ && open_parts_.empty();
+    if (!low_latency() || ended_ || (!first_ever && part.sequence != next_sequence_) ||
+        part.index != open_parts_.size()) {
+      return Error::make(ErrorSource::internal, Errc::invalid_argument,
+                         fmt::format("part {}.{} out of sequence, expected {}.{}", part.sequence, part.index,
+                                     next_sequence_, open_parts_.size()));
+    }
+    expire_locked(now);
+    if (open_parts_.empty()) {
+      // The segment's start: what add() would decide for it, decided now.
+      if (!any_segment_) part.discontinuity = config_.first_segment_discontinuity;
+      open_program_date_time_ = program_date_time_locked(part.ingest_time, part.discontinuity);
+      next_sequence_ = part.sequence;
+    }
+    open_part_entries_.push_back({part.duration, part.independent});
+    open_parts_.push_back(std::make_shared<const Part>(std::move(part)));
+    publish_locked();
+    snapshot = snapshot_;
+    listeners = listeners_;
+  }
+  notify(snapshot, listeners);
+  return Ok{};
+}
+
 // PROGRAM-DATE-TIME (docs/segmenter.md, "The live window"): chained from the previous
 // segment unless this one arrived more than the tolerance earlier than the chain says
 // (delivery delays only make segments late: the chain was anchored on a late arrival,
 // or the source runs fast) or more than a target duration later (the source runs slow
 // or stalled without a discontinuity). Then it starts again from the ingest time.
-WallTime RenditionWindow::program_date_time_locked(const Segment& segment) {
+WallTime RenditionWindow::program_date_time_locked(WallTime ingest_time, bool discontinuity) {
   stats_.program_date_time_drift = 0.0;
-  if (window_.empty() || segment.discontinuity) return segment.ingest_time;
+  if (window_.empty() || discontinuity) return ingest_time;
   const StoredSegment& prev = *window_.back();
   const WallTime chained = prev.program_date_time + std::chrono::round<WallTime::duration>(
                                                         std::chrono::duration<double>(prev.segment.duration));
-  const auto drift = segment.ingest_time - chained;  // > 0: it came later than the chain says
+  const auto drift = ingest_time - chained;  // > 0: it came later than the chain says
   const auto late_limit = std::max<std::chrono::milliseconds>(config_.program_date_time_tolerance,
                                                               config_.target_duration);
   if (-drift > config_.program_date_time_tolerance || drift > late_limit) {
     ++stats_.program_date_time_resyncs;
-    return segment.ingest_time;
+    return ingest_time;
   }
   stats_.program_date_time_drift = std::chrono::duration<double>(drift).count();
   stats_.max_program_date_time_drift =
@@ -162,7 +204,7 @@ void RenditionWindow::publish_locked() {
   entries_.clear();
   bool independent = true;
   for (const auto& s : window_) {
-    entries_.push_back({s->segment.sequence, s->segment.duration, s->segment.discontinuity, s->program_date_time});
+    entries_.push_back({s->segment.sequence, s->segment.duration, s->segment.discontinuity, s->program_date_time, {}});
     independent &= s->segment.starts_with_keyframe;
   }
   max_playlist_duration_ = std::max(max_playlist_duration_, window_duration_locked());
@@ -173,10 +215,49 @@ void RenditionWindow::publish_locked() {
   if (any_discontinuity_ || discontinuity_sequence_ != 0) view.discontinuity_sequence = discontinuity_sequence_;
   view.ended = ended_;
   view.uri_prefix = config_.segment_prefix;
+  view.uri_suffix = config_.segment_suffix;
+  view.part_prefix = config_.part_prefix;
+  view.map_uri = config_.map_uri;
+  std::size_t skippable = 0;
+  if (low_latency()) {
+    LowLatencyView ll;
+    ll.part_target = std::chrono::duration<double>(config_.part_target).count();
+    ll.part_hold_back = 3 * ll.part_target;
+    ll.can_skip_until = 6.0 * target_duration_;
+    ll.open_sequence = next_sequence_;
+    ll.open_parts = open_part_entries_;
+    if (!open_parts_.empty()) {
+      ll.open_discontinuity = open_parts_.front()->discontinuity;
+      ll.open_program_date_time = open_program_date_time_;
+    }
+    // Parts are listed for the segments that end within three target durations of the
+    // playlist's end; segments that start more than CAN-SKIP-UNTIL before it may be
+    // skipped in a delta update.
+    double after = 0.0;  // media after entry i
+    for (const auto& p : open_part_entries_) after += p.duration;
+    for (std::size_t i = entries_.size(); i-- > 0;) {
+      if (after < 3.0 * target_duration_) entries_[i].parts = window_[i]->part_entries;
+      after += entries_[i].duration;
+      if (after - entries_[i].duration >= ll.can_skip_until && skippable == 0) skippable = i + 1;
+    }
+    view.low_latency = ll;
+    view.version = 9;  // EXT-X-SKIP (and EXT-X-MAP needs 6)
+  } else if (!config_.map_uri.empty()) {
+    view.version = 6;
+  }
   view.entries = entries_;
   auto snap = std::make_shared<PlaylistSnapshot>();
   snap->version = snapshot_ ? snapshot_->version + 1 : 0;
   snap->text = std::make_shared<const std::string>(render_media_playlist(view));
+  if (view.low_latency) {
+    if (skippable > 0) {
+      view.low_latency->skipped_segments = skippable;
+      snap->delta_text = std::make_shared<const std::string>(render_media_playlist(view));
+    } else {
+      snap->delta_text = snap->text;
+    }
+  }
+  snap->open_parts = open_parts_.size();
   snap->media_sequence = view.media_sequence;
   snap->next_sequence = next_sequence_;
   snap->segment_count = window_.size();
@@ -218,6 +299,48 @@ std::optional<std::uint64_t> RenditionWindow::sequence_of(std::string_view uri) 
   auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
   if (ec != std::errc{} || p != digits.data() + digits.size()) return std::nullopt;
   return n;
+}
+
+std::optional<std::pair<std::uint64_t, std::uint32_t>> RenditionWindow::part_of(std::string_view uri) const {
+  const std::string_view prefix = config_.part_prefix;
+  const std::string_view suffix = config_.segment_suffix;
+  if (!low_latency() || uri.size() <= prefix.size() + suffix.size() || !uri.starts_with(prefix) ||
+      !uri.ends_with(suffix))
+    return std::nullopt;
+  const std::string_view middle = uri.substr(prefix.size(), uri.size() - prefix.size() - suffix.size());
+  const auto dot = middle.find('.');
+  if (dot == std::string_view::npos) return std::nullopt;
+  std::uint64_t sequence = 0;
+  std::uint32_t index = 0;
+  auto [p1, e1] = std::from_chars(middle.data(), middle.data() + dot, sequence);
+  auto [p2, e2] = std::from_chars(middle.data() + dot + 1, middle.data() + middle.size(), index);
+  if (e1 != std::errc{} || p1 != middle.data() + dot || dot == 0 || e2 != std::errc{} ||
+      p2 != middle.data() + middle.size() || dot + 1 == middle.size())
+    return std::nullopt;
+  return std::pair{sequence, index};
+}
+
+PartLookup RenditionWindow::lookup_part(std::uint64_t sequence, std::uint32_t index) const {
+  std::lock_guard lock(mu_);
+  if (sequence == next_sequence_ && !ended_) {
+    if (index < open_parts_.size()) return {SegmentState::found, open_parts_[index]};
+    if (index == open_parts_.size()) return {SegmentState::not_yet, nullptr};  // the preload hint
+    return {SegmentState::never, nullptr};
+  }
+  auto from = [&](const std::shared_ptr<const StoredSegment>& s) -> PartLookup {
+    if (index < s->parts.size()) return {SegmentState::found, s->parts[index]};
+    return {SegmentState::never, nullptr};
+  };
+  if (!window_.empty()) {
+    const std::uint64_t first = window_.front()->segment.sequence;
+    if (sequence >= first && sequence < next_sequence_) return from(window_[static_cast<std::size_t>(sequence - first)]);
+  }
+  if (!retired_.empty()) {
+    const std::uint64_t first = retired_.front().segment->segment.sequence;
+    if (sequence >= first && sequence - first < retired_.size())
+      return from(retired_[static_cast<std::size_t>(sequence - first)].segment);
+  }
+  return {SegmentState::never, nullptr};
 }
 
 Result<RenditionWindow::ListenerId> RenditionWindow::subscribe(Listener listener) {

@@ -44,6 +44,14 @@ struct RenditionWindowConfig {
   // The first segment carries EXT-X-DISCONTINUITY: the window follows another run of
   // the stream (or may: a new window cannot know what the process published before).
   bool first_segment_discontinuity = false;
+  std::string segment_suffix = ".ts";  // ".m4s" for fMP4
+  // Low-Latency HLS (docs/low-latency.md): parts about every part_target (0: none,
+  // classic HLS), named part_prefix + sequence + "." + index + segment_suffix; the
+  // playlist lists them for the last part_list_window of media and offers delta
+  // updates (EXT-X-SKIP) of what lies more than can_skip_until before its end.
+  std::chrono::milliseconds part_target{0};
+  std::string part_prefix = "part_";
+  std::string map_uri;  // EXT-X-MAP (the fMP4 init segment) when not empty
   // A chained PROGRAM-DATE-TIME (previous PDT + previous EXTINF) is kept unless the
   // segment was ingested more than this earlier than it, or more than target_duration
   // later; then the PDT restarts from the ingest time.
@@ -53,6 +61,8 @@ struct RenditionWindowConfig {
 struct StoredSegment {
   Segment segment;
   WallTime program_date_time{};
+  std::vector<std::shared_ptr<const Part>> parts;  // LL-HLS: its parts, in order
+  std::vector<PartEntry> part_entries;             // the same, as the playlist lists them
 };
 
 struct PlaylistSnapshot {
@@ -63,6 +73,17 @@ struct PlaylistSnapshot {
   std::size_t segment_count = 0;
   int target_duration = 0;
   bool ended = false;
+  // LL-HLS: the delta update (EXT-X-SKIP; the full text when nothing can be skipped
+  // yet) and how many parts of segment next_sequence are published.
+  std::shared_ptr<const std::string> delta_text;
+  std::size_t open_parts = 0;
+
+  // Whether this playlist holds segment `msn` (whole), or with `part`, that part of
+  // it or anything later (a blocking reload's _HLS_msn / _HLS_part).
+  bool holds(std::uint64_t msn, std::optional<std::uint64_t> part) const {
+    if (msn < next_sequence) return true;
+    return part && msn == next_sequence && *part < open_parts;
+  }
 };
 
 enum class SegmentState : std::uint8_t {
@@ -74,6 +95,11 @@ enum class SegmentState : std::uint8_t {
 struct SegmentLookup {
   SegmentState state = SegmentState::never;
   std::shared_ptr<const StoredSegment> segment;
+};
+
+struct PartLookup {
+  SegmentState state = SegmentState::never;  // not_yet: the part the preload hint names
+  std::shared_ptr<const Part> part;
 };
 
 struct WindowStats {
@@ -107,6 +133,10 @@ class RenditionWindow {
   // than program_date_time_tolerance earlier or more than a target duration later
   // than that: then its ingest time again (counted in program_date_time_resyncs).
   Status add(Segment segment, TimePoint now);
+  // LL-HLS: the next part of the segment being cut (sequence next_sequence, index
+  // the number of its parts so far). The segment itself comes with add() after its
+  // last part, and takes its parts' bytes and PROGRAM-DATE-TIME.
+  Status add_part(Part part, TimePoint now);
   // The publisher ended: the playlist gains EXT-X-ENDLIST; later adds are rejected.
   void end();
   // Frees retired segments whose retention ran out.
@@ -117,6 +147,10 @@ class RenditionWindow {
   // The media sequence number a segment URI of this window names; nullopt for any
   // other name (another window's, a part, a typo).
   std::optional<std::uint64_t> sequence_of(std::string_view uri) const;
+  // LL-HLS: {sequence, index} of a part URI of this window; nullopt for any other name.
+  std::optional<std::pair<std::uint64_t, std::uint32_t>> part_of(std::string_view uri) const;
+  PartLookup lookup_part(std::uint64_t sequence, std::uint32_t index) const;
+  bool low_latency() const { return config_.part_target.count() > 0; }
   const std::string& segment_prefix() const { return config_.segment_prefix; }
 
   // Listeners are called with the new snapshot after each add()/end(), outside the lock.
@@ -135,7 +169,7 @@ class RenditionWindow {
   using ListenerList = std::vector<std::pair<ListenerId, Listener>>;
 
   void expire_locked(TimePoint now);
-  WallTime program_date_time_locked(const Segment& segment);
+  WallTime program_date_time_locked(WallTime ingest_time, bool discontinuity);
   void slide_locked(TimePoint now);
   void publish_locked();
   double window_duration_locked() const;
@@ -148,6 +182,11 @@ class RenditionWindow {
   std::deque<std::shared_ptr<const StoredSegment>> window_;
   std::deque<Retired> retired_;
   std::vector<PlaylistEntry> entries_;  // mirrors window_, reused for rendering
+  // LL-HLS: the segment being cut (sequence next_sequence_): its parts and its PDT,
+  // fixed at its first part.
+  std::vector<std::shared_ptr<const Part>> open_parts_;
+  std::vector<PartEntry> open_part_entries_;
+  WallTime open_program_date_time_{};
   std::uint64_t next_sequence_;
   std::uint64_t discontinuity_sequence_ = 0;
   bool any_discontinuity_ = false;

@@ -26,6 +26,19 @@ struct Segment {
   WallTime ingest_time{};            // wall clock when its first access unit's first packet was fed (Cutter::feed)
 };
 
+// A partial segment (LL-HLS): the index-th part of segment `sequence`, cut on a frame
+// boundary about every part target; a segment's bytes are its parts' in order.
+struct Part {
+  std::uint64_t sequence = 0;  // its segment's media sequence number
+  std::uint32_t index = 0;     // 0, 1, ... within the segment
+  double duration = 0.0;       // seconds
+  bool independent = false;    // starts with a keyframe
+  bool discontinuity = false;  // the first part of a segment flagged discontinuous
+  std::vector<Chunk> chunks;
+  std::uint64_t size = 0;
+  WallTime ingest_time{};      // its first frame's (for a first part: the segment's)
+};
+
 struct StreamFacts {
   ts::VideoCodec video_codec = ts::VideoCodec::unknown;
   bool has_video = false;

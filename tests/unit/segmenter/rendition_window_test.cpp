@@ -1,6 +1,7 @@
 // RenditionWindow: exact playlist text (golden strings) through window sliding,
 // discontinuities, target-duration rules and ENDLIST; retention and expiry;
 // lookup states; snapshots, listeners and concurrent readers; master playlist.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -393,4 +394,157 @@ TEST(MasterPlaylist, RenditionInfoIsMeasuredFromSegments) {
             "#EXT-X-STREAM-INF:BANDWIDTH=2400000,AVERAGE-BANDWIDTH=" +
                 std::to_string(info.average_bandwidth) +
                 ",RESOLUTION=640x360,CODECS=\"avc1.64001e,mp4a.40.2\"\nlow/index.m3u8\n");
+}
+
+// ---- Low-Latency HLS: parts, preload hint, server control, delta updates ----------
+
+namespace {
+
+Part part(std::uint64_t sequence, std::uint32_t index, double duration, bool independent, WallTime at) {
+  Part p;
+  p.sequence = sequence;
+  p.index = index;
+  p.duration = duration;
+  p.independent = independent;
+  p.ingest_time = at;
+  p.chunks.push_back(Chunk::copy_of(fmt::format("{}.{}", sequence, index)));
+  p.size = p.chunks.back().size;
+  return p;
+}
+
+RenditionWindowConfig ll_config(std::size_t window) {
+  RenditionWindowConfig c = config(window);
+  c.target_duration = 1000ms;
+  c.part_target = 500ms;
+  c.segment_prefix = "seg_s_";
+  c.part_prefix = "part_s_";
+  c.segment_suffix = ".m4s";
+  c.map_uri = "init_s.mp4";
+  return c;
+}
+
+// Segment `sequence` of two 0.5 s parts (the first independent), ingested at kWall + sequence s.
+void add_ll_segment(RenditionWindow& w, std::uint64_t sequence) {
+  const WallTime at = kWall + seconds(sequence);
+  ASSERT_TRUE(w.add_part(part(sequence, 0, 0.5, true, at), kT0).ok());
+  ASSERT_TRUE(w.add_part(part(sequence, 1, 0.5, false, at + 500ms), kT0).ok());
+  ASSERT_TRUE(w.add(ingested(seg(sequence, 1.0), at), kT0).ok());
+}
+
+}  // namespace
+
+TEST(RenditionWindowLowLatency, ListsRecentPartsThePreloadHintAndServerControl) {
+  RenditionWindow w(ll_config(6));
+  for (std::uint64_t i = 0; i < 4; ++i) add_ll_segment(w, i);
+  ASSERT_TRUE(w.add_part(part(4, 0, 0.5, true, kWall + 4s), kT0).ok());
+  EXPECT_EQ(text(w),
+            "#EXTM3U\n"
+            "#EXT-X-VERSION:9\n"
+            "#EXT-X-INDEPENDENT-SEGMENTS\n"
+            "#EXT-X-TARGETDURATION:1\n"
+            "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.500,CAN-SKIP-UNTIL=6.000\n"
+            "#EXT-X-PART-INF:PART-TARGET=0.500\n"
+            "#EXT-X-MEDIA-SEQUENCE:0\n"
+            "#EXT-X-MAP:URI=\"init_s.mp4\"\n"
+            "#EXT-X-PROGRAM-DATE-TIME:2024-01-01T00:00:00.000Z\n"
+            "#EXTINF:1.000,\n"
+            "seg_s_0.m4s\n"
+            "#EXT-X-PROGRAM-DATE-TIME:2024-01-01T00:00:01.000Z\n"
+            "#EXT-X-PART:DURATION=0.500,URI=\"part_s_1.0.m4s\",INDEPENDENT=YES\n"
+            "#EXT-X-PART:DURATION=0.500,URI=\"part_s_1.1.m4s\"\n"
+            "#EXTINF:1.000,\n"
+            "seg_s_1.m4s\n"
+            "#EXT-X-PROGRAM-DATE-TIME:2024-01-01T00:00:02.000Z\n"
+            "#EXT-X-PART:DURATION=0.500,URI=\"part_s_2.0.m4s\",INDEPENDENT=YES\n"
+            "#EXT-X-PART:DURATION=0.500,URI=\"part_s_2.1.m4s\"\n"
+            "#EXTINF:1.000,\n"
+            "seg_s_2.m4s\n"
+            "#EXT-X-PROGRAM-DATE-TIME:2024-01-01T00:00:03.000Z\n"
+            "#EXT-X-PART:DURATION=0.500,URI=\"part_s_3.0.m4s\",INDEPENDENT=YES\n"
+            "#EXT-X-PART:DURATION=0.500,URI=\"part_s_3.1.m4s\"\n"
+            "#EXTINF:1.000,\n"
+            "seg_s_3.m4s\n"
+            "#EXT-X-PROGRAM-DATE-TIME:2024-01-01T00:00:04.000Z\n"
+            "#EXT-X-PART:DURATION=0.500,URI=\"part_s_4.0.m4s\",INDEPENDENT=YES\n"
+            "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part_s_4.1.m4s\"\n");
+  const auto snap = w.playlist();
+  EXPECT_EQ(snap->next_sequence, 4u);
+  EXPECT_EQ(snap->open_parts, 1u);
+  // What a blocking reload waits for.
+  EXPECT_TRUE(snap->holds(3, std::nullopt));
+  EXPECT_FALSE(snap->holds(4, std::nullopt));
+  EXPECT_TRUE(snap->holds(4, 0));
+  EXPECT_FALSE(snap->holds(4, 1));
+  EXPECT_FALSE(snap->holds(5, 0));
+  EXPECT_EQ(*snap->delta_text, *snap->text) << "nothing lies 6 s before the end yet";
+}
+
+TEST(RenditionWindowLowLatency, PartsResolveByNameAndThePreloadHintedOneIsNotYet) {
+  RenditionWindow w(ll_config(6));
+  add_ll_segment(w, 0);
+  ASSERT_TRUE(w.add_part(part(1, 0, 0.5, true, kWall + 1s), kT0).ok());
+  EXPECT_EQ(w.part_of("part_s_0.1.m4s"), (std::pair<std::uint64_t, std::uint32_t>{0, 1}));
+  for (std::string_view bad : {"part_s_0.m4s", "part_s_.1.m4s", "part_s_0..m4s", "part_t_0.1.m4s", "part_s_0.1.ts",
+                               "seg_s_0.m4s", "part_s_0.1x.m4s"})
+    EXPECT_FALSE(w.part_of(bad).has_value()) << bad;
+  auto found = w.lookup_part(0, 1);
+  ASSERT_EQ(found.state, SegmentState::found);
+  EXPECT_EQ(found.part->chunks.front().view(), "0.1");
+  EXPECT_EQ(w.lookup_part(1, 0).state, SegmentState::found);
+  EXPECT_EQ(w.lookup_part(1, 1).state, SegmentState::not_yet);  // the hinted part
+  EXPECT_EQ(w.lookup_part(1, 2).state, SegmentState::never);
+  EXPECT_EQ(w.lookup_part(0, 2).state, SegmentState::never);
+  EXPECT_EQ(w.lookup_part(2, 0).state, SegmentState::never);
+  // Out of order is refused; the segment takes its parts' PDT and bytes stay reachable.
+  EXPECT_FALSE(w.add_part(part(1, 2, 0.5, false, kWall + 1s), kT0).ok());
+  EXPECT_FALSE(w.add_part(part(2, 0, 0.5, false, kWall + 1s), kT0).ok());
+  ASSERT_TRUE(w.add_part(part(1, 1, 0.5, false, kWall + 1500ms), kT0).ok());
+  ASSERT_TRUE(w.add(ingested(seg(1, 1.0), kWall + 1s + 30ms), kT0).ok());
+  EXPECT_NE(text(w).find("#EXT-X-PROGRAM-DATE-TIME:2024-01-01T00:00:01.000Z\n#EXT-X-PART:DURATION=0.500,URI=\"part_s_1.0.m4s\""),
+            std::string::npos)
+      << text(w);
+  EXPECT_EQ(w.lookup_part(1, 1).state, SegmentState::found);
+  EXPECT_EQ(w.lookup_part(2, 0).state, SegmentState::not_yet);
+  EXPECT_NE(text(w).find("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part_s_2.0.m4s\"\n"), std::string::npos) << text(w);
+  w.end();
+  EXPECT_EQ(text(w).find("PRELOAD-HINT"), std::string::npos) << "an ended playlist hints at nothing";
+  EXPECT_EQ(w.lookup_part(2, 0).state, SegmentState::never);
+}
+
+TEST(RenditionWindowLowLatency, DeltaUpdatesSkipWhatLiesBeyondSixTargetDurationsAndPartsOnlyNearTheEnd) {
+  RenditionWindow w(ll_config(12));
+  for (std::uint64_t i = 0; i < 10; ++i) add_ll_segment(w, i);
+  const auto snap = w.playlist();
+  const std::string& full = *snap->text;
+  const std::string& delta = *snap->delta_text;
+  // 10 segments of 1 s: segments 0-3 end 6 s or more before the end and are skipped.
+  EXPECT_NE(delta.find("#EXT-X-MAP:URI=\"init_s.mp4\"\n#EXT-X-SKIP:SKIPPED-SEGMENTS=4\n#EXT-X-PROGRAM-DATE-TIME:2024-01-01T00:00:04.000Z\n"),
+            std::string::npos)
+      << delta;
+  EXPECT_EQ(delta.find("seg_s_3.m4s"), std::string::npos) << delta;
+  EXPECT_NE(delta.find("seg_s_4.m4s"), std::string::npos) << delta;
+  EXPECT_NE(full.find("seg_s_0.m4s"), std::string::npos) << full;
+  // Parts are listed for the segments ending within 3 target durations of the end: 7, 8, 9.
+  EXPECT_EQ(full.find("part_s_6.0.m4s"), std::string::npos) << full;
+  EXPECT_NE(full.find("part_s_7.0.m4s"), std::string::npos) << full;
+  EXPECT_NE(full.find("part_s_9.1.m4s"), std::string::npos) << full;
+  // The delta is the full playlist from the skip on.
+  EXPECT_EQ(delta.substr(delta.find("#EXT-X-PROGRAM-DATE-TIME:2024-01-01T00:00:04.000Z")),
+            full.substr(full.find("#EXT-X-PROGRAM-DATE-TIME:2024-01-01T00:00:04.000Z")));
+}
+
+TEST(RenditionWindowLowLatency, ANewRunsFirstPartCarriesTheDiscontinuity) {
+  RenditionWindowConfig c = ll_config(6);
+  c.first_segment_discontinuity = true;
+  c.first_sequence = 100;
+  RenditionWindow w(c);
+  ASSERT_TRUE(w.add_part(part(100, 0, 0.5, true, kWall), kT0).ok());
+  EXPECT_NE(text(w).find("#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:2024-01-01T00:00:00.000Z\n#EXT-X-PART:DURATION=0.500,URI=\"part_s_100.0.m4s\""),
+            std::string::npos)
+      << text(w);
+  ASSERT_TRUE(w.add_part(part(100, 1, 0.5, false, kWall + 500ms), kT0).ok());
+  ASSERT_TRUE(w.add(ingested(seg(100, 1.0), kWall), kT0).ok());
+  EXPECT_NE(text(w).find("#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:2024-01-01T00:00:00.000Z\n#EXT-X-PART"),
+            std::string::npos)
+      << text(w);
 }
