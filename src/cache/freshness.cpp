@@ -199,6 +199,16 @@ FreshnessDecision decide_freshness(const ResponseFacts& r, const FreshnessConfig
   }
   if (has_validator && !(no_heuristic_grace && d.lifetime == Duration::zero())) d.keep = millis(cfg.revalidate_keep);
 
+  // "Not found" for a segment ahead of the live edge holds only until the segment can
+  // exist, which may be any moment: shared with the requests that waited for it, never
+  // kept — whatever the upstream or freshness.negative_ttl say.
+  if (r.ahead_of_live && (r.status == 404 || r.status == 410)) {
+    d.lifetime = d.ttl = d.grace = d.keep = Duration::zero();
+    d.store = false;
+    d.reason = "not found ahead of the live edge";
+    return d;
+  }
+
   d.store = d.ttl > Duration::zero() || d.grace > Duration::zero() || d.keep > Duration::zero();
   if (!d.store) d.reason = "stale on arrival, no validator";
   return d;

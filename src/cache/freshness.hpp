@@ -28,6 +28,7 @@ struct ResponseFacts {
   bool request_authorization = false;            // the request carried Authorization (§3.5)
   std::time_t response_wall = 0;                 // our clock when the head arrived (seconds)
   Duration response_delay{0};                    // head arrival - request sent (§4.2.3)
+  bool ahead_of_live = false;  // a segment ahead of its stream's live edge (miss/live_edge.hpp)
 };
 
 struct FreshnessDecision {

@@ -31,17 +31,25 @@ MediaKind media_kind(std::string_view path, std::string_view content_type) {
   return MediaKind::other;
 }
 
+namespace {
+
+// The value of #EXT-X-TARGETDURATION: a positive, finite number of seconds.
+std::optional<double> target_seconds(std::string_view value) {
+  double d = 0;
+  const auto t = trim(value);
+  auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), d);
+  if (ec != std::errc{} || d <= 0 || !std::isfinite(d)) return std::nullopt;
+  return d;
+}
+
+}  // namespace
+
 std::optional<double> playlist_target_duration(std::string_view text) {
   static constexpr std::string_view tag = "#EXT-X-TARGETDURATION:";
   auto pos = text.find(tag);
   if (pos == std::string_view::npos) return std::nullopt;
   auto v = text.substr(pos + tag.size());
-  v = v.substr(0, v.find_first_of("\r\n"));
-  double d = 0;
-  auto t = trim(v);
-  auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), d);
-  if (ec != std::errc{} || d <= 0 || !std::isfinite(d)) return std::nullopt;
-  return d;
+  return target_seconds(v.substr(0, v.find_first_of("\r\n")));
 }
 
 bool playlist_has_endlist(std::string_view text) { return text.find("#EXT-X-ENDLIST") != std::string_view::npos; }
@@ -122,11 +130,22 @@ std::optional<PlaylistPosition> playlist_position(std::string_view text) {
     if (end == std::string_view::npos) end = text.size();
     const std::string_view line = trim(text.substr(at, end - at));
     at = end + 1;
-    if (line.starts_with(kTarget)) media = true;
-    else if (line.starts_with(kMsn)) p.media_sequence = decimal(trim(line.substr(kMsn.size()))).value_or(0);
-    else if (line.starts_with(kDsn)) p.discontinuity_sequence = decimal(trim(line.substr(kDsn.size()))).value_or(0);
-    else if (line.starts_with(kPdt) && !first_pdt) first_pdt = trim(line.substr(kPdt.size()));
-    else if (!first_pdt && !line.empty() && line.front() != '#') ++segments_before;
+    if (line.starts_with(kTarget)) {
+      media = true;
+      p.target_duration = target_seconds(line.substr(kTarget.size()));
+    } else if (line.starts_with(kMsn)) {
+      p.media_sequence = decimal(trim(line.substr(kMsn.size()))).value_or(0);
+    } else if (line.starts_with(kDsn)) {
+      p.discontinuity_sequence = decimal(trim(line.substr(kDsn.size()))).value_or(0);
+    } else if (line.starts_with(kPdt) && !first_pdt) {
+      first_pdt = trim(line.substr(kPdt.size()));
+    } else if (line == "#EXT-X-ENDLIST") {
+      p.ended = true;
+    } else if (!line.empty() && line.front() != '#') {
+      if (!first_pdt) ++segments_before;
+      if (p.segment_count++ == 0) p.first_uri = line;
+      p.last_uri = line;
+    }
   }
   if (!media) return std::nullopt;
   if (first_pdt) {

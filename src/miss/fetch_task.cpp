@@ -44,7 +44,7 @@ asio::awaitable<void> run_fetch(FetchDeps d, FetchTask t) {
     co_await d.source.fetch(t.request, t.sink);
   }
   if (t.fetch->phase() == Fetch::Phase::complete) {
-    store_answer(d.cache, d.coalescer, *t.config, *t.sink, *t.fetch, d.clock.now(), d.stream_restarts);
+    store_answer(d.cache, d.coalescer, *t.config, *t.sink, *t.fetch, d.clock.now(), d.stream_restarts, d.live_edges);
   } else if (t.fetch->phase() != Fetch::Phase::failed) {
     t.fetch->fail(Error::make(ErrorSource::internal, Errc::protocol, "source ended without completing the fetch"));
   }

@@ -21,6 +21,7 @@
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "miss/leader_sink.hpp"
+#include "miss/live_edge.hpp"
 #include "source/source.hpp"
 
 namespace hlscache {
@@ -39,6 +40,7 @@ struct FetchDeps {
   Source& source;
   const Clock& clock;
   std::atomic<std::uint64_t>& stream_restarts;  // the restart watch's count (store.hpp)
+  LiveEdges& live_edges;                         // told of every media playlist stored
 };
 
 void spawn_fetch(const boost::asio::any_io_executor& ex, FetchDeps deps, FetchTask task);

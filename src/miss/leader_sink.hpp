@@ -34,6 +34,7 @@ struct LeaderRequest {
   std::vector<Header> forwarded;   // the request fields sent upstream (Vary is matched on them)
   bool authorization = false;      // it carried Authorization (RFC 9111 §3.5)
   bool no_store = false;           // it carried Cache-Control: no-store: nothing of it is stored (§5.2.1.5)
+  bool ahead_of_live = false;      // a segment ahead of its stream's live edge (live_edge.hpp)
   ObjectPtr validating;            // a stored response whose validators the request carries
 };
 

@@ -265,9 +265,14 @@ void MissPath::start_fetch(Miss& m, ObjectPtr validating, const FetchPtr& fetch,
   lr.authorization = has_field(m.req.headers, "Authorization");
   lr.no_store = m.request_no_store;
   lr.validating = std::move(validating);
+  // A segment the upstream may not have yet: it may hold the request until it has.
+  if (const auto ahead = live_edges_.ahead(m.key, clock_.now())) {
+    t.request.held_first_byte = held_first_byte_wait(ahead->target_duration, m.cfg.timeouts);
+    lr.ahead_of_live = true;
+  }
   t.sink = std::make_shared<LeaderSink>(fetch, std::move(lr), m.config, coalescer_, clock_);
   m.req.led_fetch = fetch;
-  spawn_fetch(m.ex, FetchDeps{cache_, coalescer_, source_, clock_, stream_restarts_}, std::move(t));
+  spawn_fetch(m.ex, FetchDeps{cache_, coalescer_, source_, clock_, stream_restarts_, live_edges_}, std::move(t));
 }
 
 }  // namespace hlscache

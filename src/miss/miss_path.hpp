@@ -2,11 +2,12 @@
 // lookup to the insert it does everything a request for a cacheable object needs —
 // the lookup (fresh, stale within grace, kept only to revalidate, a Vary marker), the
 // coalescer (leader, follower, hit-for-miss pass, overload), the fetch task (source →
-// LeaderSink → Fetch, conditional when a validator is kept), the object build and the
-// insert — and hands the HTTP layer one CacheAnswer, which that layer only turns into a
-// response. Each request gets exactly one CacheAnswer::result (HIT, MISS, COALESCED or
-// STALE; NONE for a refusal), which the session counts once: those counts are the
-// hlscache_cache_*_total metrics.
+// LeaderSink → Fetch, conditional when a validator is kept; for a segment ahead of the
+// live edge, the longer first-byte wait and the "not found" never kept, live_edge.hpp),
+// the object build and the insert — and hands the HTTP layer one CacheAnswer, which
+// that layer only turns into a response. Each request gets exactly one
+// CacheAnswer::result (HIT, MISS, COALESCED or STALE; NONE for a refusal), which the
+// session counts once: those counts are the hlscache_cache_*_total metrics.
 //
 // It never touches sockets or sessions: 103 Early Hints go out through the request's
 // InterimWriter, the body through the Fetch the answer names.
@@ -25,6 +26,7 @@
 #include "core/request.hpp"
 #include "core/response_sink.hpp"
 #include "metrics/metrics.hpp"
+#include "miss/live_edge.hpp"
 #include "source/source.hpp"
 
 namespace hlscache {
@@ -85,6 +87,7 @@ class MissPath {
   Source& source_;
   const Clock& clock_;
   std::atomic<std::uint64_t> stream_restarts_{0};
+  LiveEdges live_edges_;
 };
 
 // The request fields a miss forwards upstream: all but the hop-by-hop ones, Host,

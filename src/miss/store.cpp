@@ -13,7 +13,7 @@
 namespace hlscache {
 
 void store_answer(Cache& cache, Coalescer& coalescer, const Config& cfg, const LeaderSink& sink, const Fetch& fetch,
-                  TimePoint now, std::atomic<std::uint64_t>& stream_restarts) {
+                  TimePoint now, std::atomic<std::uint64_t>& stream_restarts, LiveEdges& live_edges) {
   const LeaderRequest& lr = sink.request();
   if (lr.no_store) return;  // RFC 9111 §5.2.1.5
   ResponseHead head = fetch.head();
@@ -26,9 +26,11 @@ void store_answer(Cache& cache, Coalescer& coalescer, const Config& cfg, const L
     body_text.reserve(size);
     for (const auto& c : chunks) body_text.append(c.view());
   }
+  // Stored or not, it says where its stream stands now.
+  if (kind == MediaKind::playlist && head.status == 200) live_edges.playlist(lr.key, body_text, now);
   const FreshnessDecision d = decide_freshness(
       ResponseFacts{head.status, &head.headers, lr.path, body_text, lr.authorization, sink.response_wall(),
-                    sink.response_delay()},
+                    sink.response_delay(), lr.ahead_of_live},
       cfg.freshness);
   if (d.storable) coalescer.clear_uncacheable(lr.key);  // the key's answers may be shared again
   if (!d.store) {

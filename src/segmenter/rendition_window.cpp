@@ -286,6 +286,7 @@ SegmentLookup RenditionWindow::lookup(std::uint64_t sequence) const {
     }
   }
   if (!ended_ && sequence == next_sequence_) return {SegmentState::not_yet, nullptr};
+  if (!ended_ && sequence > next_sequence_) return {SegmentState::ahead, nullptr};
   return {SegmentState::never, nullptr};
 }
 

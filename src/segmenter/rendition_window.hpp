@@ -89,7 +89,8 @@ struct PlaylistSnapshot {
 enum class SegmentState : std::uint8_t {
   found,    // `segment` is set
   not_yet,  // the next segment to be produced: worth waiting for (up to 1.5 x target duration)
-  never,    // expired, too far ahead, or the stream ended: 404
+  ahead,    // further ahead than the next: not there yet, but it will be
+  never,    // expired, or the stream ended: 404
 };
 
 struct SegmentLookup {

@@ -140,7 +140,7 @@ asio::awaitable<OriginTier::Impl::Attempt> OriginTier::Impl::attempt(const Routi
       if (!c) co_return give_up(std::move(c).error());
       conn = std::move(*c);
     }
-    conn->tcp().expires_after(remaining(deadline, cfg.timeouts.upstream_first_byte));
+    conn->tcp().expires_after(remaining(deadline, first_byte_wait(cfg, req)));
     const h1_upstream::HeadRead hr = co_await h1_upstream::exchange_head(*conn, head, parser, into.get());
     if (hr.ok()) break;
     conn.reset();  // whatever is left on it is not ours to read
@@ -154,15 +154,18 @@ asio::awaitable<OriginTier::Impl::Attempt> OriginTier::Impl::attempt(const Routi
     if (!hr.refused.empty())
       co_return give_up(upstream_error(Errc::protocol, fmt::format("{} {}: {}", host.id, req.target, hr.refused)));
     const Errc code = hr.ec == beast::error::timeout ? Errc::timeout : Errc::protocol;
-    co_return give_up(upstream_error(code, fmt::format("{} {}: {}", host.id, req.target,
-                                                       code == Errc::timeout ? "no response in time" : hr.ec.message())));
+    Error e = upstream_error(code, fmt::format("{} {}: {}", host.id, req.target,
+                                               code == Errc::timeout ? "no response in time" : hr.ec.message()));
+    if (code == Errc::timeout && req.held_first_byte) co_return held_timeout(into, host, std::move(e));
+    co_return give_up(std::move(e));
   }
 
   auto& res = parser->get();
   const int status = static_cast<int>(res.result_int());
   if (status < 100 || status > 599)  // Beast takes any three digits; RFC 9110 §15: only 100..599 are valid
     co_return give_up(upstream_error(Errc::protocol, fmt::format("{} {}: invalid status {}", host.id, req.target, status)));
-  host.first_byte.observe(std::chrono::duration<double>(SteadyClock::now() - started).count());
+  // A held request's wait is the stream's, not the host's latency.
+  if (!req.held_first_byte) host.first_byte.observe(std::chrono::duration<double>(SteadyClock::now() - started).count());
   // A host going away says so: 503 + Retry-After + Connection: close (an hlscache draining
   // after SIGTERM, or shedding load). It is ejected for Retry-After at once — not after
   // fail_threshold failures, and not counted as one — and the request tries the next host.

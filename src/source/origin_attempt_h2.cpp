@@ -44,13 +44,20 @@ asio::awaitable<OriginTier::Impl::Attempt> OriginTier::Impl::attempt_h2(const Co
   r.target = req.target;
   r.headers = upstream_request::h2_fields(req, cfg.server_name);
   r.interim = into.get();
-  r.first_byte_deadline = std::min(deadline, started + cfg.timeouts.upstream_first_byte);
+  r.first_byte_deadline = std::min(deadline, started + first_byte_wait(cfg, req));
+  const TimePoint first_byte_deadline = r.first_byte_deadline;
   auto& client = h2_client(cfg, co_await asio::this_coro::executor);
   auto response = co_await client.request(std::move(r));
-  if (!response) co_return give_up(std::move(response).error());
+  if (!response) {
+    Error e = std::move(response).error();
+    // A connect that timed out ended before the head's deadline: a failure like any other.
+    if (e.code == Errc::timeout && req.held_first_byte && SteadyClock::now() >= first_byte_deadline)
+      co_return held_timeout(into, host, std::move(e));
+    co_return give_up(std::move(e));
+  }
   auto& resp = **response;
   const int status = resp.head().status;
-  host.first_byte.observe(std::chrono::duration<double>(SteadyClock::now() - started).count());
+  if (!req.held_first_byte) host.first_byte.observe(std::chrono::duration<double>(SteadyClock::now() - started).count());
   if (status >= 500 && !last) {
     resp.cancel();
     co_return give_up(upstream_error(Errc::upstream_status, fmt::format("{} {}: status {}", host.id, req.target, status)));

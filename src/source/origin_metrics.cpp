@@ -71,6 +71,10 @@ void OriginTier::collect_metrics(std::string& out) const {
                 static_cast<double>(g->members.load()->hosts.size()));
   prom_family(out, "hlscache_upstream_retries_total", "counter", "Fetches retried on the next host of the ring.");
   prom_sample(out, "hlscache_upstream_retries_total", "", static_cast<double>(rel(impl_->retries)));
+  prom_family(out, "hlscache_upstream_held_timeouts_total", "counter",
+              "Requests for a segment ahead of the live edge that got no response head within their held wait "
+              "(answered 504; not counted against the host).");
+  prom_sample(out, "hlscache_upstream_held_timeouts_total", "", static_cast<double>(rel(impl_->held_timeouts)));
   prom_family(out, "hlscache_upstream_no_route_total", "counter", "Misses that matched no upstream route (answered 404).");
   prom_sample(out, "hlscache_upstream_no_route_total", "", static_cast<double>(rel(impl_->no_route)));
   const auto& pool = impl_->pool;

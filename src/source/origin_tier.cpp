@@ -65,7 +65,9 @@ asio::awaitable<void> OriginTier::fetch(SourceRequest request, SinkPtr into) {
   std::vector<HostState*> hosts;
   Impl::candidates(*members, Impl::key_hash(*group, route->first, request.target, request.key), SteadyClock::now(), hosts);
   const std::size_t attempts = std::min<std::size_t>(hosts.size(), std::size_t{cfg.upstream.retries} + 1);
-  const TimePoint deadline = SteadyClock::now() + cfg.timeouts.upstream_total;
+  // A held request's longer wait for its head comes on top of the whole fetch's bound.
+  const Duration held_extra = Impl::first_byte_wait(cfg, request) - cfg.timeouts.upstream_first_byte;
+  const TimePoint deadline = SteadyClock::now() + cfg.timeouts.upstream_total + held_extra;
   for (std::size_t i = 0; i < attempts; ++i) {
     const bool last = i + 1 == attempts || SteadyClock::now() >= deadline;
     if (i > 0) impl->retries.fetch_add(1, std::memory_order_relaxed);
@@ -75,6 +77,12 @@ asio::awaitable<void> OriginTier::fetch(SourceRequest request, SinkPtr into) {
 }
 
 // --- what every attempt shares, HTTP/1.1 or HTTP/2 -------------------------
+
+// How long the response head may take: timeouts.upstream_first_byte, or what the miss
+// path allowed a request the upstream may hold (SourceRequest::held_first_byte).
+Duration OriginTier::Impl::first_byte_wait(const Config& cfg, const SourceRequest& req) {
+  return std::max<Duration>(req.held_first_byte.value_or(Duration::zero()), cfg.timeouts.upstream_first_byte);
+}
 
 // Every attempt, whatever the protocol: counted on the host; returns when it started.
 TimePoint OriginTier::Impl::count_attempt(HostState& host) {
@@ -93,6 +101,17 @@ OriginTier::Impl::Attempt OriginTier::Impl::fail_attempt(const Config& cfg, cons
     return Attempt::retry;
   }
   fail(into, std::move(e));
+  return Attempt::done;
+}
+
+// No head in time for a held request: the segment did not come while the upstream held
+// it, which says nothing of the host — not a failure of its health, not an upstream
+// error, and not retried (another host would hold it as long). Its waiters get a 504.
+OriginTier::Impl::Attempt OriginTier::Impl::held_timeout(const SinkPtr& into, const HostState& host, Error e) {
+  held_timeouts.fetch_add(1, std::memory_order_relaxed);
+  spdlog::info("upstream {} {}: {} (a request the upstream holds for a segment ahead of the live edge)", host.group,
+               host.id, e.message);
+  into->fail(std::move(e));
   return Attempt::done;
 }
 

@@ -22,6 +22,9 @@
 // Transport: HTTP/1.1 (Beast, coroutines) with a per-thread pool of idle keep-alive
 // connections per host (upstream.pool_per_thread, source/h1_pool.hpp), deadlines for
 // connect, first byte, each body read and the whole fetch (all attempts together).
+// A request the upstream may hold (a segment ahead of the live edge: the miss path
+// sets SourceRequest::held_first_byte) waits that long for its head, the whole fetch
+// that much longer; running out of it is neither a host failure nor retried.
 // Only GET goes upstream; hop-by-hop headers are dropped both ways; Via is added
 // (source/upstream_request.hpp). 1xx heads are read past to the final response (a
 // 103 goes to the sink's interim()). A connection is pooled only once its response

@@ -118,7 +118,7 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
 
   Metrics& metrics;
   std::atomic<std::shared_ptr<const Routing>> routing;
-  Counter retries{0}, no_route{0}, no_host{0};
+  Counter retries{0}, no_route{0}, no_host{0}, held_timeouts{0};
   h1_upstream::PoolStats pool;  // this tier's HTTP/1.1 connection reuse
 
   asio::io_context* io = nullptr;  // where DNS and health loops run (set by start())
@@ -145,8 +145,10 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
 
   // --- one attempt, whatever the protocol (origin_tier.cpp) -------------------
   enum class Attempt { done, retry };
+  static Duration first_byte_wait(const Config& cfg, const SourceRequest& req);
   TimePoint count_attempt(HostState& host);
   Attempt fail_attempt(const Config& cfg, const SinkPtr& into, HostState& host, bool last, Error e);
+  Attempt held_timeout(const SinkPtr& into, const HostState& host, Error e);
   void fail(const SinkPtr& into, Error e);
   static void answer_locally(const SinkPtr& into, int status, std::string body);
 

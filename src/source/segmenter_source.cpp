@@ -24,9 +24,9 @@ void answer(const SinkPtr& into, int status, std::string_view content_type, std:
 }
 
 void not_found(const SinkPtr& into, std::string_view why) { answer(into, 404, "text/plain; charset=utf-8", fmt::format("404 Not Found: {}\n", why)); }
-// A segment or playlist that did not arrive within the wait bound may exist a moment later:
-// that answer is stale at once and never served stale (a definite 404 still gets the
-// negative TTL). Not no-store: it is the same for every viewer, so the requests that
+// A segment or playlist that did not arrive within the wait bound, or a segment further
+// ahead than the next, may exist a moment later: that answer is stale at once and never
+// served stale (a definite 404 still gets the negative TTL). Not no-store: it is the same for every viewer, so the requests that
 // waited on it together share it (RFC 9111 §4) instead of each asking again.
 void not_yet(const SinkPtr& into, std::string_view why) {
   answer(into, 404, "text/plain; charset=utf-8", fmt::format("404 Not Found: {}\n", why),
@@ -137,6 +137,8 @@ asio::awaitable<void> SegmenterSource::segment(LiveRendition& r, std::string fil
       co_return;
     }
     if (found.state == SegmentState::never) co_return not_found(into, "no such segment");
+    // Not there yet: a cache in front must not keep that answer until it is.
+    if (found.state == SegmentState::ahead) co_return not_yet(into, "the segment is further ahead than the next");
     // The next segment: wait for it, bounded.
     if (SteadyClock::now() >= deadline) co_return not_yet(into, "the segment did not arrive in time");
     const bool woken = co_await r.wait_for_segment(deadline);

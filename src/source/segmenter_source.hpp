@@ -5,7 +5,8 @@
 //   /live/{stream}/{rendition}/seg_S_N.ts  segment N of session S (for one rendition also
 //                                          /live/{stream}/seg_S_N.ts)
 // Segment bodies are the window's chunks, published without copying. A request
-// for the segment being cut next waits for it, up to 1.5 x target duration.
+// for the segment being cut next waits for it, up to 1.5 x target duration; one for a
+// segment further ahead is a 404 that no cache keeps.
 #pragma once
 
 #include "segmenter/live_stream.hpp"

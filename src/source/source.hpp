@@ -6,6 +6,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,11 @@ struct SourceRequest {
   std::string target;               // what the client asked for, query included (origins may need tokens)
   std::vector<Header> headers;      // end-to-end request headers to forward
   std::string client_address;       // for X-Forwarded-For
+  // Set by the miss path for a segment ahead of its stream's live edge: the upstream
+  // may hold the request until the segment exists, so its response head may take this
+  // long (instead of timeouts.upstream_first_byte), and not getting it in time is no
+  // fault of the host.
+  std::optional<Duration> held_first_byte;
 };
 
 class Source {

@@ -26,10 +26,12 @@ struct Req {
   bool authorization = false;
   Duration delay{0};
   std::time_t received = kNow;
+  bool ahead_of_live = false;
 };
 
 FreshnessDecision decide(int status, std::vector<Header> headers, Req r = {}, const FreshnessConfig& cfg = defaults()) {
-  return decide_freshness(ResponseFacts{status, &headers, r.path, r.body, r.authorization, r.received, r.delay}, cfg);
+  return decide_freshness(
+      ResponseFacts{status, &headers, r.path, r.body, r.authorization, r.received, r.delay, r.ahead_of_live}, cfg);
 }
 FreshnessDecision with_cc(std::string cc, Req r = {}) { return decide(200, {{"Cache-Control", std::move(cc)}}, r); }
 
@@ -252,6 +254,26 @@ TEST(Freshness, Rfc9111_4_2_2_HlsHeuristicsApplyOnlyWithoutExplicitFreshness) {
   cfg.negative_ttl = 0ms;
   EXPECT_FALSE(decide(404, {}, {}, cfg).store);
   EXPECT_EQ(decide(200, {{"Cache-Control", "max-age=2"}}, {.path = "/live/s/index.m3u8", .body = kLive}).ttl, 2s);
+}
+
+TEST(Freshness, NotFoundAheadOfTheLiveEdgeIsSharedNeverKept) {
+  FreshnessConfig cfg;
+  cfg.negative_ttl = 30s;
+  for (int status : {404, 410}) {
+    for (auto headers : {std::vector<Header>{}, std::vector<Header>{{"Cache-Control", "max-age=60"}},
+                         std::vector<Header>{{"Cache-Control", "max-age=60, stale-while-revalidate=60"},
+                                             {"ETag", "\"a\""}}}) {
+      const auto d = decide(status, headers, {.ahead_of_live = true}, cfg);
+      EXPECT_TRUE(d.storable) << status;  // the requests that waited for it share it
+      EXPECT_FALSE(d.store) << status;
+      EXPECT_EQ(d.ttl, Duration::zero());
+      EXPECT_EQ(d.grace, Duration::zero());
+      EXPECT_EQ(d.keep, Duration::zero());
+      EXPECT_STREQ(d.reason, "not found ahead of the live edge");
+    }
+    EXPECT_EQ(decide(status, {}, {}, cfg).ttl, 30s) << "a segment not ahead keeps the negative TTL";
+  }
+  EXPECT_EQ(decide(200, {}, {.ahead_of_live = true}).ttl, defaults().segment_ttl) << "only negative answers";
 }
 
 TEST(Freshness, Rfc9111_4_2_2_PathRulesFirstMatchWins) {

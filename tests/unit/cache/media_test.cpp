@@ -1,6 +1,7 @@
 // The playlist facts the cache reads (cache/media.hpp): where a media playlist stands
 // in its stream (media sequence, discontinuity sequence, the first PROGRAM-DATE-TIME
-// and the segment it dates) and the ISO 8601 date-time parser behind it.
+// and the segment it dates, the segments it lists, its end) and the ISO 8601 date-time
+// parser behind it.
 #include <gtest/gtest.h>
 
 #include "cache/media.hpp"
@@ -41,6 +42,21 @@ TEST(PlaylistPosition, ReadsTheSequencesAndTheFirstDatedSegment) {
   EXPECT_EQ(p->discontinuity_sequence, 3u);
   EXPECT_EQ(p->first_pdt_ms, k2026_12_07);
   EXPECT_EQ(p->first_pdt_sequence, 43u);
+  EXPECT_EQ(p->target_duration, 2.0);
+  EXPECT_EQ(p->segment_count, 4u);
+  EXPECT_EQ(p->first_uri, "seg_41.ts");
+  EXPECT_EQ(p->last_uri, "seg_44.ts");
+  EXPECT_FALSE(p->ended);
+}
+
+TEST(PlaylistPosition, ReadsTheEndAndAnUnreadableTargetDuration) {
+  auto p = playlist_position("#EXTM3U\n#EXT-X-TARGETDURATION:x\n#EXTINF:6,\n a.ts \n#EXT-X-ENDLIST\n");
+  ASSERT_TRUE(p.has_value());
+  EXPECT_FALSE(p->target_duration.has_value());
+  EXPECT_EQ(p->segment_count, 1u);
+  EXPECT_EQ(p->first_uri, "a.ts");
+  EXPECT_EQ(p->last_uri, "a.ts");
+  EXPECT_TRUE(p->ended);
 }
 
 TEST(PlaylistPosition, DefaultsToZeroAndNoDate) {

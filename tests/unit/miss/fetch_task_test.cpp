@@ -55,6 +55,7 @@ struct Rig {
   Cache cache{PolicyKind::lru, 64 << 20, 4};
   Coalescer coalescer{CoalescerLimits{}};
   std::atomic<std::uint64_t> restarts{0};
+  LiveEdges live_edges;
 
   // Leads a miss on `key` the way the miss path does and spawns its task on `io`.
   FetchPtr lead(asio::io_context& io, Source& source, const std::string& key) {
@@ -70,7 +71,7 @@ struct Rig {
     lr.store_key = key;
     lr.path = key;
     t.sink = std::make_shared<LeaderSink>(ticket.fetch, std::move(lr), config, coalescer, clock);
-    spawn_fetch(io.get_executor(), FetchDeps{cache, coalescer, source, clock, restarts}, std::move(t));
+    spawn_fetch(io.get_executor(), FetchDeps{cache, coalescer, source, clock, restarts, live_edges}, std::move(t));
     return ticket.fetch;
   }
 };

@@ -208,6 +208,7 @@ TEST(RenditionWindow, EndListAndNothingAfterIt) {
   auto r = w.add(ingested(seg(1, 2.0), kWall), kT0);
   EXPECT_FALSE(r.ok());
   EXPECT_EQ(w.lookup(1).state, SegmentState::never);  // no more segments will come
+  EXPECT_EQ(w.lookup(5).state, SegmentState::never);  // nor any further ahead
   EXPECT_EQ(w.stats().segments_rejected, 1u);
 }
 
@@ -266,14 +267,14 @@ TEST(RenditionWindow, RetiredListIsBounded) {
 TEST(RenditionWindow, LookupStates) {
   RenditionWindow w(config(3));
   EXPECT_EQ(w.lookup(0).state, SegmentState::not_yet);  // before anything: the first one is next
-  EXPECT_EQ(w.lookup(1).state, SegmentState::never);
+  EXPECT_EQ(w.lookup(1).state, SegmentState::ahead);
   ASSERT_TRUE(w.add(ingested(seg(0, 2.0), kWall), kT0).ok());
   const SegmentLookup found = w.lookup(0);
   ASSERT_EQ(found.state, SegmentState::found);
   EXPECT_EQ(found.segment->segment.chunks.front().view(), std::string(16, 'x'));
   EXPECT_EQ(w.lookup(1).state, SegmentState::not_yet);
-  EXPECT_EQ(w.lookup(2).state, SegmentState::never);
-  EXPECT_EQ(w.lookup(1000).state, SegmentState::never);
+  EXPECT_EQ(w.lookup(2).state, SegmentState::ahead);
+  EXPECT_EQ(w.lookup(1000).state, SegmentState::ahead);
 }
 
 TEST(RenditionWindow, RejectsOutOfSequenceSegments) {
