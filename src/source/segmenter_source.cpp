@@ -1,6 +1,7 @@
 #include "source/segmenter_source.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <fmt/format.h>
 
 namespace hlscache {
@@ -48,6 +49,42 @@ std::vector<std::string_view> split_path(std::string_view path) {
 // number, only the window can tell: RenditionWindow::sequence_of).
 bool segment_like(std::string_view file) { return file.starts_with("seg_") && file.ends_with(".ts"); }
 
+std::optional<std::uint64_t> decimal(std::string_view v) {
+  std::uint64_t n = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (v.empty() || ec != std::errc{} || p != v.data() + v.size()) return std::nullopt;
+  return n;
+}
+
+}  // namespace
+
+PlaylistDirectives directives_of(std::string_view target) {
+  PlaylistDirectives d;
+  const auto q = target.find('?');
+  if (q == std::string_view::npos) return d;
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view param = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    const auto eq = param.find('=');
+    const std::string_view name = param.substr(0, eq);
+    const std::string_view value = eq == std::string_view::npos ? std::string_view{} : param.substr(eq + 1);
+    if (name == "_HLS_msn" || name == "_HLS_part") {
+      auto n = decimal(value);
+      if (!n) d.error = fmt::format("{} must be a decimal integer", name);
+      (name == "_HLS_msn" ? d.msn : d.part) = n;
+    } else if (name == "_HLS_skip") {
+      if (value != "YES" && value != "v2") d.error = "_HLS_skip must be YES or v2";
+      d.skip = true;
+    }
+  }
+  if (d.part && !d.msn) d.error = "_HLS_part without _HLS_msn";
+  return d;
+}
+
+namespace {
+
 Duration wait_bound(const LiveRendition& r) { return std::chrono::duration_cast<Duration>(r.target_duration() * 3 / 2); }
 
 }  // namespace
@@ -61,7 +98,7 @@ asio::awaitable<void> SegmenterSource::fetch(SourceRequest request, SinkPtr into
   if (!stream) co_return not_found(into, "no such stream");
   if (parts.size() == 3) {
     if (parts[2] == "index.m3u8") {
-      if (stream->single()) co_return co_await media_playlist(*stream->renditions().front(), into);
+      if (stream->single()) co_return co_await media_playlist(*stream->renditions().front(), directives_of(request.key), into);
       co_return co_await master_playlist(*stream, into);
     }
     if (segment_like(parts[2]) && stream->single())
@@ -71,28 +108,49 @@ asio::awaitable<void> SegmenterSource::fetch(SourceRequest request, SinkPtr into
   if (parts.size() == 4) {
     LiveRendition* r = stream->rendition(parts[2]);
     if (!r) co_return not_found(into, "no such rendition");
-    if (parts[3] == "index.m3u8") co_return co_await media_playlist(*r, into);
+    if (parts[3] == "index.m3u8") co_return co_await media_playlist(*r, directives_of(request.key), into);
     if (segment_like(parts[3])) co_return co_await segment(*r, std::string(parts[3]), into);
   }
   co_return not_found(into, "no such file");
 }
 
-asio::awaitable<void> SegmenterSource::media_playlist(LiveRendition& r, const SinkPtr& into) {
-  const TimePoint deadline = SteadyClock::now() + wait_bound(r);
+asio::awaitable<void> SegmenterSource::media_playlist(LiveRendition& r, PlaylistDirectives d, const SinkPtr& into) {
+  if (!d.error.empty()) co_return answer(into, 400, "text/plain; charset=utf-8", fmt::format("400 Bad Request: {}\n", d.error));
+  // A blocking reload is held up to three target durations (then 503), a plain
+  // request for a stream with no segment yet up to 1.5.
+  const TimePoint deadline = SteadyClock::now() + (d.msn ? 2 * wait_bound(r) : wait_bound(r));
   for (;;) {
     auto w = r.window(SteadyClock::now());
     // No publishing session (never started, or ended longer than vod_keep ago): a definite 404,
     // cacheable, so it also replaces a stale copy of the ended playlist.
     if (!w && !r.publishing()) co_return not_found(into, "the stream is not live");
     auto snap = w ? w->playlist() : nullptr;
-    if (snap && snap->segment_count > 0) {
+    const bool low_latency = w && w->low_latency();
+    if (snap && (snap->segment_count > 0 || snap->open_parts > 0)) {
+      if (low_latency && d.msn && !snap->ended) {
+        // Further than two segments past the last one listed (the open one counts once
+        // it has a part), or three parts past the last part: nothing to hold for.
+        const std::uint64_t last = snap->open_parts > 0 ? snap->next_sequence : snap->next_sequence - 1;
+        if (*d.msn > last + 2 || (d.part && *d.msn == snap->next_sequence && *d.part >= snap->open_parts + 3))
+          co_return answer(into, 400, "text/plain; charset=utf-8",
+                           fmt::format("400 Bad Request: _HLS_msn={} is too far ahead (the last is {})\n", *d.msn, last));
+        if (!snap->holds(*d.msn, d.part)) {
+          if (SteadyClock::now() >= deadline)
+            co_return answer(into, 503, "text/plain; charset=utf-8", "503 Service Unavailable: the part did not come in time\n",
+                             {{"Retry-After", "1"}, {"Cache-Control", "no-store"}});
+          const bool woken = co_await r.wait_for_segment(deadline);
+          (void)woken;  // the next turn decides
+          continue;
+        }
+      }
       // An ended playlist is not final here: a publisher that comes back continues the
       // stream (a new window, the media sequence continuing), and vod_keep drops it.
       // Without Cache-Control the cache would keep it as long as a segment
       // (freshness.segment_ttl, 24 h) and hide both; give it one target duration.
       std::vector<Header> extra;
       if (snap->ended) extra.emplace_back("Cache-Control", fmt::format("max-age={}", std::max(1, snap->target_duration)));
-      co_return answer(into, 200, kPlaylistType, *snap->text, std::move(extra));
+      const std::string& text = low_latency && d.skip && snap->delta_text ? *snap->delta_text : *snap->text;
+      co_return answer(into, 200, kPlaylistType, text, std::move(extra));
     }
     if (SteadyClock::now() >= deadline) co_return not_yet(into, "the stream has no segment yet");
     const bool woken = co_await r.wait_for_segment(deadline);  // a statement of its own (GCC 12, see fetch.cpp)

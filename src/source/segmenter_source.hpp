@@ -14,13 +14,24 @@
 
 namespace hlscache {
 
+// LL-HLS delivery directives (draft-pantos-hls-rfc8216bis §6.2.5): _HLS_msn=M
+// [&_HLS_part=P] asks for a playlist that holds segment M (or its part P) or later,
+// _HLS_skip=YES|v2 for a delta update. Other parameters are not directives.
+struct PlaylistDirectives {
+  std::optional<std::uint64_t> msn, part;
+  bool skip = false;
+  std::string error;  // why they are a 400 ("" when they are fine)
+};
+// The directives in a request target's query.
+PlaylistDirectives directives_of(std::string_view target);
+
 class SegmenterSource final : public Source {
  public:
   explicit SegmenterSource(LiveStreams& streams) : streams_(streams) {}
   boost::asio::awaitable<void> fetch(SourceRequest request, SinkPtr into) override;
 
  private:
-  boost::asio::awaitable<void> media_playlist(LiveRendition& r, const SinkPtr& into);
+  boost::asio::awaitable<void> media_playlist(LiveRendition& r, PlaylistDirectives d, const SinkPtr& into);
   boost::asio::awaitable<void> segment(LiveRendition& r, std::string file, const SinkPtr& into);
   boost::asio::awaitable<void> master_playlist(LiveStream& s, const SinkPtr& into);
   LiveStreams& streams_;

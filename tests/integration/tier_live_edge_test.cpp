@@ -63,8 +63,11 @@ logging: {{level: warn}}
   }
 
   void TearDown() override {
-    for (auto* d : {&edge_, &origin_, &local_})
-      if (d->running()) EXPECT_TRUE(d->stop().exited);
+    for (auto* d : {&edge_, &origin_, &local_}) {
+      if (d->running()) {
+        EXPECT_TRUE(d->stop().exited);
+      }
+    }
   }
 
   static std::string upstream_yaml(const char* role, std::uint16_t upstream) {

@@ -137,7 +137,8 @@ TEST(H2UpstreamInterim, ClientFieldsReachAnH2UpstreamLowercasedWithoutConnection
                      {"Upgrade", "h2c"},
                      {"TE", "trailers"},
                      {"Host", "client.example"}},
-                    "192.0.2.1"};
+                    "192.0.2.1",
+                    std::nullopt};
   run(*io, [&]() -> asio::awaitable<int> {
     co_await tier.fetch(req, sink);
     co_return 0;

@@ -78,7 +78,7 @@ class OriginTierH1Test : public ::testing::Test {
     std::vector<std::future<void>> done;
     for (const auto& t : targets) {
       auto sink = std::make_shared<RecordingSink>();
-      SourceRequest req{t, t, headers, "127.0.0.1"};
+      SourceRequest req{t, t, headers, "127.0.0.1", std::nullopt};
       done.push_back(asio::co_spawn(io_, tier_->fetch(std::move(req), sink), asio::use_future));
       sinks.push_back(std::move(sink));
     }
