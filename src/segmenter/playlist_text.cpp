@@ -23,6 +23,8 @@ std::string format_program_date_time(WallTime t) {
 
 std::string format_seconds(double seconds) { return fmt::format("{:.3f}", seconds); }
 
+std::string map_uri(const MediaPlaylistView& v, int index) { return fmt::format("{}{}.mp4", v.map_prefix, index); }
+
 std::string part_uri(const MediaPlaylistView& v, std::uint64_t sequence, std::size_t index) {
   return fmt::format("{}{}.{}{}", v.part_prefix, sequence, index, v.uri_suffix);
 }
@@ -59,15 +61,21 @@ std::string render_media_playlist(const MediaPlaylistView& v) {
   }
   line(fmt::format("#EXT-X-MEDIA-SEQUENCE:{}", v.media_sequence));
   if (v.discontinuity_sequence) line(fmt::format("#EXT-X-DISCONTINUITY-SEQUENCE:{}", *v.discontinuity_sequence));
-  if (!v.map_uri.empty()) line(fmt::format("#EXT-X-MAP:URI=\"{}\"", v.map_uri));
   std::size_t first = 0;
   if (ll && ll->skipped_segments > 0) {
     first = std::min(ll->skipped_segments, v.entries.size());
     line(fmt::format("#EXT-X-SKIP:SKIPPED-SEGMENTS={}", first));
   }
+  int map = -1;  // the EXT-X-MAP in force
+  auto map_line = [&](int wanted) {
+    if (wanted < 0 || wanted == map) return;
+    line(fmt::format("#EXT-X-MAP:URI=\"{}\"", map_uri(v, wanted)));
+    map = wanted;
+  };
   for (std::size_t i = first; i < v.entries.size(); ++i) {
     const PlaylistEntry& e = v.entries[i];
     if (e.discontinuity) line("#EXT-X-DISCONTINUITY");
+    map_line(e.map);
     line(fmt::format("#EXT-X-PROGRAM-DATE-TIME:{}", format_program_date_time(e.program_date_time)));
     render_parts(out, v, e.sequence, e.parts);
     line(fmt::format("#EXTINF:{},", format_extinf(e.duration)));
@@ -76,6 +84,7 @@ std::string render_media_playlist(const MediaPlaylistView& v) {
   if (ll && !v.ended) {
     if (!ll->open_parts.empty()) {
       if (ll->open_discontinuity) line("#EXT-X-DISCONTINUITY");
+      map_line(ll->open_map);
       line(fmt::format("#EXT-X-PROGRAM-DATE-TIME:{}", format_program_date_time(ll->open_program_date_time)));
       render_parts(out, v, ll->open_sequence, ll->open_parts);
     }

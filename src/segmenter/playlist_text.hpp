@@ -29,6 +29,7 @@ struct PlaylistEntry {
   bool discontinuity = false;
   WallTime program_date_time{};
   std::span<const PartEntry> parts;  // listed before the segment (only near the live edge)
+  int map = -1;  // fMP4: the init segment it decodes with (EXT-X-MAP where it changes); -1: none
 };
 
 // The Low-Latency part of a playlist; absent for classic HLS.
@@ -40,6 +41,7 @@ struct LowLatencyView {
   // with its PROGRAM-DATE-TIME when it has any), then the preload hint for the next.
   std::uint64_t open_sequence = 0;
   bool open_discontinuity = false;
+  int open_map = -1;
   WallTime open_program_date_time{};
   std::span<const PartEntry> open_parts;
   std::size_t skipped_segments = 0;  // a delta update: the first n entries become EXT-X-SKIP
@@ -57,7 +59,9 @@ struct MediaPlaylistView {
   std::string_view uri_prefix = "seg_";
   std::string_view uri_suffix = ".ts";
   std::string_view part_prefix;
-  std::string_view map_uri;  // EXT-X-MAP (fMP4 init segment) when not empty
+  // fMP4: init segment k is map_prefix + k + ".mp4" (EXT-X-MAP before the first entry
+  // and wherever the init segment changes).
+  std::string_view map_prefix;
   std::span<const PlaylistEntry> entries;
   std::optional<LowLatencyView> low_latency;
 };
@@ -66,6 +70,8 @@ std::string render_media_playlist(const MediaPlaylistView& view);
 
 // The URI of segment `sequence`'s part `index` under view's names.
 std::string part_uri(const MediaPlaylistView& view, std::uint64_t sequence, std::size_t index);
+// The URI of init segment `index` under view's names.
+std::string map_uri(const MediaPlaylistView& view, int index);
 // "0.333": durations in EXT-X-PART, PART-INF and SERVER-CONTROL.
 std::string format_seconds(double seconds);
 

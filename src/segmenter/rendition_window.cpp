@@ -204,7 +204,8 @@ void RenditionWindow::publish_locked() {
   entries_.clear();
   bool independent = true;
   for (const auto& s : window_) {
-    entries_.push_back({s->segment.sequence, s->segment.duration, s->segment.discontinuity, s->program_date_time, {}});
+    entries_.push_back(
+        {s->segment.sequence, s->segment.duration, s->segment.discontinuity, s->program_date_time, {}, s->segment.map});
     independent &= s->segment.starts_with_keyframe;
   }
   max_playlist_duration_ = std::max(max_playlist_duration_, window_duration_locked());
@@ -217,7 +218,7 @@ void RenditionWindow::publish_locked() {
   view.uri_prefix = config_.segment_prefix;
   view.uri_suffix = config_.segment_suffix;
   view.part_prefix = config_.part_prefix;
-  view.map_uri = config_.map_uri;
+  view.map_prefix = config_.map_prefix;
   std::size_t skippable = 0;
   if (low_latency()) {
     LowLatencyView ll;
@@ -229,6 +230,7 @@ void RenditionWindow::publish_locked() {
     if (!open_parts_.empty()) {
       ll.open_discontinuity = open_parts_.front()->discontinuity;
       ll.open_program_date_time = open_program_date_time_;
+      ll.open_map = open_parts_.front()->map;
     }
     // Parts are listed for the segments that end within three target durations of the
     // playlist's end; segments that start more than CAN-SKIP-UNTIL before it may be
@@ -242,8 +244,8 @@ void RenditionWindow::publish_locked() {
     }
     view.low_latency = ll;
     view.version = 9;  // EXT-X-SKIP (and EXT-X-MAP needs 6)
-  } else if (!config_.map_uri.empty()) {
-    view.version = 6;
+  } else if (!maps_.empty()) {
+    view.version = 6;  // EXT-X-MAP
   }
   view.entries = entries_;
   auto snap = std::make_shared<PlaylistSnapshot>();
@@ -319,6 +321,34 @@ std::optional<std::pair<std::uint64_t, std::uint32_t>> RenditionWindow::part_of(
       p2 != middle.data() + middle.size() || dot + 1 == middle.size())
     return std::nullopt;
   return std::pair{sequence, index};
+}
+
+int RenditionWindow::add_init(const std::string& bytes) {
+  std::lock_guard lock(mu_);
+  if (!maps_.empty() && maps_.back().second.view() == bytes) return maps_.back().first;
+  const int index = maps_.empty() ? 0 : maps_.back().first + 1;
+  maps_.emplace_back(index, Chunk::copy_of(bytes));
+  if (maps_.size() > config_.max_maps) maps_.pop_front();
+  return index;
+}
+
+std::optional<Chunk> RenditionWindow::lookup_init(int index) const {
+  std::lock_guard lock(mu_);
+  for (const auto& [i, c] : maps_)
+    if (i == index) return c;
+  return std::nullopt;
+}
+
+std::optional<int> RenditionWindow::map_of(std::string_view uri) const {
+  const std::string_view prefix = config_.map_prefix;
+  constexpr std::string_view suffix = ".mp4";
+  if (uri.size() <= prefix.size() + suffix.size() || !uri.starts_with(prefix) || !uri.ends_with(suffix))
+    return std::nullopt;
+  const std::string_view digits = uri.substr(prefix.size(), uri.size() - prefix.size() - suffix.size());
+  int n = 0;
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (ec != std::errc{} || p != digits.data() + digits.size() || n < 0) return std::nullopt;
+  return n;
 }
 
 PartLookup RenditionWindow::lookup_part(std::uint64_t sequence, std::uint32_t index) const {

@@ -51,7 +51,8 @@ struct RenditionWindowConfig {
   // updates (EXT-X-SKIP) of what lies more than can_skip_until before its end.
   std::chrono::milliseconds part_target{0};
   std::string part_prefix = "part_";
-  std::string map_uri;  // EXT-X-MAP (the fMP4 init segment) when not empty
+  std::string map_prefix = "init_";  // fMP4: init segment k is map_prefix + k + ".mp4"
+  std::size_t max_maps = 16;         // init segments kept (a stream that changes its parameters)
   // A chained PROGRAM-DATE-TIME (previous PDT + previous EXTINF) is kept unless the
   // segment was ingested more than this earlier than it, or more than target_duration
   // later; then the PDT restarts from the ingest time.
@@ -151,6 +152,11 @@ class RenditionWindow {
   // LL-HLS: {sequence, index} of a part URI of this window; nullopt for any other name.
   std::optional<std::pair<std::uint64_t, std::uint32_t>> part_of(std::string_view uri) const;
   PartLookup lookup_part(std::uint64_t sequence, std::uint32_t index) const;
+  // fMP4: keeps an init segment and returns its index (Segment::map, Part::map); the
+  // same bytes as the newest one give its index again. Past max_maps the oldest goes.
+  int add_init(const std::string& bytes);
+  std::optional<Chunk> lookup_init(int index) const;
+  std::optional<int> map_of(std::string_view uri) const;
   bool low_latency() const { return config_.part_target.count() > 0; }
   const std::string& segment_prefix() const { return config_.segment_prefix; }
 
@@ -187,6 +193,7 @@ class RenditionWindow {
   // fixed at its first part.
   std::vector<std::shared_ptr<const Part>> open_parts_;
   std::vector<PartEntry> open_part_entries_;
+  std::deque<std::pair<int, Chunk>> maps_;  // init segments by index, oldest first
   WallTime open_program_date_time_{};
   std::uint64_t next_sequence_;
   std::uint64_t discontinuity_sequence_ = 0;

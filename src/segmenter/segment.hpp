@@ -24,6 +24,7 @@ struct Segment {
   bool discontinuity = false;        // a new timeline begins here (EXT-X-DISCONTINUITY before it)
   std::uint64_t first_pts = 0;       // 90 kHz, 33 bits: PTS of the first access unit
   WallTime ingest_time{};            // wall clock when its first access unit's first packet was fed (Cutter::feed)
+  int map = -1;                      // fMP4: its window's init segment (RenditionWindow::add_init); -1: TS
 };
 
 // A partial segment (LL-HLS): the index-th part of segment `sequence`, cut on a frame
@@ -37,6 +38,7 @@ struct Part {
   std::vector<Chunk> chunks;
   std::uint64_t size = 0;
   WallTime ingest_time{};      // its first frame's (for a first part: the segment's)
+  int map = -1;                // fMP4: its window's init segment; -1: none
 };
 
 struct StreamFacts {

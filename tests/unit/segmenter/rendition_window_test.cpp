@@ -420,16 +420,20 @@ RenditionWindowConfig ll_config(std::size_t window) {
   c.segment_prefix = "seg_s_";
   c.part_prefix = "part_s_";
   c.segment_suffix = ".m4s";
-  c.map_uri = "init_s.mp4";
+  c.map_prefix = "init_s_";
   return c;
 }
 
 // Segment `sequence` of two 0.5 s parts (the first independent), ingested at kWall + sequence s.
-void add_ll_segment(RenditionWindow& w, std::uint64_t sequence) {
+void add_ll_segment(RenditionWindow& w, std::uint64_t sequence, int map = 0) {
   const WallTime at = kWall + seconds(sequence);
-  ASSERT_TRUE(w.add_part(part(sequence, 0, 0.5, true, at), kT0).ok());
-  ASSERT_TRUE(w.add_part(part(sequence, 1, 0.5, false, at + 500ms), kT0).ok());
-  ASSERT_TRUE(w.add(ingested(seg(sequence, 1.0), at), kT0).ok());
+  Part first = part(sequence, 0, 0.5, true, at), second = part(sequence, 1, 0.5, false, at + 500ms);
+  first.map = second.map = map;
+  ASSERT_TRUE(w.add_part(std::move(first), kT0).ok());
+  ASSERT_TRUE(w.add_part(std::move(second), kT0).ok());
+  Segment s = ingested(seg(sequence, 1.0), at);
+  s.map = map;
+  ASSERT_TRUE(w.add(std::move(s), kT0).ok());
 }
 
 }  // namespace
@@ -437,7 +441,9 @@ void add_ll_segment(RenditionWindow& w, std::uint64_t sequence) {
 TEST(RenditionWindowLowLatency, ListsRecentPartsThePreloadHintAndServerControl) {
   RenditionWindow w(ll_config(6));
   for (std::uint64_t i = 0; i < 4; ++i) add_ll_segment(w, i);
-  ASSERT_TRUE(w.add_part(part(4, 0, 0.5, true, kWall + 4s), kT0).ok());
+  Part open = part(4, 0, 0.5, true, kWall + 4s);
+  open.map = 0;
+  ASSERT_TRUE(w.add_part(std::move(open), kT0).ok());
   EXPECT_EQ(text(w),
             "#EXTM3U\n"
             "#EXT-X-VERSION:9\n"
@@ -446,7 +452,7 @@ TEST(RenditionWindowLowLatency, ListsRecentPartsThePreloadHintAndServerControl) 
             "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.500,CAN-SKIP-UNTIL=6.000\n"
             "#EXT-X-PART-INF:PART-TARGET=0.500\n"
             "#EXT-X-MEDIA-SEQUENCE:0\n"
-            "#EXT-X-MAP:URI=\"init_s.mp4\"\n"
+            "#EXT-X-MAP:URI=\"init_s_0.mp4\"\n"
             "#EXT-X-PROGRAM-DATE-TIME:2024-01-01T00:00:00.000Z\n"
             "#EXTINF:1.000,\n"
             "seg_s_0.m4s\n"
@@ -519,7 +525,7 @@ TEST(RenditionWindowLowLatency, DeltaUpdatesSkipWhatLiesBeyondSixTargetDurations
   const std::string& full = *snap->text;
   const std::string& delta = *snap->delta_text;
   // 10 segments of 1 s: segments 0-3 end 6 s or more before the end and are skipped.
-  EXPECT_NE(delta.find("#EXT-X-MAP:URI=\"init_s.mp4\"\n#EXT-X-SKIP:SKIPPED-SEGMENTS=4\n#EXT-X-PROGRAM-DATE-TIME:2024-01-01T00:00:04.000Z\n"),
+  EXPECT_NE(delta.find("#EXT-X-SKIP:SKIPPED-SEGMENTS=4\n#EXT-X-MAP:URI=\"init_s_0.mp4\"\n#EXT-X-PROGRAM-DATE-TIME:2024-01-01T00:00:04.000Z\n"),
             std::string::npos)
       << delta;
   EXPECT_EQ(delta.find("seg_s_3.m4s"), std::string::npos) << delta;
@@ -532,6 +538,23 @@ TEST(RenditionWindowLowLatency, DeltaUpdatesSkipWhatLiesBeyondSixTargetDurations
   // The delta is the full playlist from the skip on.
   EXPECT_EQ(delta.substr(delta.find("#EXT-X-PROGRAM-DATE-TIME:2024-01-01T00:00:04.000Z")),
             full.substr(full.find("#EXT-X-PROGRAM-DATE-TIME:2024-01-01T00:00:04.000Z")));
+}
+
+TEST(RenditionWindowLowLatency, InitSegmentsAreKeptByIndexAndEachChangeGetsItsMap) {
+  RenditionWindow w(ll_config(6));
+  EXPECT_EQ(w.add_init("moov-a"), 0);
+  EXPECT_EQ(w.add_init("moov-a"), 0) << "the same bytes: the same init segment";
+  add_ll_segment(w, 0, 0);
+  EXPECT_EQ(w.add_init("moov-b"), 1);
+  add_ll_segment(w, 1, 1);
+  const std::string t = text(w);
+  EXPECT_NE(t.find("#EXT-X-MAP:URI=\"init_s_0.mp4\"\n#EXT-X-PROGRAM-DATE-TIME:2024-01-01T00:00:00.000Z"), std::string::npos) << t;
+  EXPECT_NE(t.find("seg_s_0.m4s\n#EXT-X-MAP:URI=\"init_s_1.mp4\"\n"), std::string::npos) << t;
+  EXPECT_EQ(w.lookup_init(1)->view(), "moov-b");
+  EXPECT_FALSE(w.lookup_init(2).has_value());
+  EXPECT_EQ(w.map_of("init_s_1.mp4"), 1);
+  for (std::string_view bad : {"init_s_.mp4", "init_s_-1.mp4", "init_t_1.mp4", "init_s_1.m4s", "init_s_1x.mp4"})
+    EXPECT_FALSE(w.map_of(bad).has_value()) << bad;
 }
 
 TEST(RenditionWindowLowLatency, ANewRunsFirstPartCarriesTheDiscontinuity) {
