@@ -63,6 +63,7 @@ void CmafMuxer::on_video(ts::EsPacket&& pkt) {
     ++stats_.video_dropped;
     return;
   }
+  if (started_ && audio_only_) end_timeline();  // the program has video now: it becomes the timeline
   if (codec != video_codec_) {  // a new encoding: its own parameter sets, from its first keyframe
     if (started_) end_timeline();
     video_codec_ = codec;
@@ -101,7 +102,7 @@ void CmafMuxer::on_video(ts::EsPacket&& pkt) {
       const Sample& last = part_video_.back();  // after a jump, `dts` is on the new timeline
       cut_part(static_cast<std::int64_t>(last.dts) + last.duration, jumped);
       if (segment_cut) {
-        begin_segment(dts, jumped);
+        begin_segment(dts, jumped || new_init);  // other tracks or encoding parameters: a discontinuity too
       } else {
         part_start_ = dts;
       }
@@ -160,6 +161,7 @@ bool CmafMuxer::waiting_for_audio(std::int64_t elapsed) const {
 
 void CmafMuxer::on_audio(const ts::EsPacket& pkt) {
   if (demux_.audio_kind() != ts::StreamKind::aac_adts) return;  // other audio is not packaged
+  if (started_ && !audio_only_ && !demux_.has_video()) end_timeline();  // the video is gone: audio takes over
   if (!pkt.has_pts) {
     ++stats_.audio_dropped;
     return;
@@ -228,6 +230,7 @@ void CmafMuxer::on_audio_config(const AdtsFrame& f) {
     // The frames so far go out with the old configuration; a new segment starts here.
     if (!pending_audio_.empty()) cut_part(0, true);
     next_starts_segment_ = true;
+    next_discontinuity_ = true;
     new_init_ = true;
   }
   audio_track_ = fmp4::audio_track(f);

@@ -15,8 +15,10 @@
 // The init segment is made from the parameter sets of the first keyframe and the
 // first ADTS header; the first parts are held back (not re-cut) until that header
 // comes, for at most a segment target. New ones (new parameter sets, audio
-// appearing) start a new segment at a keyframe. Audio-only programs are cut on the
-// audio frames. Not served yet: see docs/segmenter.md, "fMP4/CMAF output".
+// appearing) start a new segment, flagged a discontinuity, at a keyframe.
+// Audio-only programs are cut on the audio frames; a program that gains or loses
+// its video starts over on the other timeline. Not served yet: see
+// docs/segmenter.md, "fMP4/CMAF output".
 // Bounds: a part holds at most kMaxPartSamples video samples; at most
 // kMaxPendingAudio audio frames wait for their part (oldest dropped past it); the
 // parts held back for the audio span at most a segment target and number at most
@@ -53,7 +55,8 @@ struct CmafPart {
   double duration = 0.0;                    // seconds, on the video (audio-only: audio) track
   bool independent = false;                 // starts with a keyframe (EXT-X-PART INDEPENDENT=YES)
   bool starts_segment = false;
-  bool discontinuity = false;               // its segment starts a new timeline (EXT-X-DISCONTINUITY)
+  // Its segment starts a new timeline or needs a new init segment (EXT-X-DISCONTINUITY).
+  bool discontinuity = false;
   std::size_t video_samples = 0;
   std::size_t audio_samples = 0;
 };

@@ -450,6 +450,45 @@ TEST(CmafMuxer, DecodeTimesRunOnPastThe33BitWrap) {
   EXPECT_EQ(video, 100u);
 }
 
+TEST(CmafMuxer, AProgramThatGainsOrLosesItsVideoStartsOverOnTheOtherTimeline) {
+  // Radio, TV, radio, TV: 2 s each, one timeline of timestamps, the PMT changing at each switch.
+  std::array<int, 8192> cc;
+  cc.fill(-1);
+  Bytes ts;
+  std::uint64_t first_pts[4];
+  for (int i = 0; i < 4; ++i) {
+    StreamOptions o;
+    o.video = i % 2 == 1;
+    o.frames = 50;
+    o.first_pts = 900'000 + static_cast<std::uint64_t>(i) * 50 * 3600;
+    first_pts[i] = o.first_pts;
+    append_retimed(ts, make_stream(o), 0, cc);
+  }
+  const MuxRun r = mux(ts, config());
+  ASSERT_FALSE(r.parts.empty());
+  EXPECT_EQ(entries_of(*r.parts.front().init), (std::vector<std::string>{"mp4a"}));
+  std::vector<std::size_t> switches;
+  std::size_t video = 0;
+  for (std::size_t i = 0; i < r.parts.size(); ++i) {
+    video += r.parts[i].video_samples;
+    if (i == 0 || r.parts[i].init == r.parts[i - 1].init) continue;
+    switches.push_back(i);
+    EXPECT_TRUE(r.parts[i].starts_segment);
+    EXPECT_TRUE(r.parts[i].discontinuity) << "other tracks: RFC 8216 §4.3.2.3 MUST";
+    EXPECT_TRUE(r.parts[i].independent);
+  }
+  ASSERT_EQ(switches.size(), 3u);
+  for (std::size_t k = 0; k < 3; ++k) {
+    const CmafPart& p = r.parts[switches[k]];
+    const bool tv = k % 2 == 0;
+    EXPECT_EQ(entries_of(*p.init), tv ? (std::vector<std::string>{"avc1", "mp4a"}) : (std::vector<std::string>{"mp4a"}));
+    if (tv) {
+      EXPECT_EQ(runs_of(p.bytes).at(1).tfdt, first_pts[k + 1]);
+    }
+  }
+  EXPECT_EQ(video, 100u);
+}
+
 TEST(CmafMuxer, H265ProgramGetsAnHvc1SampleEntry) {
   StreamOptions o;
   o.codec = Codec::h265;
@@ -511,7 +550,7 @@ TEST(CmafMuxer, NewParameterSetsAtAKeyframeStartASegmentWithANewInit) {
     if (r.parts[i].init == r.parts[i - 1].init) continue;
     ++changes;
     EXPECT_TRUE(r.parts[i].starts_segment);
-    EXPECT_FALSE(r.parts[i].discontinuity) << "the timeline goes on";
+    EXPECT_TRUE(r.parts[i].discontinuity) << "new encoding parameters (RFC 8216 §4.3.2.3: SHOULD)";
     Mp4Fields avc1(mp4_find(*r.parts[i].init, {"moov", "trak", "mdia", "minf", "stbl", "stsd", "avc1"})->payload);
     avc1.skip(24);
     EXPECT_EQ(avc1.u16(), 320);
