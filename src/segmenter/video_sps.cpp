@@ -50,12 +50,14 @@ Result<VideoFormat> parse_h264_sps(std::span<const std::uint8_t> nal) {
   const unsigned level_idc = br.bits(8);
   br.ue();  // seq_parameter_set_id
   unsigned chroma_format_idc = 1;
+  unsigned bit_depth_luma = 8;
+  unsigned bit_depth_chroma = 8;
   bool separate_colour_plane = false;
   if (has_chroma_info(profile_idc)) {
     chroma_format_idc = br.ue();
     if (chroma_format_idc == 3) separate_colour_plane = br.bit() != 0;
-    br.ue();    // bit_depth_luma_minus8
-    br.ue();    // bit_depth_chroma_minus8
+    bit_depth_luma = br.ue() + 8;
+    bit_depth_chroma = br.ue() + 8;
     br.bit();   // qpprime_y_zero_transform_bypass_flag
     if (br.bit() != 0) {  // seq_scaling_matrix_present_flag
       const int lists = chroma_format_idc != 3 ? 8 : 12;
@@ -106,6 +108,9 @@ Result<VideoFormat> parse_h264_sps(std::span<const std::uint8_t> nal) {
   f.width = static_cast<int>(width);
   f.height = static_cast<int>(height);
   f.codec_string = fmt::format("avc1.{:02x}{:02x}{:02x}", profile_idc, constraints, level_idc);
+  f.chroma_format_idc = chroma_format_idc;
+  f.bit_depth_luma = bit_depth_luma;
+  f.bit_depth_chroma = bit_depth_chroma;
   return f;
 }
 
@@ -155,8 +160,17 @@ Result<VideoFormat> parse_h265_sps(std::span<const std::uint8_t> nal) {
   if (cropped_width <= 0 || cropped_height <= 0 || width > 16384 || height > 16384) {
     return bad("H.265 SPS: implausible picture size");
   }
+  // The bit depths follow the conformance window; read after the size check so an
+  // SPS cut short right there still gives its size (and 8 bits is assumed).
+  const unsigned bit_depth_luma = br.ue() + 8;
+  const unsigned bit_depth_chroma = br.ue() + 8;
   VideoFormat f;
   f.codec = VideoCodec::h265;
+  f.chroma_format_idc = chroma_format_idc;
+  if (br.ok()) {
+    f.bit_depth_luma = bit_depth_luma;
+    f.bit_depth_chroma = bit_depth_chroma;
+  }
   f.width = static_cast<int>(cropped_width);
   f.height = static_cast<int>(cropped_height);
   static constexpr const char* kSpace[] = {"", "A", "B", "C"};

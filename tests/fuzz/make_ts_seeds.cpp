@@ -1,5 +1,6 @@
-// Writes the transport-stream seed corpora of fuzz_segmenter and fuzz_ts_parsers into
-// DIR/segmenter/ and DIR/ts_parsers/, built with tests/support/ts_builder (the streams
+// Writes the transport-stream seed corpora of fuzz_segmenter, fuzz_cmaf and
+// fuzz_ts_parsers into DIR/segmenter/, DIR/cmaf/ and DIR/ts_parsers/, built with
+// tests/support/ts_builder (the streams
 // the segmenter's unit tests cut), so the repository keeps no binary seeds. Each file
 // starts with the settings bytes its target reads first.
 #include <cstdio>
@@ -57,6 +58,7 @@ int main(int argc, char** argv) {
   }
   const fs::path seg = fs::path(argv[1]) / "segmenter";
   const fs::path parsers = fs::path(argv[1]) / "ts_parsers";
+  const fs::path cmaf = fs::path(argv[1]) / "cmaf";
 
   // Segmenter: settings byte a (target, bounds, discontinuity), b (feed size, where), stream.
   StreamOptions o = small();
@@ -113,6 +115,22 @@ int main(int argc, char** argv) {
     po.pts += 3600;
     w.pes(0x100, access_unit(au), po);
     write(seg, "cc_error_null_adaptation", {0x00, 0x03}, w.out);
+  }
+
+  // CMAF muxer: settings byte a (part target, segment target, timestamp gap), b (feed size), stream.
+  write(cmaf, "h264_aac", {0x09, 0x03}, make_stream(small()));
+  write(cmaf, "h265_aac", {0x06, 0x02}, make_stream(h265));
+  write(cmaf, "aac_only", {0x05, 0x01}, make_stream(audio));
+  write(cmaf, "pts_wrap", {0x0A, 0x06}, make_stream(wrap));
+  {
+    Bytes b;  // radio, then TV on the same timeline: the PMT gains the video
+    std::array<int, 8192> cc;
+    cc.fill(-1);
+    append_retimed(b, make_stream(audio), 0, cc);
+    StreamOptions tv = small();
+    tv.first_pts = audio.first_pts + 25 * 3600;
+    append_retimed(b, make_stream(tv), 0, cc);
+    write(cmaf, "radio_then_tv", {0x09, 0x04}, b);
   }
 
   // Parsers: selector byte, low 3 bits (0 h264 SPS, 1 h265 SPS, 2 ADTS, 3 PAT, 4 PMT, 5 PES header, 6 NAL scan).

@@ -29,7 +29,7 @@ while getopts "c:t:s:b:o:" opt; do
 done
 shift $((OPTIND - 1))
 targets=("$@")
-((${#targets[@]})) || targets=(h1_request upstream_response cache_fields segmenter ts_parsers playlist config)
+((${#targets[@]})) || targets=(h1_request upstream_response cache_fields segmenter cmaf ts_parsers playlist config)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
