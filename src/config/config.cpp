@@ -166,7 +166,8 @@ std::vector<std::string> restart_required(const Config& a, const Config& b) {
   };
   auto same_stream = [&](const StreamConfig& x, const StreamConfig& y) {
     if (x.name != y.name || x.target_duration != y.target_duration || x.window != y.window ||
-        x.vod_keep != y.vod_keep || x.pause_grace != y.pause_grace || x.renditions.size() != y.renditions.size())
+        x.vod_keep != y.vod_keep || x.pause_grace != y.pause_grace || x.container != y.container ||
+        x.part_target != y.part_target || x.renditions.size() != y.renditions.size())
       return false;
     for (std::size_t i = 0; i < x.renditions.size(); ++i)
       if (!same_rendition(x.renditions[i], y.renditions[i])) return false;

@@ -217,6 +217,10 @@ struct StreamConfig {
   // byte (0: ten target durations).
   Millis pause_grace{0};
   Millis effective_pause_grace() const { return pause_grace.count() > 0 ? pause_grace : 10 * target_duration; }
+  // cmaf: fMP4 segments cut into Low-Latency HLS parts of at most part_target
+  // (docs/low-latency.md); ts: classic MPEG-TS segments.
+  enum class Container { ts, cmaf } container = Container::ts;
+  Millis part_target{330};
   std::vector<RenditionConfig> renditions;  // a single rendition may be given as source: directly
 };
 

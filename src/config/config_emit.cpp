@@ -167,6 +167,9 @@ std::string Config::to_yaml() const {
     e << YAML::Key << "window" << YAML::Value << s.window;
     e << YAML::Key << "vod_keep" << YAML::Value << dur(s.vod_keep);
     if (s.pause_grace.count() > 0) e << YAML::Key << "pause_grace" << YAML::Value << dur(s.pause_grace);
+    e << YAML::Key << "container" << YAML::Value << (s.container == StreamConfig::Container::cmaf ? "cmaf" : "ts");
+    if (s.container == StreamConfig::Container::cmaf)
+      e << YAML::Key << "part_target" << YAML::Value << dur(s.part_target);
     e << YAML::Key << "renditions" << YAML::Value << YAML::BeginSeq;
     for (const auto& r : s.renditions) {
       e << YAML::BeginMap << YAML::Key << "name" << YAML::Value << r.name << YAML::Key << "source" << YAML::Value

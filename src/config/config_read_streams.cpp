@@ -58,6 +58,8 @@ bool valid_name(const std::string& s) {
 
 void read_stream(YamlReader& r, const YAML::Node& n, const std::string& path, StreamConfig& s) {
   bool direct_source = false;
+  YAML::Node part_target_node;
+  std::string part_target_path;
   RenditionConfig direct;
   direct.name = "main";
   r.map(n, path, {
@@ -69,6 +71,18 @@ void read_stream(YamlReader& r, const YAML::Node& n, const std::string& path, St
       {"window", [&](auto& v, auto& p) { r.read(v, p, s.window, 3, 1000); }},
       {"vod_keep", [&](auto& v, auto& p) { r.read_duration(v, p, s.vod_keep, 0ms, 7 * 24h); }},
       {"pause_grace", [&](auto& v, auto& p) { r.read_duration(v, p, s.pause_grace, 1000ms, 24h); }},
+      {"container", [&](auto& v, auto& p) {
+         std::string c;
+         r.read(v, p, c);
+         if (c == "ts") s.container = StreamConfig::Container::ts;
+         else if (c == "cmaf") s.container = StreamConfig::Container::cmaf;
+         else r.error(v, p, "must be ts or cmaf");
+       }},
+      {"part_target", [&](auto& v, auto& p) {
+         r.read_duration(v, p, s.part_target, 100ms, 30s);
+         part_target_node = v;
+         part_target_path = p;
+       }},
       {"source", [&](auto& v, auto& p) { read_source(r, v, p, direct); direct_source = true; }},
       {"renditions", [&](auto& v, auto& p) {
          r.seq(v, p, [&](const YAML::Node& e, const std::string& ep) {
@@ -88,6 +102,10 @@ void read_stream(YamlReader& r, const YAML::Node& n, const std::string& path, St
   });
   if (!n.IsMap()) return;
   if (s.name.empty()) r.error(n, path, "a stream needs a name:");
+  // PART-HOLD-BACK is three part targets and must stay below the hold-back of three
+  // target durations; at most half a target duration leaves every segment two parts.
+  if (part_target_node && s.part_target * 2 > s.target_duration)
+    r.error(part_target_node, part_target_path, "must be at most half the stream's target_duration");
   if (direct_source && !s.renditions.empty()) r.error(n, path, "give either source: or renditions:, not both");
   if (direct_source) s.renditions.push_back(direct);
   if (!direct_source && s.renditions.empty()) r.error(n, path, "a stream needs source: or renditions:");

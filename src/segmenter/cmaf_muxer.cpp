@@ -100,7 +100,7 @@ void CmafMuxer::on_video(ts::EsPacket&& pkt) {
     const bool part_full = dts - part_start_ + frame_ticks_ > part_target_ || part_video_.size() >= kMaxPartSamples;
     if (segment_cut || part_full) {
       const Sample& last = part_video_.back();  // after a jump, `dts` is on the new timeline
-      cut_part(static_cast<std::int64_t>(last.dts) + last.duration, jumped);
+      cut_part(static_cast<std::int64_t>(last.dts) + last.duration, jumped, segment_cut);
       if (segment_cut) {
         begin_segment(dts, jumped || new_init);  // other tracks or encoding parameters: a discontinuity too
       } else {
@@ -300,8 +300,8 @@ void CmafMuxer::begin_segment(std::int64_t at, bool discontinuity) {
 // Cuts a part of the video samples gathered (audio-only: the frames pending),
 // ending at `end` (timeline ticks; audio-only: unused), and writes it unless the
 // init segment must wait for the audio.
-void CmafMuxer::cut_part(std::int64_t end, bool all_audio) {
-  CutPart part{std::move(part_video_), part_start_, end, next_starts_segment_,
+void CmafMuxer::cut_part(std::int64_t end, bool all_audio, bool ends_segment) {
+  CutPart part{std::move(part_video_), part_start_, end, next_starts_segment_, ends_segment,
                next_starts_segment_ && next_discontinuity_, all_audio};
   part_video_.clear();
   next_starts_segment_ = false;
@@ -341,6 +341,7 @@ void CmafMuxer::write_part(CutPart&& cut) {
   CmafPart part;
   part.init = init_;
   part.starts_segment = cut.starts_segment;
+  part.ends_segment = cut.ends_segment;
   part.discontinuity = cut.discontinuity;
   part.video_samples = cut.video.size();
   part.audio_samples = audio.size();

@@ -55,6 +55,10 @@ struct CmafPart {
   double duration = 0.0;                    // seconds, on the video (audio-only: audio) track
   bool independent = false;                 // starts with a keyframe (EXT-X-PART INDEPENDENT=YES)
   bool starts_segment = false;
+  // The last part of its segment: the next one starts a segment (known when the cut was
+  // made at a segment boundary; a part cut for its length leaves it false even when the
+  // segment ends after it, then the next part's starts_segment tells).
+  bool ends_segment = false;
   // Its segment starts a new timeline or needs a new init segment (EXT-X-DISCONTINUITY).
   bool discontinuity = false;
   std::size_t video_samples = 0;
@@ -113,6 +117,7 @@ class CmafMuxer {
     std::int64_t start = 0;  // timeline ticks
     std::int64_t end = 0;
     bool starts_segment = false;
+    bool ends_segment = false;
     bool discontinuity = false;
     bool all_audio = false;  // takes every audio frame pending, not only those before `end`
   };
@@ -131,7 +136,7 @@ class CmafMuxer {
   void start_audio_only(std::int64_t t);
   void cut_audio_only(std::int64_t t);
   void begin_segment(std::int64_t at, bool discontinuity);
-  void cut_part(std::int64_t end, bool all_audio);
+  void cut_part(std::int64_t end, bool all_audio, bool ends_segment = false);
   void write_unwritten();
   void write_part(CutPart&& cut);
   void make_writer();

@@ -11,7 +11,8 @@ namespace hlscache {
 
 LiveRendition::LiveRendition(std::string stream, RenditionConfig config, const StreamConfig& sc)
     : stream_(std::move(stream)), config_(std::move(config)), target_(sc.target_duration),
-      window_segments_(sc.window), vod_keep_(sc.vod_keep), pause_grace_(sc.effective_pause_grace()) {}
+      window_segments_(sc.window), vod_keep_(sc.vod_keep), pause_grace_(sc.effective_pause_grace()),
+      container_(sc.container), part_target_(sc.part_target) {}
 
 std::shared_ptr<RenditionWindow> LiveRendition::window(TimePoint now) const {
   std::lock_guard lock(mu_);
@@ -70,19 +71,86 @@ void LiveRendition::on_segment(Segment&& s) {
   auto w = window_;
   lock.unlock();
   if (!w) return;
+  if (cutter_) w->set_stream_facts(cutter_->facts());
+  if (cmaf()) return;  // the cutter only reports facts: the muxer's parts make the segments
   // A window without a segment yet is a new session's (a resumed one has its segments).
   const bool announce = !w->playlist() || w->playlist()->segment_count == 0;
   segments_cut_.fetch_add(1, std::memory_order_relaxed);
-  if (cutter_) w->set_stream_facts(cutter_->facts());
   if (auto st = w->add(std::move(s), SteadyClock::now()); !st)
     spdlog::warn("{}/{}: segment not added: {}", stream_, config_.name, st.error().message);
-  lock.lock();
-  if (announce && window_ == w) {  // the new window has its first segment: the previous session's goes
+  announce_first(*w, announce);
+}
+
+// Wakes the requests waiting for the window to grow; when it has its first content,
+// the previous session's window goes and on_first_segment tells the local role.
+void LiveRendition::announce_first(RenditionWindow& w, bool first) {
+  std::unique_lock lock(mu_);
+  if (first && window_.get() == &w) {
     kept_.reset();
     kept_ended_at_.reset();
   }
   waiters_.notify_all(lock);  // releases the lock
-  if (announce && on_first_segment) on_first_segment(*this);
+  if (first && on_first_segment) on_first_segment(*this);
+}
+
+void LiveRendition::on_cmaf_part(CmafPart&& p) {
+  std::unique_lock lock(mu_);
+  auto w = window_;
+  lock.unlock();
+  if (!w || !p.init) return;
+  const auto before = w->playlist();
+  const bool first = !before || (before->segment_count == 0 && before->open_parts == 0);
+  if (p.starts_segment && open_.parts > 0) close_open_segment(*w);
+  if (open_.parts == 0) {
+    open_ = OpenSegment{};
+    open_.sequence = cmaf_next_;
+    open_.independent = p.independent;
+    open_.discontinuity = p.discontinuity || std::exchange(cmaf_discontinuity_, false);
+    // The part is handed over when the frame after it arrives: its first frame came
+    // about its duration earlier.
+    open_.ingest_time = std::chrono::system_clock::now() -
+                        std::chrono::duration_cast<WallTime::duration>(std::chrono::duration<double>(p.duration));
+    open_.map = w->add_init(*p.init);
+  }
+  Part part;
+  part.sequence = open_.sequence;
+  part.index = open_.parts;
+  part.duration = p.duration;
+  part.independent = p.independent;
+  part.discontinuity = open_.parts == 0 && open_.discontinuity;
+  part.chunks.push_back(Chunk::copy_of(p.bytes));
+  part.size = p.bytes.size();
+  part.ingest_time = open_.ingest_time;
+  part.map = open_.map;
+  open_.chunks.push_back(part.chunks.front());
+  open_.size += part.size;
+  open_.duration += p.duration;
+  ++open_.parts;
+  if (auto st = w->add_part(std::move(part), SteadyClock::now()); !st)
+    spdlog::warn("{}/{}: part not added: {}", stream_, config_.name, st.error().message);
+  announce_first(*w, first);
+  // Cut at a segment boundary: the segment is whole now, not a part later, and the
+  // preload hint names the next segment's first part.
+  if (p.ends_segment) close_open_segment(*w);
+}
+
+void LiveRendition::close_open_segment(RenditionWindow& w) {
+  if (open_.parts == 0) return;
+  Segment seg;
+  seg.sequence = open_.sequence;
+  seg.duration = open_.duration;
+  seg.chunks = std::move(open_.chunks);
+  seg.size = open_.size;
+  seg.starts_with_keyframe = open_.independent;
+  seg.discontinuity = open_.discontinuity;
+  seg.ingest_time = open_.ingest_time;
+  seg.map = open_.map;
+  cmaf_next_ = open_.sequence + 1;
+  open_ = OpenSegment{};
+  segments_cut_.fetch_add(1, std::memory_order_relaxed);
+  if (auto st = w.add(std::move(seg), SteadyClock::now()); !st)
+    spdlog::warn("{}/{}: segment not added: {}", stream_, config_.name, st.error().message);
+  announce_first(w, false);
 }
 
 std::uint64_t sequence_floor(std::chrono::milliseconds target, WallTime now) {
@@ -113,6 +181,15 @@ std::unique_ptr<PublishSession> PublishSession::begin(LiveRendition& r) {
   cc.first_sequence = first;
   cc.continues_timeline = resume;  // its first segment is flagged EXT-X-DISCONTINUITY
   r.cutter_ = std::make_unique<Cutter>(cc, [&r](Segment&& s) { r.on_segment(std::move(s)); });
+  if (r.cmaf()) {
+    CmafConfig mc;
+    mc.part_target = r.part_target_;
+    mc.segment_target = r.target_;
+    r.muxer_ = std::make_unique<CmafMuxer>(mc, [&r](CmafPart&& p) { r.on_cmaf_part(std::move(p)); });
+    r.open_ = LiveRendition::OpenSegment{};
+    r.cmaf_next_ = first;
+    r.cmaf_discontinuity_ = resume;  // a resumed session's first segment is discontinuous
+  }
   if (resume) {
     // Back within the pause grace: the same window goes on after a discontinuity.
     const auto silent = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - *r.paused_at_);
@@ -136,6 +213,12 @@ std::unique_ptr<PublishSession> PublishSession::begin(LiveRendition& r) {
   wc.first_segment_discontinuity = true;
   const std::string session = new_session_id();
   wc.segment_prefix = fmt::format("seg_{}_", session);
+  if (r.cmaf()) {
+    wc.segment_suffix = ".m4s";
+    wc.part_target = r.part_target_;
+    wc.part_prefix = fmt::format("part_{}_", session);
+    wc.map_prefix = fmt::format("init_{}_", session);
+  }
   r.window_ = std::make_shared<RenditionWindow>(wc);
   r.ended_at_.reset();
   r.paused_at_.reset();
@@ -152,6 +235,7 @@ void PublishSession::feed(const char* data, std::size_t n) { feed(data, n, std::
 void PublishSession::feed(const char* data, std::size_t n, WallTime arrived) {
   last_byte_ = SteadyClock::now();
   r_.cutter_->feed(data, n, arrived);
+  if (r_.muxer_) r_.muxer_->feed(data, n);
   r_.ingest_bytes_.fetch_add(n, std::memory_order_relaxed);
   const CutterStats st = r_.cutter_->stats();
   const std::uint64_t errors = st.sync_losses + st.cc_errors + st.transport_errors + st.invalid_packets +
@@ -161,7 +245,10 @@ void PublishSession::feed(const char* data, std::size_t n, WallTime arrived) {
     errors_seen_ = errors;
   }
 }
-void PublishSession::discontinuity() { r_.cutter_->mark_discontinuity(); }
+void PublishSession::discontinuity() {
+  r_.cutter_->mark_discontinuity();
+  r_.cmaf_discontinuity_ = true;
+}
 CutterStats PublishSession::stats() const { return r_.cutter_->stats(); }
 std::uint64_t PublishSession::segments() const { return r_.cutter_->next_sequence(); }
 
@@ -172,11 +259,18 @@ void PublishSession::finish(bool clean) {
   if (ended_) return;
   ended_ = true;
   std::unique_lock lock(r_.mu_);
-  const bool cut_any = r_.window_ && r_.window_->playlist() && r_.window_->playlist()->segment_count > 0;
+  const bool cut_any = r_.window_ && r_.window_->playlist() &&
+                       (r_.window_->playlist()->segment_count > 0 || r_.window_->playlist()->open_parts > 0);
   lock.unlock();
   // A publisher gone before its first whole segment leaves nothing behind: its partial
   // segment is dropped, not flushed (which would replace a kept window with a stub).
-  if (clean || cut_any) r_.cutter_->finish();
+  if (clean || cut_any) {
+    r_.cutter_->finish();
+    if (r_.muxer_) {
+      r_.muxer_->finish();
+      if (auto w = r_.current_window()) r_.close_open_segment(*w);
+    }
+  }
   CutterStats st = r_.cutter_->stats();
   lock.lock();
   auto w = r_.window_;
@@ -204,6 +298,7 @@ void PublishSession::finish(bool clean) {
                r_.stream_, r_.config_.name, how, st.bytes_in, st.packets, st.resyncs, st.bytes_skipped, st.cc_errors);
   lock.lock();
   r_.cutter_.reset();
+  r_.muxer_.reset();
   r_.waiters_.notify_all(lock);
   r_.publishing_.store(false);
 }

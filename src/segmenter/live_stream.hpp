@@ -29,6 +29,7 @@
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "core/wait_list.hpp"
+#include "segmenter/cmaf_muxer.hpp"
 #include "segmenter/cutter.hpp"
 #include "segmenter/rendition_window.hpp"
 
@@ -40,6 +41,7 @@ class LiveRendition {
 
   const std::string& name() const { return config_.name; }
   const std::string& stream() const { return stream_; }
+  bool cmaf() const { return container_ == StreamConfig::Container::cmaf; }
   const RenditionConfig& config() const { return config_; }
   std::chrono::milliseconds target_duration() const { return target_; }
 
@@ -67,6 +69,11 @@ class LiveRendition {
  private:
   friend class PublishSession;
   void on_segment(Segment&& s);
+  // cmaf: each part of the muxer goes to the window; a part that starts a segment
+  // first closes the open one (its parts' bytes, in order, are the segment).
+  void on_cmaf_part(CmafPart&& p);
+  void close_open_segment(RenditionWindow& w);
+  void announce_first(RenditionWindow& w, bool first);
 
   const std::string stream_;
   const RenditionConfig config_;
@@ -74,6 +81,8 @@ class LiveRendition {
   const std::uint32_t window_segments_;
   const Millis vod_keep_;
   const Millis pause_grace_;
+  const StreamConfig::Container container_;
+  const std::chrono::milliseconds part_target_;
 
   mutable std::mutex mu_;
   std::shared_ptr<RenditionWindow> window_;
@@ -98,6 +107,22 @@ class LiveRendition {
   std::atomic<bool> publishing_{false};
   std::atomic<std::uint64_t> ingest_bytes_{0}, ingest_errors_{0}, segments_cut_{0};
   std::unique_ptr<Cutter> cutter_;  // touched only by the PublishSession that holds the claim
+  // cmaf: the muxer the publisher feeds beside the cutter (which then only reports the
+  // stream's facts and counters), and the segment its parts are building. Touched only
+  // by the PublishSession that holds the claim.
+  std::unique_ptr<CmafMuxer> muxer_;
+  struct OpenSegment {
+    std::uint64_t sequence = 0;
+    std::uint32_t parts = 0;
+    double duration = 0.0;
+    std::vector<Chunk> chunks;
+    std::uint64_t size = 0;
+    bool independent = false, discontinuity = false;
+    WallTime ingest_time{};
+    int map = -1;
+  } open_;
+  std::uint64_t cmaf_next_ = 0;        // the next segment's media sequence number
+  bool cmaf_discontinuity_ = false;    // the next segment starts a new timeline
 };
 
 // A publisher's claim on a rendition (ingest request, file loop, UDP socket).

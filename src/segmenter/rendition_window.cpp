@@ -294,7 +294,7 @@ SegmentLookup RenditionWindow::lookup(std::uint64_t sequence) const {
 
 std::optional<std::uint64_t> RenditionWindow::sequence_of(std::string_view uri) const {
   const std::string_view prefix = config_.segment_prefix;
-  constexpr std::string_view suffix = ".ts";
+  const std::string_view suffix = config_.segment_suffix;
   if (uri.size() <= prefix.size() + suffix.size() || !uri.starts_with(prefix) || !uri.ends_with(suffix))
     return std::nullopt;
   const std::string_view digits = uri.substr(prefix.size(), uri.size() - prefix.size() - suffix.size());

@@ -45,9 +45,24 @@ std::vector<std::string_view> split_path(std::string_view path) {
   return parts;
 }
 
-// A segment's file name: "seg_" and more, ending ".ts" (which window's it is, and its
-// number, only the window can tell: RenditionWindow::sequence_of).
-bool segment_like(std::string_view file) { return file.starts_with("seg_") && file.ends_with(".ts"); }
+// A media file's name: a segment ("seg_..." ending ".ts" or ".m4s"), an LL-HLS part
+// ("part_...m4s") or an fMP4 init segment ("init_...mp4"). Which window's it is, and
+// its number, only the window can tell (RenditionWindow::sequence_of, part_of, map_of).
+bool segment_like(std::string_view file) {
+  return (file.starts_with("seg_") && (file.ends_with(".ts") || file.ends_with(".m4s"))) ||
+         (file.starts_with("part_") && file.ends_with(".m4s")) || (file.starts_with("init_") && file.ends_with(".mp4"));
+}
+
+// 200 with the chunks as the body.
+void answer_chunks(const SinkPtr& into, std::string_view content_type, const std::vector<Chunk>& chunks, std::uint64_t size) {
+  ResponseHead h;
+  h.status = 200;
+  h.headers.emplace_back("Content-Type", std::string(content_type));
+  h.content_length = size;
+  into->set_head(std::move(h));
+  for (const auto& c : chunks) into->append_chunk(c);
+  into->complete();
+}
 
 std::optional<std::uint64_t> decimal(std::string_view v) {
   std::uint64_t n = 0;
@@ -179,20 +194,28 @@ asio::awaitable<void> SegmenterSource::segment(LiveRendition& r, std::string fil
   for (;;) {
     auto w = r.window(SteadyClock::now());
     if (!w) co_return not_found(into, "the stream is not live");
+    if (const auto map = w->map_of(file)) {
+      const auto init = w->lookup_init(*map);
+      if (!init) co_return not_found(into, "no such init segment in this run of the stream");
+      co_return answer_chunks(into, "video/mp4", {*init}, init->size);
+    }
+    if (const auto part = w->part_of(file)) {
+      PartLookup p = w->lookup_part(part->first, part->second);
+      if (p.state == SegmentState::found) co_return answer_chunks(into, "video/mp4", p.part->chunks, p.part->size);
+      if (p.state == SegmentState::never) co_return not_found(into, "no such part");
+      // The part the preload hint names: held until it is cut (a part target away), bounded.
+      if (SteadyClock::now() >= deadline) co_return not_yet(into, "the part did not arrive in time");
+      const bool woken = co_await r.wait_for_segment(deadline);
+      if (!woken) co_return not_yet(into, "the part did not arrive in time");
+      continue;
+    }
     // Another session's name (an earlier run, or a later one while this waited): never this run's.
     const auto sequence = w->sequence_of(file);
     if (!sequence) co_return not_found(into, "no such segment in this run of the stream");
     SegmentLookup found = w->lookup(*sequence);
     if (found.state == SegmentState::found) {
       const Segment& seg = found.segment->segment;
-      ResponseHead h;
-      h.status = 200;
-      h.headers.emplace_back("Content-Type", "video/mp2t");
-      h.content_length = seg.size;
-      into->set_head(std::move(h));
-      for (const auto& c : seg.chunks) into->append_chunk(c);
-      into->complete();
-      co_return;
+      co_return answer_chunks(into, seg.map >= 0 ? "video/mp4" : "video/mp2t", seg.chunks, seg.size);
     }
     if (found.state == SegmentState::never) co_return not_found(into, "no such segment");
     // Not there yet: a cache in front must not keep that answer until it is.

@@ -272,6 +272,8 @@ TEST(CmafMuxer, CutsPartsWithinTheTargetAndSegmentsAtKeyframes) {
     const CmafPart& p = r.parts[i];
     EXPECT_EQ(p.init, r.parts[0].init) << "one init segment";
     EXPECT_EQ(p.starts_segment, i % 4 == 0) << i;
+    // Known to end its segment when the cut was made at the keyframe (finish() cuts the last).
+    EXPECT_EQ(p.ends_segment, i % 4 == 3 && i + 1 < r.parts.size()) << i;
     EXPECT_EQ(p.independent, i % 4 == 0) << i;
     EXPECT_FALSE(p.discontinuity);
     EXPECT_EQ(p.video_samples, i % 4 == 3 ? 1u : 8u) << i;

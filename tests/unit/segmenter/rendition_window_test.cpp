@@ -491,6 +491,8 @@ TEST(RenditionWindowLowLatency, PartsResolveByNameAndThePreloadHintedOneIsNotYet
   add_ll_segment(w, 0);
   ASSERT_TRUE(w.add_part(part(1, 0, 0.5, true, kWall + 1s), kT0).ok());
   EXPECT_EQ(w.part_of("part_s_0.1.m4s"), (std::pair<std::uint64_t, std::uint32_t>{0, 1}));
+  EXPECT_EQ(w.sequence_of("seg_s_0.m4s"), 0u);
+  EXPECT_FALSE(w.sequence_of("seg_s_0.ts").has_value()) << "an fMP4 window's segments end .m4s";
   for (std::string_view bad : {"part_s_0.m4s", "part_s_.1.m4s", "part_s_0..m4s", "part_t_0.1.m4s", "part_s_0.1.ts",
                                "seg_s_0.m4s", "part_s_0.1x.m4s"})
     EXPECT_FALSE(w.part_of(bad).has_value()) << bad;
