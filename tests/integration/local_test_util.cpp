@@ -58,12 +58,13 @@ std::optional<double> decimal(std::string_view s) {
   return v;
 }
 
-// "seg_<session>_<N>.ts" (our segmenter) or "seg_<N>.ts" (fake origins): {session, N}.
+// "seg_<session>_<N>.ts" or ".m4s" (our segmenter) or "seg_<N>.ts" (fake origins): {session, N}.
 std::optional<std::pair<std::string, std::uint64_t>> segment_name(std::string_view uri) {
   auto slash = uri.rfind('/');
   if (slash != std::string_view::npos) uri.remove_prefix(slash + 1);
-  if (!starts_with(uri, "seg_") || uri.size() < 8 || uri.substr(uri.size() - 3) != ".ts") return std::nullopt;
-  std::string_view middle = uri.substr(4, uri.size() - 7);
+  const std::size_t ext = uri.ends_with(".ts") ? 3 : uri.ends_with(".m4s") ? 4 : 0;
+  if (!starts_with(uri, "seg_") || ext == 0 || uri.size() < 5 + ext) return std::nullopt;
+  std::string_view middle = uri.substr(4, uri.size() - 4 - ext);
   std::string session;
   if (auto under = middle.find('_'); under != std::string_view::npos) {
     session = std::string(middle.substr(0, under));
