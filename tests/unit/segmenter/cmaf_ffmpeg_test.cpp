@@ -16,54 +16,17 @@
 #include <sstream>
 
 #include "segmenter/cmaf_muxer.hpp"
+#include "media_tools.hpp"
 
 using namespace hlscache;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
+using namespace hlscache::test;
 
 namespace {
 
-bool have(const char* tool) { return std::system((std::string("command -v ") + tool + " >/dev/null 2>&1").c_str()) == 0; }
-
 bool have_encoder(const char* name) {
   return std::system((std::string("ffmpeg -hide_banner -encoders 2>/dev/null | grep -q ' ") + name + " '").c_str()) == 0;
-}
-
-std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* f = ::popen(cmd.c_str(), "r");
-  if (f == nullptr) return out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  ::pclose(f);
-  return out;
-}
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "hlscache-cmaf-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-std::string read_all(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-void write_all(const fs::path& file, const std::string& bytes) {
-  std::ofstream out(file, std::ios::binary);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 std::vector<CmafPart> mux(const std::string& ts, CmafConfig cfg, CmafStats& stats) {

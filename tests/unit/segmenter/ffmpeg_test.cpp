@@ -19,24 +19,13 @@
 
 #include "segmenter/cutter.hpp"
 #include "segmenter/file_loop.hpp"
+#include "media_tools.hpp"
 
 using namespace hlscache;
 namespace fs = std::filesystem;
+using namespace hlscache::test;
 
 namespace {
-
-bool have(const char* tool) { return std::system((std::string("command -v ") + tool + " >/dev/null 2>&1").c_str()) == 0; }
-
-std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* f = ::popen(cmd.c_str(), "r");
-  if (f == nullptr) return out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  ::pclose(f);
-  return out;
-}
 
 struct Frame {
   bool key = false;
@@ -63,22 +52,6 @@ std::vector<Frame> probe_video_frames(const fs::path& file) {
   }
   return frames;
 }
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "hlscache-seg-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 }  // namespace
 
@@ -157,11 +130,6 @@ std::vector<Packet> probe_packets(const fs::path& file) {
     if (std::sscanf(line.c_str(), "%d,%lld,%lld,%lld", &p.stream, &p.pts, &p.dts, &p.duration) == 4) packets.push_back(p);
   }
   return packets;
-}
-
-std::string read_all(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 // Loops `file` kPasses times through FileLoop, as the file source does (without the
