@@ -294,7 +294,8 @@ TEST(Fmp4Writer, NoSamplesNoFragmentAndStypIsAMediaSegmentBrand) {
 TEST(Fmp4Writer, AReplacementWriterGoesOnWithTheSequenceNumbers) {
   Fmp4Writer writer(video_info(), std::nullopt, 42);
   const std::vector<Sample> video = {sample(0, 3600, true, 10, 1)};
-  Mp4Fields mfhd(mp4_find(writer.fragment(video, {}), {"moof", "mfhd"})->payload);
+  const std::string fragment = writer.fragment(video, {});  // the fields below point into it
+  Mp4Fields mfhd(mp4_find(fragment, {"moof", "mfhd"})->payload);
   mfhd.skip(4);
   EXPECT_EQ(mfhd.u32(), 42u);
 }
