@@ -130,16 +130,30 @@ std::optional<std::string> segment_path(std::string_view playlist_path, std::str
   return out;
 }
 
-Duration held_first_byte_wait(Duration target_duration, const TimeoutsConfig& timeouts) {
+namespace {
+
+// `wanted`, at most timeouts.follower_wait (its waiters' bound) and kMaxHeldFirstByte,
+// never less than timeouts.upstream_first_byte.
+Duration bounded_wait(Duration wanted, const TimeoutsConfig& timeouts) {
   const Duration bound = std::min(std::chrono::duration_cast<Duration>(timeouts.follower_wait), kMaxHeldFirstByte);
-  const Duration held = std::min(target_duration * 2, bound);
-  return std::max(held, std::chrono::duration_cast<Duration>(timeouts.upstream_first_byte));
+  return std::max(std::min(wanted, bound), std::chrono::duration_cast<Duration>(timeouts.upstream_first_byte));
+}
+
+}  // namespace
+
+Duration held_first_byte_wait(Duration target_duration, const TimeoutsConfig& timeouts) {
+  return bounded_wait(target_duration * 2, timeouts);
+}
+
+Duration blocking_reload_wait(Duration target_duration, const TimeoutsConfig& timeouts) {
+  return bounded_wait(target_duration * 7 / 2, timeouts);
 }
 
 void LiveEdges::playlist(std::string_view key, std::string_view text, TimePoint now) {
   const auto pos = playlist_position(text);
   if (!pos || pos->segment_count == 0) return;
   const std::string_view playlist_path = path_of(key);
+  key = playlist_path;  // the stream is the playlist's path, whatever query asked for it
   const auto last = segment_path(playlist_path, pos->last_uri);
   const auto first = segment_path(playlist_path, pos->first_uri);
   if (!last || !first) return;
@@ -207,6 +221,22 @@ std::optional<LiveEdgePosition> LiveEdges::ahead(std::string_view key, TimePoint
     if (*after <= 0) return std::nullopt;  // listed, or behind the window
     return LiveEdgePosition{static_cast<std::uint64_t>(*after), s.target_duration};
   }
+  return std::nullopt;
+}
+
+std::optional<Duration> LiveEdges::blocking_reload(std::string_view key) const {
+  const std::size_t query = key.find('?');
+  if (query == std::string_view::npos) return std::nullopt;
+  const std::string_view q = key.substr(query);
+  if (q.find("?_HLS_msn=") == std::string_view::npos && q.find("&_HLS_msn=") == std::string_view::npos)
+    return std::nullopt;
+  const std::string_view path = key.substr(0, query);
+  std::lock_guard lock(mu_);
+  // The playlist's own directory holds its segments in every layout we place.
+  const auto it = by_directory_.find(std::string(split_directory(path).first));
+  if (it == by_directory_.end()) return std::nullopt;
+  for (const Stream& s : it->second)
+    if (s.playlist_key == path) return s.target_duration;
   return std::nullopt;
 }
 

@@ -52,11 +52,15 @@ class LiveEdges {
   // Where the segment under cache key `key` stands, if it is ahead of its stream's live
   // edge; nullopt when it is listed, behind, or not placed by the rule above.
   std::optional<LiveEdgePosition> ahead(std::string_view key, TimePoint now) const;
+  // An LL-HLS blocking reload (a query with _HLS_msn) of a media playlist whose answers
+  // were recorded here: its stream's target duration. The upstream may hold it up to
+  // three target durations (draft-pantos-hls-rfc8216bis §6.2.5.2); nullopt otherwise.
+  std::optional<Duration> blocking_reload(std::string_view key) const;
   std::size_t streams() const;
 
  private:
   struct Stream {
-    std::string playlist_key;
+    std::string playlist_key;  // its path: a blocking reload's answer records the same stream
     std::string first, last;  // segment file names
     std::uint64_t count = 0;
     Duration target_duration{0};
@@ -87,5 +91,8 @@ std::optional<std::string> segment_path(std::string_view playlist_path, std::str
 // bound) and kMaxHeldFirstByte, never less than timeouts.upstream_first_byte.
 inline constexpr Duration kMaxHeldFirstByte = std::chrono::seconds(60);
 Duration held_first_byte_wait(Duration target_duration, const TimeoutsConfig& timeouts);
+// The same for a blocking playlist reload: 3.5 target durations (the upstream's hold of
+// three, and half of one for the tiers between), within the same bounds.
+Duration blocking_reload_wait(Duration target_duration, const TimeoutsConfig& timeouts);
 
 }  // namespace hlscache

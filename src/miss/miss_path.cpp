@@ -269,6 +269,9 @@ void MissPath::start_fetch(Miss& m, ObjectPtr validating, const FetchPtr& fetch,
   if (const auto ahead = live_edges_.ahead(m.key, clock_.now())) {
     t.request.held_first_byte = held_first_byte_wait(ahead->target_duration, m.cfg.timeouts);
     lr.ahead_of_live = true;
+  } else if (const auto target = live_edges_.blocking_reload(m.key)) {
+    // An LL-HLS blocking reload: held upstream until the playlist has the part asked for.
+    t.request.held_first_byte = blocking_reload_wait(*target, m.cfg.timeouts);
   }
   t.sink = std::make_shared<LeaderSink>(fetch, std::move(lr), m.config, coalescer_, clock_);
   m.req.led_fetch = fetch;

@@ -172,6 +172,8 @@ asio::awaitable<OriginTier::Impl::Attempt> OriginTier::Impl::attempt(const Routi
   if (const auto leaving = going_away(res, cfg.upstream.health)) {
     host.eject_for(*leaving, fmt::format("answered 503 with Retry-After and Connection: close (draining or shedding)"));
     if (!last) co_return Attempt::retry;
+  } else if (held_gave_up(req, status)) {
+    // the stream's wait, not the host's failure
   } else if (status >= 500 && !last) {
     // The connection is dropped with the unread body: cheaper than draining it.
     co_return give_up(upstream_error(Errc::upstream_status, fmt::format("{} {}: status {}", host.id, req.target, status)));

@@ -58,12 +58,13 @@ asio::awaitable<OriginTier::Impl::Attempt> OriginTier::Impl::attempt_h2(const Co
   auto& resp = **response;
   const int status = resp.head().status;
   if (!req.held_first_byte) host.first_byte.observe(std::chrono::duration<double>(SteadyClock::now() - started).count());
-  if (status >= 500 && !last) {
+  const bool gave_up = held_gave_up(req, status);  // the stream's wait, not the host's failure
+  if (status >= 500 && !last && !gave_up) {
     resp.cancel();
     co_return give_up(upstream_error(Errc::upstream_status, fmt::format("{} {}: status {}", host.id, req.target, status)));
   }
-  if (status >= 500) host.record_failure(cfg.upstream.health, fmt::format("status {}", status));
-  else host.record_success();
+  if (status >= 500 && !gave_up) host.record_failure(cfg.upstream.health, fmt::format("status {}", status));
+  else if (!gave_up) host.record_success();
   into->set_head(resp.head());
   const std::uint64_t before = into->published();
   Status body = co_await resp.read_body_into(*into, cfg.timeouts.upstream_idle, deadline);

@@ -149,6 +149,12 @@ struct OriginTier::Impl : std::enable_shared_from_this<OriginTier::Impl> {
   TimePoint count_attempt(HostState& host);
   Attempt fail_attempt(const Config& cfg, const SinkPtr& into, HostState& host, bool last, Error e);
   Attempt held_timeout(const SinkPtr& into, const HostState& host, Error e);
+  // A held request (SourceRequest::held_first_byte) the upstream answered 503 or 504: it
+  // gave up waiting for the segment or part, which says nothing of the host. Passed on
+  // as it is: not a host failure, not retried on another host (it would wait as long).
+  static bool held_gave_up(const SourceRequest& req, int status) {
+    return req.held_first_byte && (status == 503 || status == 504);
+  }
   void fail(const SinkPtr& into, Error e);
   static void answer_locally(const SinkPtr& into, int status, std::string body);
 

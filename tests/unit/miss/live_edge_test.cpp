@@ -153,5 +153,27 @@ TEST(HeldFirstByteWait, TwoTargetDurationsWithinItsBounds) {
   EXPECT_EQ(held_first_byte_wait(3600s, t), kMaxHeldFirstByte);
 }
 
+TEST(LiveEdges, ABlockingReloadOfAKnownPlaylistGetsItsTargetDuration) {
+  LiveEdges edges;
+  EXPECT_EQ(edges.blocking_reload("/live/a/index.m3u8?_HLS_msn=12"), std::nullopt) << "no playlist seen yet";
+  // A blocking reload's own answer records the stream under the playlist's path, once.
+  edges.playlist("/live/a/index.m3u8?_HLS_msn=11&_HLS_part=2", playlist(10, 3, session_seg, 2), kT0);
+  edges.playlist("/live/a/index.m3u8", playlist(10, 3, session_seg, 2), kT0);
+  EXPECT_EQ(edges.streams(), 1u);
+  EXPECT_EQ(edges.blocking_reload("/live/a/index.m3u8?_HLS_msn=13&_HLS_part=0"), std::optional<Duration>(2s));
+  EXPECT_EQ(edges.blocking_reload("/live/a/index.m3u8?x=1&_HLS_msn=13"), std::optional<Duration>(2s));
+  EXPECT_EQ(edges.blocking_reload("/live/a/index.m3u8"), std::nullopt) << "not a blocking reload";
+  EXPECT_EQ(edges.blocking_reload("/live/a/index.m3u8?my_HLS_msn=13"), std::nullopt);
+  EXPECT_EQ(edges.blocking_reload("/live/b/index.m3u8?_HLS_msn=13"), std::nullopt) << "another stream";
+  EXPECT_TRUE(edges.ahead("/live/a/seg_a1b2c3_13.ts", kT0).has_value()) << "segments are placed as before";
+}
+
+TEST(HeldFirstByteWait, ABlockingReloadWaitsThreeAndAHalfTargetDurationsWithinTheSameBounds) {
+  TimeoutsConfig t;  // upstream_first_byte 5 s, follower_wait 30 s
+  EXPECT_EQ(blocking_reload_wait(2s, t), 7s);
+  EXPECT_EQ(blocking_reload_wait(1s, t), 5s);
+  EXPECT_EQ(blocking_reload_wait(10s, t), 30s);
+}
+
 }  // namespace
 }  // namespace hlscache
