@@ -260,6 +260,12 @@ void RenditionWindow::publish_locked() {
     }
   }
   snap->open_parts = open_parts_.size();
+  if (!open_parts_.empty()) {
+    snap->last_part = std::pair{next_sequence_, static_cast<std::uint64_t>(open_parts_.size() - 1)};
+  } else if (!window_.empty() && !window_.back()->parts.empty()) {
+    snap->last_part = std::pair{window_.back()->segment.sequence,
+                                static_cast<std::uint64_t>(window_.back()->parts.size() - 1)};
+  }
   snap->media_sequence = view.media_sequence;
   snap->next_sequence = next_sequence_;
   snap->segment_count = window_.size();

@@ -78,6 +78,9 @@ struct PlaylistSnapshot {
   // yet) and how many parts of segment next_sequence are published.
   std::shared_ptr<const std::string> delta_text;
   std::size_t open_parts = 0;
+  // LL-HLS: the last part listed, {media sequence, index} (EXT-X-RENDITION-REPORT's
+  // LAST-MSN and LAST-PART in a sibling's playlist); nullopt before the first part.
+  std::optional<std::pair<std::uint64_t, std::uint64_t>> last_part;
 
   // Whether this playlist holds segment `msn` (whole), or with `part`, that part of
   // it or anything later (a blocking reload's _HLS_msn / _HLS_part).

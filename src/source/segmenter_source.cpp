@@ -71,6 +71,22 @@ std::optional<std::uint64_t> decimal(std::string_view v) {
   return n;
 }
 
+// LL-HLS: where each sibling rendition stands (draft-pantos-hls-rfc8216bis §4.4.5.4), so
+// a player switching renditions asks for the right part at once.
+std::string rendition_reports(LiveStream& s, const LiveRendition& self) {
+  std::string out;
+  const TimePoint now = SteadyClock::now();
+  for (const auto& other : s.renditions()) {
+    if (other.get() == &self) continue;
+    const auto w = other->window(now);
+    const auto snap = w ? w->playlist() : nullptr;
+    if (!snap || !snap->last_part) continue;
+    out += fmt::format("#EXT-X-RENDITION-REPORT:URI=\"../{}/index.m3u8\",LAST-MSN={},LAST-PART={}\n", other->name(),
+                       snap->last_part->first, snap->last_part->second);
+  }
+  return out;
+}
+
 }  // namespace
 
 PlaylistDirectives directives_of(std::string_view target) {
@@ -113,7 +129,8 @@ asio::awaitable<void> SegmenterSource::fetch(SourceRequest request, SinkPtr into
   if (!stream) co_return not_found(into, "no such stream");
   if (parts.size() == 3) {
     if (parts[2] == "index.m3u8") {
-      if (stream->single()) co_return co_await media_playlist(*stream->renditions().front(), directives_of(request.key), into);
+      if (stream->single())
+        co_return co_await media_playlist(*stream, *stream->renditions().front(), directives_of(request.key), into);
       co_return co_await master_playlist(*stream, into);
     }
     if (segment_like(parts[2]) && stream->single())
@@ -123,13 +140,14 @@ asio::awaitable<void> SegmenterSource::fetch(SourceRequest request, SinkPtr into
   if (parts.size() == 4) {
     LiveRendition* r = stream->rendition(parts[2]);
     if (!r) co_return not_found(into, "no such rendition");
-    if (parts[3] == "index.m3u8") co_return co_await media_playlist(*r, directives_of(request.key), into);
+    if (parts[3] == "index.m3u8") co_return co_await media_playlist(*stream, *r, directives_of(request.key), into);
     if (segment_like(parts[3])) co_return co_await segment(*r, std::string(parts[3]), into);
   }
   co_return not_found(into, "no such file");
 }
 
-asio::awaitable<void> SegmenterSource::media_playlist(LiveRendition& r, PlaylistDirectives d, const SinkPtr& into) {
+asio::awaitable<void> SegmenterSource::media_playlist(LiveStream& s, LiveRendition& r, PlaylistDirectives d,
+                                                      const SinkPtr& into) {
   if (!d.error.empty()) co_return answer(into, 400, "text/plain; charset=utf-8", fmt::format("400 Bad Request: {}\n", d.error));
   // A blocking reload is held up to three target durations (then 503), a plain
   // request for a stream with no segment yet up to 1.5.
@@ -165,7 +183,8 @@ asio::awaitable<void> SegmenterSource::media_playlist(LiveRendition& r, Playlist
       std::vector<Header> extra;
       if (snap->ended) extra.emplace_back("Cache-Control", fmt::format("max-age={}", std::max(1, snap->target_duration)));
       const std::string& text = low_latency && d.skip && snap->delta_text ? *snap->delta_text : *snap->text;
-      co_return answer(into, 200, kPlaylistType, text, std::move(extra));
+      if (!low_latency || snap->ended || s.single()) co_return answer(into, 200, kPlaylistType, text, std::move(extra));
+      co_return answer(into, 200, kPlaylistType, text + rendition_reports(s, r), std::move(extra));
     }
     if (SteadyClock::now() >= deadline) co_return not_yet(into, "the stream has no segment yet");
     const bool woken = co_await r.wait_for_segment(deadline);  // a statement of its own (GCC 12, see fetch.cpp)

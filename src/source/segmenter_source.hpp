@@ -31,7 +31,8 @@ class SegmenterSource final : public Source {
   boost::asio::awaitable<void> fetch(SourceRequest request, SinkPtr into) override;
 
  private:
-  boost::asio::awaitable<void> media_playlist(LiveRendition& r, PlaylistDirectives d, const SinkPtr& into);
+  boost::asio::awaitable<void> media_playlist(LiveStream& s, LiveRendition& r, PlaylistDirectives d,
+                                              const SinkPtr& into);
   boost::asio::awaitable<void> segment(LiveRendition& r, std::string file, const SinkPtr& into);
   boost::asio::awaitable<void> master_playlist(LiveStream& s, const SinkPtr& into);
   LiveStreams& streams_;

@@ -172,5 +172,32 @@ TEST_F(LocalLowLatencyTest, PartsBlockingReloadsPreloadHintsAndDeltaUpdates) {
   EXPECT_LE(waited, 4000);
 }
 
+// Several renditions: each media playlist reports where the others stand
+// (EXT-X-RENDITION-REPORT), at their last part.
+TEST_F(LocalLowLatencyTest, EachRenditionReportsItsSiblings) {
+  LOCAL_REQUIRE_FFMPEG();
+  const std::string clip = make_clip(4);
+  ASSERT_FALSE(clip.empty());
+  ASSERT_NO_FATAL_FAILURE(start(local_yaml(fmt::format(
+      "  - name: abr\n    target_duration: 1s\n    container: cmaf\n    part_target: 330ms\n    renditions:\n"
+      "      - {{name: hi, source: {{file: {0}, loop: true}}}}\n      - {{name: lo, source: {{file: {0}, loop: true}}}}\n",
+      clip))));
+  auto hi = wait_playlist("/live/abr/hi/index.m3u8", [](const MediaPlaylist& m) { return m.entries.size() >= 2; }, 10s);
+  ASSERT_TRUE(hi.valid) << hi.error;
+  auto lo = playlist("/live/abr/lo/index.m3u8");
+  ASSERT_TRUE(lo.valid) << lo.error;
+  std::smatch m;
+  const std::regex report(R"re(#EXT-X-RENDITION-REPORT:URI="\.\./([a-z]+)/index\.m3u8",LAST-MSN=([0-9]+),LAST-PART=([0-9]+)\n)re");
+  ASSERT_TRUE(std::regex_search(hi.text, m, report)) << hi.text;
+  EXPECT_EQ(m[1], "lo");
+  // Where lo stood when hi's playlist was made: within a segment of what lo lists now.
+  const std::uint64_t last_msn = std::stoull(m[2]);
+  EXPECT_LE(last_msn, lo.next_sequence() + 1) << hi.text << "\n" << lo.text;
+  EXPECT_GE(last_msn + 2, lo.next_sequence()) << hi.text << "\n" << lo.text;
+  EXPECT_EQ(hi.text.find("URI=\"../hi/index.m3u8\""), std::string::npos) << "not itself";
+  ASSERT_TRUE(std::regex_search(lo.text, m, report)) << lo.text;
+  EXPECT_EQ(m[1], "hi");
+}
+
 }  // namespace
 }  // namespace hlscache::test

@@ -477,6 +477,7 @@ TEST(RenditionWindowLowLatency, ListsRecentPartsThePreloadHintAndServerControl) 
   const auto snap = w.playlist();
   EXPECT_EQ(snap->next_sequence, 4u);
   EXPECT_EQ(snap->open_parts, 1u);
+  EXPECT_EQ(snap->last_part, (std::pair<std::uint64_t, std::uint64_t>{4, 0}));
   // What a blocking reload waits for.
   EXPECT_TRUE(snap->holds(3, std::nullopt));
   EXPECT_FALSE(snap->holds(4, std::nullopt));
@@ -514,6 +515,7 @@ TEST(RenditionWindowLowLatency, PartsResolveByNameAndThePreloadHintedOneIsNotYet
       << text(w);
   EXPECT_EQ(w.lookup_part(1, 1).state, SegmentState::found);
   EXPECT_EQ(w.lookup_part(2, 0).state, SegmentState::not_yet);
+  EXPECT_EQ(w.playlist()->last_part, (std::pair<std::uint64_t, std::uint64_t>{1, 1})) << "the whole segment's last";
   EXPECT_NE(text(w).find("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part_s_2.0.m4s\"\n"), std::string::npos) << text(w);
   w.end();
   EXPECT_EQ(text(w).find("PRELOAD-HINT"), std::string::npos) << "an ended playlist hints at nothing";
