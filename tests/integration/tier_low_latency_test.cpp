@@ -37,6 +37,24 @@ logging: {{level: warn}}
 )", role, upstream);
 }
 
+// Polls /live/ll/index.m3u8 on `port` until it lists a segment: its preload hint's {msn, part}.
+std::pair<std::uint64_t, std::uint64_t> preload_hint(std::uint16_t port) {
+  HttpResponse p;
+  for (int i = 0; i < 50; ++i) {
+    p = get(port, "/live/ll/index.m3u8", {}, 5s);
+    if (p.status == 200 && p.body.find("#EXTINF") != std::string::npos) break;
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_EQ(p.status, 200) << p.describe();
+  std::smatch m;
+  const std::regex hint(R"re(#EXT-X-PRELOAD-HINT:TYPE=PART,URI="part_[0-9a-f]+_([0-9]+)\.([0-9]+)\.m4s")re");
+  if (!std::regex_search(p.body, m, hint)) {
+    ADD_FAILURE() << "no preload hint:\n" << p.body;
+    return {};
+  }
+  return {std::stoull(m[1]), std::stoull(m[2])};
+}
+
 TEST(TierLowLatency, TwoHundredBlockingReloadsForOnePartAreOneRequestPerTier) {
   LOCAL_REQUIRE_FFMPEG();
   const std::string clip = make_clip(4);
@@ -55,19 +73,11 @@ logging: {{level: warn}}
   ASSERT_TRUE(edge.running()) << edge.error();
 
   // The playlist through the edge (which records the stream's target duration).
-  HttpResponse p;
-  for (int i = 0; i < 50; ++i) {
-    p = get(edge.port(), "/live/ll/index.m3u8", {}, 5s);
-    if (p.status == 200 && p.body.find("#EXTINF") != std::string::npos) break;
-    std::this_thread::sleep_for(200ms);
-  }
-  ASSERT_EQ(p.status, 200) << p.describe();
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(p.body, m, std::regex(R"re(#EXT-X-PRELOAD-HINT:TYPE=PART,URI="part_[0-9a-f]+_([0-9]+)\.([0-9]+)\.m4s")re")))
-      << p.body;
+  const auto hint = preload_hint(edge.port());
+  ASSERT_NE(hint.first, 0u) << "no preload hint";
   // Two parts past the hint of a playlist that may be up to half a target duration old:
   // still ahead of the segmenter when the herd asks (within the 400 limit).
-  std::uint64_t msn = std::stoull(m[1]), part = std::stoull(m[2]) + 2;
+  const std::uint64_t msn = hint.first, part = hint.second + 2;
   const std::string target = fmt::format("/live/ll/index.m3u8?_HLS_msn={}&_HLS_part={}", msn, part);
   const std::regex listed(fmt::format(R"re((part_[0-9a-f]+_{}\.{}\.m4s|seg_[0-9a-f]+_{}\.m4s|_{}\.[0-9]+\.m4s))re", msn,
                                       part, msn, msn + 1));
@@ -130,19 +140,11 @@ logging: {level: warn}
   const std::string ts = read_file(clip);
   Pusher pusher(local.port(), "/ingest/ll");
   ASSERT_TRUE(pusher.send(std::string_view(ts).substr(0, ts.size() / 2 / 188 * 188)));  // ~3 s, then nothing
-  HttpResponse p;
-  for (int i = 0; i < 50; ++i) {
-    p = get(edge.port(), "/live/ll/index.m3u8", {}, 5s);
-    if (p.status == 200 && p.body.find("#EXTINF") != std::string::npos) break;
-    std::this_thread::sleep_for(200ms);
-  }
-  ASSERT_EQ(p.status, 200) << p.describe();
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(p.body, m, std::regex(R"re(#EXT-X-PRELOAD-HINT:TYPE=PART,URI="part_[0-9a-f]+_([0-9]+)\.([0-9]+)\.m4s")re")))
-      << p.body;
+  const auto hint = preload_hint(edge.port());
+  ASSERT_NE(hint.first, 0u) << "no preload hint";
   std::this_thread::sleep_for(1500ms);  // what was sent is cut by now; nothing more comes
   const auto t0 = std::chrono::steady_clock::now();
-  auto r = get(edge.port(), fmt::format("/live/ll/index.m3u8?_HLS_msn={}&_HLS_part={}", std::stoull(m[1]) + 1, m[2].str()),
+  auto r = get(edge.port(), fmt::format("/live/ll/index.m3u8?_HLS_msn={}&_HLS_part={}", hint.first + 1, hint.second),
                {}, 15s);
   const auto waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_EQ(r.status, 503) << r.describe();
