@@ -1,8 +1,8 @@
 #include "support/fake_h2_origin.hpp"
+#include "support/log_exception.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -207,7 +207,7 @@ struct FakeH2Origin::Impl {
         std::lock_guard lock(mu);
         ++connections;
       }
-      asio::co_spawn(*io, session(std::move(s)), asio::detached);
+      asio::co_spawn(*io, session(std::move(s)), log_exception("FakeH2Origin"));
     }
   }
 };
@@ -221,7 +221,7 @@ FakeH2Origin::FakeH2Origin() : impl_(std::make_shared<Impl>()) {
   o.acceptor->bind(ep);
   o.acceptor->listen();
   o.port = o.acceptor->local_endpoint().port();
-  asio::co_spawn(*o.io, o.accept_loop(), asio::detached);
+  asio::co_spawn(*o.io, o.accept_loop(), log_exception("FakeH2Origin"));
   o.thread = std::thread([self = impl_] {
     try {
       self->io->run();

@@ -1,4 +1,5 @@
 #include "support/fake_origin.hpp"
+#include "support/log_exception.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -48,17 +49,6 @@ bool iequals(std::string_view a, std::string_view b) {
 
 bool has_header(const OriginReply& r, std::string_view name) {
   return std::any_of(r.headers.begin(), r.headers.end(), [&](const auto& h) { return iequals(h.first, name); });
-}
-
-void log_exception(std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& x) {
-    std::fprintf(stderr, "FakeOrigin: connection ended by exception: %s\n", x.what());
-  } catch (...) {
-    std::fprintf(stderr, "FakeOrigin: connection ended by unknown exception\n");
-  }
 }
 
 void close_socket(tcp::socket& s) {
@@ -344,7 +334,7 @@ struct FakeOrigin::Impl {
         std::lock_guard lock(mu);
         id = ++connections;
       }
-      asio::co_spawn(*io, session(std::move(s), id), log_exception);
+      asio::co_spawn(*io, session(std::move(s), id), log_exception("FakeOrigin"));
     }
   }
 };
@@ -358,7 +348,7 @@ FakeOrigin::FakeOrigin() : impl_(std::make_shared<Impl>()) {
   o.acceptor->bind(ep);
   o.acceptor->listen(asio::socket_base::max_listen_connections);
   o.port = o.acceptor->local_endpoint().port();
-  asio::co_spawn(*o.io, o.accept_loop(), log_exception);
+  asio::co_spawn(*o.io, o.accept_loop(), log_exception("FakeOrigin"));
   // The thread keeps Impl alive, so a thread that overruns the stop bound can be left behind safely.
   o.thread = std::thread([self = impl_] {
     try {
