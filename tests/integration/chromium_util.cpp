@@ -8,6 +8,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/json/src.hpp>  // header-only Boost.JSON, compiled once here for the binaries that link this file
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <functional>
 #include <optional>
@@ -86,6 +87,14 @@ json::value run_bounded(asio::io_context& io, WebSocket& ws, asio::awaitable<jso
 bool have_chromium() {
   static const bool ok = run_command({"chromium", "--version"}, 20s).exit_code == 0;
   return ok;
+}
+
+std::string assets_dir() { return HLSCACHE_SOURCE_DIR "/assets"; }
+
+std::string hlsjs_missing() {
+  struct stat st {};
+  if (::stat((assets_dir() + "/hls.min.js").c_str(), &st) == 0) return "";
+  return assets_dir() + "/hls.min.js is missing: run tools/setup/fetch-assets.sh";
 }
 
 DevToolsPage::DevToolsPage() : session_(std::make_unique<Session>()) { session_->ws.read_message_max(64 << 20); }

@@ -23,6 +23,17 @@ namespace hlscache::test {
 
 // True if `chromium --version` runs. Checked once.
 bool have_chromium();
+// The project's assets/ (the status page's player, hls.js, as tools/setup/fetch-assets.sh
+// puts it), and "" when hls.min.js is there, else what is missing and what fetches it.
+std::string assets_dir();
+std::string hlsjs_missing();
+// A test that plays with hls.js in Chromium: skipped without chromium, failed without hls.js.
+#define PLAYER_REQUIRE_CHROMIUM_AND_HLSJS()                                                         \
+  do {                                                                                              \
+    if (!::hlscache::test::have_chromium())                                                         \
+      GTEST_SKIP() << "chromium is not installed (tools/setup/install-deps.sh installs it)";       \
+    ASSERT_EQ(::hlscache::test::hlsjs_missing(), "");                                               \
+  } while (0)
 
 // The DevTools session of one page target. Every call reads messages until its reply
 // (or, for navigate, the load event) and notes the events it reads: console.error and

@@ -25,7 +25,6 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <optional>
@@ -58,8 +57,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr auto kTarget = 2s;
 const std::string kPlaylist = "/live/show/index.m3u8";
-
-std::string assets_dir() { return HLSCACHE_SOURCE_DIR "/assets"; }
 
 std::string local_config(const std::string& clip, std::uint16_t port) {
   std::string y = local_yaml(fmt::format("  - name: show\n    target_duration: {}s\n    window: 6\n"
@@ -198,10 +195,7 @@ std::optional<double> first_new_run_playlist(const json::value& log, const std::
 
 TEST_P(EdgeRestartPlayerTest, HlsJsKeepsDecodingThroughALocalRoleRestartBehindAnEdge) {
   LOCAL_REQUIRE_FFMPEG();
-  if (!have_chromium()) GTEST_SKIP() << "chromium is not installed (tools/setup/install-deps.sh installs it)";
-  struct stat st {};
-  ASSERT_EQ(::stat((assets_dir() + "/hls.min.js").c_str(), &st), 0)
-      << assets_dir() << "/hls.min.js is missing: run tools/setup/fetch-assets.sh";
+  PLAYER_REQUIRE_CHROMIUM_AND_HLSJS();
   const std::string clip = make_clip(4);
   ASSERT_FALSE(clip.empty());
   ASSERT_NO_FATAL_FAILURE(start(local_config(clip, 0)));

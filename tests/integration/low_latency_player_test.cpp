@@ -8,7 +8,6 @@
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <thread>
@@ -22,8 +21,6 @@ namespace {
 namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 using LowLatencyPlayerTest = LocalTest;
-
-std::string assets_dir() { return HLSCACHE_SOURCE_DIR "/assets"; }
 
 std::string tier_config(const char* role, std::uint16_t upstream) {
   return fmt::format("role: {}\nthreads: 2\nlisten:\n  - address: 127.0.0.1:0\n"
@@ -59,10 +56,7 @@ const char* kSample =
 
 TEST_F(LowLatencyPlayerTest, HlsJsInLowLatencyModePlaysFromPartsThroughOriginAndEdge) {
   LOCAL_REQUIRE_FFMPEG();
-  if (!have_chromium()) GTEST_SKIP() << "chromium is not installed (tools/setup/install-deps.sh installs it)";
-  struct stat st {};
-  ASSERT_EQ(::stat((assets_dir() + "/hls.min.js").c_str(), &st), 0)
-      << assets_dir() << "/hls.min.js is missing: run tools/setup/fetch-assets.sh";
+  PLAYER_REQUIRE_CHROMIUM_AND_HLSJS();
   const std::string clip = make_clip(4);
   ASSERT_FALSE(clip.empty());
   ASSERT_NO_FATAL_FAILURE(start(local_yaml(fmt::format(

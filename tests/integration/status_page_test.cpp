@@ -25,8 +25,6 @@ namespace json = boost::json;
 
 using StatusPageTest = LocalTest;
 
-std::string assets_dir() { return HLSCACHE_SOURCE_DIR "/assets"; }
-
 std::string stream_yaml(const std::string& clip) {
   return fmt::format("  - name: show\n    target_duration: 1s\n    window: 6\n    source: {{file: {}, loop: true}}\n", clip);
 }
@@ -180,10 +178,7 @@ TEST_F(StatusPageTest, StatusPageOffFreesItsPaths) {
 
 TEST_F(StatusPageTest, HeadlessChromiumPlaysTheStreamAndDrawsItsChartWithoutConsoleErrors) {
   LOCAL_REQUIRE_FFMPEG();
-  if (!have_chromium()) GTEST_SKIP() << "chromium is not installed (tools/setup/install-deps.sh installs it)";
-  struct stat st {};
-  ASSERT_EQ(::stat((assets_dir() + "/hls.min.js").c_str(), &st), 0)
-      << assets_dir() << "/hls.min.js is missing: run tools/setup/fetch-assets.sh";
+  PLAYER_REQUIRE_CHROMIUM_AND_HLSJS();
   const std::string clip = make_clip(4);
   ASSERT_FALSE(clip.empty());
   ASSERT_NO_FATAL_FAILURE(start(local_yaml(stream_yaml(clip)) + "assets_dir: " + assets_dir() + "\n"));
