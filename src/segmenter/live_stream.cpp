@@ -98,34 +98,26 @@ void LiveRendition::on_cmaf_part(CmafPart&& p) {
   auto w = window_;
   lock.unlock();
   if (!w || !p.init) return;
-  const auto before = w->playlist();
-  const bool first = !before || (before->segment_count == 0 && before->open_parts == 0);
-  if (p.starts_segment && open_.parts > 0) close_open_segment(*w);
-  if (open_.parts == 0) {
-    open_ = OpenSegment{};
-    open_.sequence = cmaf_next_;
-    open_.independent = p.independent;
-    open_.discontinuity = p.discontinuity || std::exchange(cmaf_discontinuity_, false);
-    // The part is handed over when the frame after it arrives: its first frame came
-    // about its duration earlier.
-    open_.ingest_time = std::chrono::system_clock::now() -
-                        std::chrono::duration_cast<WallTime::duration>(std::chrono::duration<double>(p.duration));
-    open_.map = w->add_init(*p.init);
+  // Only this publisher's thread adds parts and segments: the snapshot stays as read.
+  auto snap = w->playlist();
+  const bool first = snap->segment_count == 0 && snap->open_parts == 0;
+  if (p.starts_segment && snap->open_parts > 0) {
+    close_open_segment(*w);
+    snap = w->playlist();
   }
   Part part;
-  part.sequence = open_.sequence;
-  part.index = open_.parts;
+  part.sequence = snap->next_sequence;
+  part.index = static_cast<std::uint32_t>(snap->open_parts);
   part.duration = p.duration;
   part.independent = p.independent;
-  part.discontinuity = open_.parts == 0 && open_.discontinuity;
-  part.chunks.push_back(Chunk::copy_of(p.bytes));
+  part.discontinuity = part.index == 0 && (p.discontinuity || std::exchange(cmaf_discontinuity_, false));
   part.size = p.bytes.size();
-  part.ingest_time = open_.ingest_time;
-  part.map = open_.map;
-  open_.chunks.push_back(part.chunks.front());
-  open_.size += part.size;
-  open_.duration += p.duration;
-  ++open_.parts;
+  part.chunks.push_back(Chunk::copy_of(p.bytes));
+  // The part is handed over when the frame after it arrives: its first frame came
+  // about its duration earlier.
+  part.ingest_time = std::chrono::system_clock::now() -
+                     std::chrono::duration_cast<WallTime::duration>(std::chrono::duration<double>(p.duration));
+  part.map = w->add_init(*p.init);
   if (auto st = w->add_part(std::move(part), SteadyClock::now()); !st)
     spdlog::warn("{}/{}: part not added: {}", stream_, config_.name, st.error().message);
   announce_first(*w, first);
@@ -135,20 +127,10 @@ void LiveRendition::on_cmaf_part(CmafPart&& p) {
 }
 
 void LiveRendition::close_open_segment(RenditionWindow& w) {
-  if (open_.parts == 0) return;
-  Segment seg;
-  seg.sequence = open_.sequence;
-  seg.duration = open_.duration;
-  seg.chunks = std::move(open_.chunks);
-  seg.size = open_.size;
-  seg.starts_with_keyframe = open_.independent;
-  seg.discontinuity = open_.discontinuity;
-  seg.ingest_time = open_.ingest_time;
-  seg.map = open_.map;
-  cmaf_next_ = open_.sequence + 1;
-  open_ = OpenSegment{};
+  const auto before = w.playlist();
+  if (!before || before->open_parts == 0) return;
   segments_cut_.fetch_add(1, std::memory_order_relaxed);
-  if (auto st = w.add(std::move(seg), SteadyClock::now()); !st)
+  if (auto st = w.close_parts(SteadyClock::now()); !st)
     spdlog::warn("{}/{}: segment not added: {}", stream_, config_.name, st.error().message);
   announce_first(w, false);
 }
@@ -186,8 +168,6 @@ std::unique_ptr<PublishSession> PublishSession::begin(LiveRendition& r) {
     mc.part_target = r.part_target_;
     mc.segment_target = r.target_;
     r.muxer_ = std::make_unique<CmafMuxer>(mc, [&r](CmafPart&& p) { r.on_cmaf_part(std::move(p)); });
-    r.open_ = LiveRendition::OpenSegment{};
-    r.cmaf_next_ = first;
     r.cmaf_discontinuity_ = resume;  // a resumed session's first segment is discontinuous
   }
   if (resume) {

@@ -70,7 +70,7 @@ class LiveRendition {
   friend class PublishSession;
   void on_segment(Segment&& s);
   // cmaf: each part of the muxer goes to the window; a part that starts a segment
-  // first closes the open one (its parts' bytes, in order, are the segment).
+  // first closes the open one (RenditionWindow::close_parts).
   void on_cmaf_part(CmafPart&& p);
   void close_open_segment(RenditionWindow& w);
   void announce_first(RenditionWindow& w, bool first);
@@ -108,20 +108,9 @@ class LiveRendition {
   std::atomic<std::uint64_t> ingest_bytes_{0}, ingest_errors_{0}, segments_cut_{0};
   std::unique_ptr<Cutter> cutter_;  // touched only by the PublishSession that holds the claim
   // cmaf: the muxer the publisher feeds beside the cutter (which then only reports the
-  // stream's facts and counters), and the segment its parts are building. Touched only
-  // by the PublishSession that holds the claim.
+  // stream's facts and counters); the segment its parts build is the window's open one.
+  // Touched only by the PublishSession that holds the claim.
   std::unique_ptr<CmafMuxer> muxer_;
-  struct OpenSegment {
-    std::uint64_t sequence = 0;
-    std::uint32_t parts = 0;
-    double duration = 0.0;
-    std::vector<Chunk> chunks;
-    std::uint64_t size = 0;
-    bool independent = false, discontinuity = false;
-    WallTime ingest_time{};
-    int map = -1;
-  } open_;
-  std::uint64_t cmaf_next_ = 0;        // the next segment's media sequence number
   bool cmaf_discontinuity_ = false;    // the next segment starts a new timeline
 };
 

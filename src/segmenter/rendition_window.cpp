@@ -119,6 +119,26 @@ Status RenditionWindow::add_part(Part part, TimePoint now) {
   return Ok{};
 }
 
+Status RenditionWindow::close_parts(TimePoint now) {
+  Segment seg;
+  {
+    std::lock_guard lock(mu_);
+    if (open_parts_.empty()) return Ok{};
+    const Part& first = *open_parts_.front();
+    seg.sequence = first.sequence;
+    seg.starts_with_keyframe = first.independent;
+    seg.discontinuity = first.discontinuity;
+    seg.ingest_time = first.ingest_time;
+    seg.map = first.map;
+    for (const auto& p : open_parts_) {
+      seg.duration += p->duration;
+      seg.size += p->size;
+      seg.chunks.insert(seg.chunks.end(), p->chunks.begin(), p->chunks.end());
+    }
+  }
+  return add(std::move(seg), now);  // parts are added by one publisher thread: they stay as read
+}
+
 // PROGRAM-DATE-TIME (docs/segmenter.md, "The live window"): chained from the previous
 // segment unless this one arrived more than the tolerance earlier than the chain says
 // (delivery delays only make segments late: the chain was anchored on a late arrival,

@@ -142,6 +142,9 @@ class RenditionWindow {
   // the number of its parts so far). The segment itself comes with add() after its
   // last part, and takes its parts' bytes and PROGRAM-DATE-TIME.
   Status add_part(Part part, TimePoint now);
+  // LL-HLS: the segment being cut is whole: its parts, in order, become segment
+  // next_sequence (their bytes, summed durations, the first part's start). None: nothing.
+  Status close_parts(TimePoint now);
   // The publisher ended: the playlist gains EXT-X-ENDLIST; later adds are rejected.
   void end();
   // Frees retired segments whose retention ran out.
